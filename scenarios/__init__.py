@@ -1,0 +1,1 @@
+"""Built-in scenario files, usable by name (``supplysim run classroom``)."""

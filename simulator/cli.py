@@ -1,0 +1,299 @@
+"""The ``supplysim`` command line: thin glue over scenario, runner, results, plots, report.
+
+Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal
+error. Heavy libraries (pandas, matplotlib, dask) are imported inside the
+commands so that ``supplysim --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import click
+
+__all__ = ["cli", "main"]
+
+KEY_METRICS = (
+    ("fill_rate", "Fill rate", "pct"),
+    ("stockout_rate", "Stockout days", "pct"),
+    ("cash_tied_up", "Cash tied up", "money"),
+    ("total_cost", "Total cost", "money"),
+    ("orders_placed", "Orders", "num"),
+)
+
+
+class BadInput(click.ClickException):
+    """Bad input from the user: one line, exit code 2."""
+
+    exit_code = 2
+
+
+def _load(name_or_path: str):
+    from simulator.scenario import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(name_or_path)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="supplysim", prog_name="supplysim")
+def cli() -> None:
+    """Monte Carlo supply-chain simulator: just-in-time vs safety stock vs hybrid.
+
+    Start with `supplysim run` (the built-in classroom scenario), or
+    `supplysim scenarios` to see the built-in scenarios.
+    """
+
+
+@cli.command()
+@click.argument("scenario", required=False, default="classroom")
+@click.option("-n", "--replications", type=click.IntRange(min=1), help="Replications per policy.")
+@click.option("--seed", type=click.IntRange(min=0), help="Root random seed.")
+@click.option("-p", "--policy", "policies", multiple=True, help="Run only this policy (repeat).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Results folder to write.")
+@click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
+@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
+@click.option(
+    "--backend",
+    type=click.Choice(["serial", "processes", "dask"]),
+    default=None,
+    help="Where replications run [processes when workers > 1, else serial].",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786.")
+@click.option("--no-plots", is_flag=True, help="Skip charts and the HTML report.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the results folder.")
+def run(
+    scenario: str,
+    replications: int | None,
+    seed: int | None,
+    policies: tuple[str, ...],
+    out: Path | None,
+    force: bool,
+    workers: int | None,
+    backend: str | None,
+    scheduler: str | None,
+    no_plots: bool,
+    quiet: bool,
+) -> None:
+    """Simulate SCENARIO (a YAML file or a built-in name; default: classroom).
+
+    Every policy runs on the same random demand and lead times (common random
+    numbers); the results folder gets the tables, charts and an HTML report.
+    """
+    from simulator.results import ResultsError, default_folder, write_results
+    from simulator.runner import run_scenario
+    from simulator.scenario import ScenarioError
+
+    scn = _load(scenario)
+    try:
+        scn = scn.with_overrides(replications, seed, list(policies) or None)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    folder = out or default_folder(scn.name)
+    if folder.exists() and not force:
+        raise BadInput(f"{folder}: already exists; use --force to replace it or --out elsewhere")
+    if scheduler and backend not in (None, "dask"):
+        raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
+    if backend is None:
+        backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
+    if backend != "serial" and workers is None:
+        workers = os.cpu_count() or 1
+    command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+    result = _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet)
+
+    def finish(tmp: Path) -> None:
+        if not no_plots:
+            from simulator.plots import make_figures
+            from simulator.report import build_report
+
+            make_figures(tmp)
+            build_report(tmp)
+
+    try:
+        written = write_results(result, folder, force=force, finish=finish)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+    if quiet:
+        click.echo(str(written))
+        return
+    _print_summary(result.summary, result.metadata)
+    click.echo(f"\nResults: {written}/")
+    if not no_plots:
+        click.echo(f"Report:  {written / 'report.html'}")
+
+
+def _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet):
+    """Run, showing a progress bar once the run has taken more than a second."""
+    state: dict = {"bar": None, "task": None, "t0": time.perf_counter()}
+
+    def progress(done: int, total: int) -> None:
+        if quiet:
+            return
+        if state["bar"] is None:
+            if time.perf_counter() - state["t0"] < 1.0 or done >= total:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("replications", total=total)
+        state["bar"].update(state["task"], completed=done)
+
+    try:
+        return run_scenario(
+            scn,
+            backend=backend,
+            workers=workers,
+            scheduler=scheduler,
+            progress=progress,
+            command=command,
+        )
+    finally:
+        if state["bar"] is not None:
+            state["bar"].stop()
+
+
+def _fmt(kind: str, value: float, currency: str, unit: bool = True) -> str:
+    if value != value:  # NaN
+        return "–"
+    if kind == "pct":
+        return f"{100 * value:.1f}" + (" %" if unit else "")
+    if kind == "money":
+        return f"{currency if unit else ''}{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def _print_summary(summary, metadata: dict) -> None:
+    """A table per policy: key portfolio metrics, mean and 95 % CI."""
+    from rich.console import Console
+    from rich.table import Table
+
+    cur = metadata.get("currency", "")
+    table = Table(
+        title=(
+            f"{metadata['scenario']}: {metadata['replications']} replications × "
+            f"{metadata['horizon_days']} days, seed {metadata['seed']} "
+            "(mean ± 95 % CI half-width, all SKUs)"
+        ),
+        title_justify="left",
+    )
+    table.add_column("policy", style="bold", no_wrap=True)
+    for _, label, _ in KEY_METRICS:
+        table.add_column(label, justify="right", no_wrap=True)
+    rows = summary[summary["sku"] == "ALL"].set_index(["policy", "metric"])
+    for policy in metadata["policies"]:
+        cells = []
+        for metric, _, kind in KEY_METRICS:
+            r = rows.loc[(policy, metric)]
+            half = (r["ci_high"] - r["ci_low"]) / 2
+            cells.append(f"{_fmt(kind, r['mean'], cur)} [dim]± {_fmt(kind, half, cur, False)}[/dim]")
+        table.add_row(policy, *cells)
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=120)  # pipes and logs: no need to squeeze into 80 columns
+    console.print(table)
+    click.echo(
+        "Fill rate: units served from stock ÷ units demanded. "
+        "Stockout days: share of days with demand not served at once."
+    )
+
+
+@cli.command()
+@click.argument("scenarios", nargs=-1, required=True)
+def validate(scenarios: tuple[str, ...]) -> None:
+    """Check scenario files (or built-in names) without running them."""
+    from simulator.scenario import ScenarioError, load_scenario
+
+    bad = 0
+    for name in scenarios:
+        try:
+            scn = load_scenario(name)
+        except ScenarioError as exc:
+            bad += 1
+            for line in str(exc).splitlines():
+                click.echo(f"{name}: {line}", err=True)
+            continue
+        click.echo(
+            f"{name}: ok ({len(scn.skus)} SKU{'s' * (len(scn.skus) != 1)}, "
+            f"{len(scn.policies)} policies, {scn.horizon_days} days)"
+        )
+    if bad:
+        sys.exit(2)
+
+
+@cli.command("scenarios")
+def list_scenarios() -> None:
+    """List the built-in scenarios."""
+    from simulator.scenario import builtin_scenarios
+
+    for name, desc in builtin_scenarios().items():
+        click.echo(f"{name:<20} {desc}")
+
+
+def _results(folder: Path):
+    from simulator.results import ResultsError, load
+
+    try:
+        return load(folder)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+def plot(results: Path) -> None:
+    """(Re)draw the charts of a results folder into RESULTS/figures/."""
+    _results(results)
+    from simulator.plots import make_figures
+
+    for path in make_figures(results):
+        click.echo(str(path))
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+def report(results: Path) -> None:
+    """(Re)build RESULTS/report.html, a self-contained page."""
+    _results(results)
+    from simulator.report import build_report
+
+    click.echo(str(build_report(results)))
+
+
+def main() -> None:
+    """Console-script entry point: exit 2 for bad input, 1 for internal errors."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted; nothing was written", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - last line of defence, message without traceback
+        click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+        if os.environ.get("SUPPLYSIM_DEBUG"):
+            raise
+        click.echo("set SUPPLYSIM_DEBUG=1 to see the traceback", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,317 @@
+"""Per-run metrics and their summaries with confidence intervals.
+
+Definitions follow DESIGN.md and ``docs/metrics.md``: ratios are ratios of sums
+over the measured horizon (never means of daily ratios); costs are in the
+scenario's currency; "days" are measured days (after the warm-up).
+
+This module is a leaf: it turns the model's traces into flat rows (one dict
+per replication × policy × SKU, plus the portfolio row ``sku = "ALL"``) and
+turns tables of rows into summaries. It never runs the model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = [
+    "DAILY_FIELDS",
+    "ID_COLUMNS",
+    "METRICS",
+    "BANDS",
+    "daily_bands",
+    "daily_paths",
+    "paired_differences",
+    "replication_rows",
+    "summarize",
+]
+
+ID_COLUMNS = ("replication", "seed", "policy", "sku", "abc_class")
+"""Provenance carried by every row."""
+
+METRICS = (
+    "fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end",
+    "avg_on_hand", "avg_on_hand_time", "avg_backorders",
+    "demand_units", "served_units", "lost_units", "backordered_units",
+    "holding_cost", "ordering_cost", "shortage_cost", "expedite_cost", "total_cost",
+    "cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline", "days_of_inventory",
+    "orders_placed", "avg_order_qty", "customer_orders", "days",
+)  # fmt: skip
+"""Metric columns of ``runs.parquet``, in order."""
+
+DAILY_FIELDS = ("on_hand", "backorders", "cash_tied_up", "on_order")
+"""Daily paths kept for percentile bands."""
+
+BANDS = (5, 25, 50, 75, 95)
+"""Percentiles of the daily bands."""
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def replication_rows(
+    replication: int,
+    seed: int,
+    policy: str,
+    traces: list,
+    skus: list,
+    classes: dict[str, str],
+    order_costs: list[float],
+) -> list[dict[str, Any]]:
+    """Rows for one replication × policy: one per SKU, then the portfolio row."""
+    rows = []
+    days = len(traces[0].on_hand)
+    totals = dict.fromkeys(
+        ("demand", "served", "backordered", "lost", "orders", "complete", "placed", "ordered",
+         "holding", "ordering", "shortage", "expedite", "value_sum", "pipeline_sum", "shipped_value",
+         "on_hand_sum", "backorders_sum", "area"),
+        0.0,
+    )  # fmt: skip
+    value_path = np.zeros(days)
+    any_stockout = np.zeros(days, dtype=bool)
+    any_backorder = np.zeros(days, dtype=bool)
+    for tr, sku, k_cost in zip(traces, skus, order_costs, strict=True):
+        value = tr.on_hand * sku.unit_cost
+        holding = float(value.sum()) * sku.holding_rate / 365
+        ordering = tr.orders_placed * k_cost
+        margin = max(sku.price - sku.unit_cost, 0.0)
+        shortage = tr.lost_units * margin + float(tr.backorders.sum()) * sku.backorder_cost_per_day
+        expedite = tr.expedite_cost
+        cogs_per_day = tr.shipped_units * sku.unit_cost / days
+        row = {
+            "replication": replication,
+            "seed": seed,
+            "policy": policy,
+            "sku": sku.id,
+            "abc_class": classes[sku.id],
+            "fill_rate": _ratio(tr.served_units, tr.demand_units),
+            "order_fill_rate": _ratio(tr.complete_orders, tr.customer_orders),
+            "stockout_rate": float(tr.stockout.mean()),
+            "p_backorder_end": float((tr.backorders > 0).mean()),
+            "avg_on_hand": float(tr.on_hand.mean()),
+            "avg_on_hand_time": tr.on_hand_area / days,
+            "avg_backorders": float(tr.backorders.mean()),
+            "demand_units": tr.demand_units,
+            "served_units": tr.served_units,
+            "lost_units": tr.lost_units,
+            "backordered_units": tr.backordered_units,
+            "holding_cost": holding,
+            "ordering_cost": ordering,
+            "shortage_cost": shortage,
+            "expedite_cost": expedite,
+            "total_cost": holding + ordering + shortage + expedite,
+            "cash_tied_up": float(value.mean()),
+            "cash_tied_up_peak": float(value.max()),
+            "cash_in_pipeline": float(tr.on_order.mean()) * sku.unit_cost,
+            "days_of_inventory": _ratio(float(value.mean()), cogs_per_day),
+            "orders_placed": float(tr.orders_placed),
+            "avg_order_qty": _ratio(tr.ordered_units, tr.orders_placed),
+            "customer_orders": float(tr.customer_orders),
+            "days": float(days),
+        }
+        rows.append(row)
+        t = totals
+        t["demand"] += tr.demand_units
+        t["served"] += tr.served_units
+        t["backordered"] += tr.backordered_units
+        t["lost"] += tr.lost_units
+        t["orders"] += tr.customer_orders
+        t["complete"] += tr.complete_orders
+        t["placed"] += tr.orders_placed
+        t["ordered"] += tr.ordered_units
+        t["holding"] += holding
+        t["ordering"] += ordering
+        t["shortage"] += shortage
+        t["expedite"] += expedite
+        t["pipeline_sum"] += row["cash_in_pipeline"]
+        t["shipped_value"] += tr.shipped_units * sku.unit_cost
+        t["on_hand_sum"] += row["avg_on_hand"]
+        t["backorders_sum"] += row["avg_backorders"]
+        t["area"] += tr.on_hand_area
+        value_path += value
+        any_stockout |= tr.stockout
+        any_backorder |= tr.backorders > 0
+    t = totals
+    rows.append(
+        {
+            "replication": replication,
+            "seed": seed,
+            "policy": policy,
+            "sku": "ALL",
+            "abc_class": "",
+            "fill_rate": _ratio(t["served"], t["demand"]),
+            "order_fill_rate": _ratio(t["complete"], t["orders"]),
+            "stockout_rate": float(any_stockout.mean()),
+            "p_backorder_end": float(any_backorder.mean()),
+            "avg_on_hand": t["on_hand_sum"],
+            "avg_on_hand_time": t["area"] / days,
+            "avg_backorders": t["backorders_sum"],
+            "demand_units": t["demand"],
+            "served_units": t["served"],
+            "lost_units": t["lost"],
+            "backordered_units": t["backordered"],
+            "holding_cost": t["holding"],
+            "ordering_cost": t["ordering"],
+            "shortage_cost": t["shortage"],
+            "expedite_cost": t["expedite"],
+            "total_cost": t["holding"] + t["ordering"] + t["shortage"] + t["expedite"],
+            "cash_tied_up": float(value_path.mean()),
+            "cash_tied_up_peak": float(value_path.max()),
+            "cash_in_pipeline": t["pipeline_sum"],
+            "days_of_inventory": _ratio(float(value_path.mean()), t["shipped_value"] / days),
+            "orders_placed": t["placed"],
+            "avg_order_qty": _ratio(t["ordered"], t["placed"]),
+            "customer_orders": t["orders"],
+            "days": float(days),
+        }
+    )
+    return rows
+
+
+def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray]:
+    """Daily paths of one replication × policy: ``{sku: array[len(DAILY_FIELDS), days]}``.
+
+    Portfolio ("ALL") units are summed across SKUs; per-SKU paths only when asked.
+    """
+    days = len(traces[0].on_hand)
+    out: dict[str, np.ndarray] = {}
+    total = np.zeros((len(DAILY_FIELDS), days))
+    for tr, sku in zip(traces, skus, strict=True):
+        arr = np.stack([tr.on_hand, tr.backorders, tr.on_hand * sku.unit_cost, tr.on_order])
+        total += arr
+        if per_sku:
+            out[sku.id] = arr
+    out["ALL"] = total
+    return out
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def _t_ci(mean: float, sd: float, n: int) -> tuple[float, float]:
+    if n < 2 or not np.isfinite(sd):
+        return math.nan, math.nan
+    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
+    return mean - half, mean + half
+
+
+def summarize(runs: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
+    """Per policy × SKU × metric: n, mean, sd, 95 % CI of the mean, p5/p50/p95.
+
+    Replications where a ratio is undefined (no demand) are left out of that
+    metric's statistics; ``n`` says how many were used.
+    """
+    records = []
+    policy_order = list(dict.fromkeys(runs["policy"]))
+    sku_order = list(dict.fromkeys(runs["sku"]))
+    for (policy, sku), g in runs.groupby(["policy", "sku"], sort=False):
+        for m in metrics:
+            x = g[m].to_numpy(dtype=float)
+            x = x[np.isfinite(x)]
+            n = x.size
+            mean = float(x.mean()) if n else math.nan
+            sd = float(x.std(ddof=1)) if n > 1 else math.nan
+            lo, hi = _t_ci(mean, sd, n)
+            p5, p50, p95 = np.percentile(x, [5, 50, 95]) if n else (math.nan,) * 3
+            records.append(
+                {
+                    "policy": policy, "sku": sku, "metric": m, "n": n, "mean": mean, "sd": sd,
+                    "ci_low": lo, "ci_high": hi, "p5": p5, "p50": p50, "p95": p95,
+                }
+            )  # fmt: skip
+    out = pd.DataFrame.from_records(records)
+    out["policy"] = pd.Categorical(out["policy"], policy_order)
+    out["sku"] = pd.Categorical(out["sku"], sku_order)
+    out = out.sort_values(["policy", "sku"], kind="stable").reset_index(drop=True)
+    out["policy"] = out["policy"].astype(str)
+    out["sku"] = out["sku"].astype(str)
+    return out
+
+
+def paired_differences(
+    runs: pd.DataFrame, baseline: str, metrics: tuple[str, ...] = METRICS
+) -> pd.DataFrame:
+    """Paired differences (policy − baseline) per SKU and metric, with 95 % CIs.
+
+    Pairs are the same replication (common random numbers), so the CI is that
+    of the mean of per-replication differences. ``rel_*`` is the ratio of
+    means minus one, with a delta-method CI (NaN when the baseline mean is 0).
+    """
+    records = []
+    base = runs[runs["policy"] == baseline].set_index(["sku", "replication"])
+    for policy in dict.fromkeys(runs["policy"]):
+        if policy == baseline:
+            continue
+        other = runs[runs["policy"] == policy].set_index(["sku", "replication"])
+        joined = other[list(metrics)].join(base[list(metrics)], rsuffix="__base", how="inner")
+        for sku, g in joined.groupby(level="sku", sort=False):
+            for m in metrics:
+                x = g[m].to_numpy(dtype=float)
+                b = g[f"{m}__base"].to_numpy(dtype=float)
+                ok = np.isfinite(x) & np.isfinite(b)
+                x, b = x[ok], b[ok]
+                n = x.size
+                d = x - b
+                mean = float(d.mean()) if n else math.nan
+                sd = float(d.std(ddof=1)) if n > 1 else math.nan
+                lo, hi = _t_ci(mean, sd, n)
+                rel, rlo, rhi = _relative(x, b)
+                records.append(
+                    {
+                        "policy": policy, "baseline": baseline, "sku": sku, "metric": m,
+                        "n": n, "mean": mean, "sd": sd, "ci_low": lo, "ci_high": hi,
+                        "rel_mean": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
+                    }
+                )  # fmt: skip
+    return pd.DataFrame.from_records(records)
+
+
+def _relative(x: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """mean(x)/mean(b) − 1 with a paired delta-method 95 % CI."""
+    n = x.size
+    if n < 2 or b.mean() == 0:
+        return math.nan, math.nan, math.nan
+    r = x.mean() / b.mean()
+    se = float(np.std(x - r * b, ddof=1)) / (math.sqrt(n) * abs(b.mean()))
+    half = stats.t.ppf(0.975, n - 1) * se
+    return r - 1, r - 1 - half, r - 1 + half
+
+
+def daily_bands(
+    stacks: dict[tuple[str, str], np.ndarray],
+    samples: dict[tuple[str, str], np.ndarray],
+    levels: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
+    dates: pd.DatetimeIndex,
+) -> pd.DataFrame:
+    """Daily percentile bands across replications per policy × SKU.
+
+    ``stacks[(policy, sku)]`` is ``array[replications, len(DAILY_FIELDS), days]``;
+    ``samples`` holds replication 0's path; ``levels`` the policy's reorder point
+    and order-up-to level per day (NaN where none).
+    """
+    frames = []
+    for (policy, sku), stack in stacks.items():
+        days = stack.shape[-1]
+        cols: dict[str, Any] = {
+            "policy": policy,
+            "sku": sku,
+            "day": np.arange(days),
+            "date": dates[:days],
+        }
+        pct = np.percentile(stack, BANDS, axis=0)  # [bands, fields, days]
+        mean = stack.mean(axis=0)
+        for f, name in enumerate(DAILY_FIELDS):
+            for b, p in enumerate(BANDS):
+                cols[f"{name}_p{p}"] = pct[b, f]
+            cols[f"{name}_mean"] = mean[f]
+            cols[f"{name}_sample"] = samples[(policy, sku)][f]
+        rop, upto = levels.get((policy, sku), (np.full(days, np.nan), np.full(days, np.nan)))
+        cols["reorder_point"] = rop
+        cols["order_up_to"] = upto
+        frames.append(pd.DataFrame(cols))
+    return pd.concat(frames, ignore_index=True)

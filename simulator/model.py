@@ -1,0 +1,440 @@
+"""SimPy model of one replication under one policy: customers, a warehouse, suppliers.
+
+Time is in days; day t is [t, t+1). Within day t (DESIGN.md):
+
+1. **Review** (priority ``REVIEW``): periodic policies review at the start of
+   the day from IP = on-hand − backorders + on-order.
+2. **Receive**: shipments due by then arrive; receipts serve backorders first,
+   then go to stock. An order placed at time t with lead time L is available
+   at exactly t + L.
+3. **Demand** (priority ``DEMAND``): customer orders are served from on-hand;
+   shortfall is backordered or lost. Continuous-review policies check IP after
+   every customer order.
+4. **End of day** (priority ``CLOSE``, at t+1 before anything else): record
+   on-hand, backorders and on-order.
+
+Shipments are applied at their exact arrival time but lazily: the warehouse
+applies every receipt due before it next serves a customer or closes a day,
+which is the same as an event at that time and far cheaper than one event per
+shipment. Customer orders within a day are walked in time order by the SKU's
+``customers`` process.
+
+Randomness comes in through :class:`Streams`: one independent generator per
+source (each SKU's demand and lead times), derived from the replication's
+seed, so every policy sees the same demand path and the same lead-time
+sequence (common random numbers).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from simulator.policies import Plan, Policy, abc_classes, build_policy, make_plan
+from simulator.scenario import Scenario
+
+__all__ = [
+    "CLOSE",
+    "DEMAND",
+    "REVIEW",
+    "DemandPath",
+    "Replication",
+    "SkuTrace",
+    "Streams",
+    "build_policies",
+    "draw_demand",
+    "make_plans",
+    "simulate",
+]
+
+CLOSE, REVIEW, DEMAND = 0, 1, 2
+"""Priorities of same-instant events: close yesterday, review, then serve demand."""
+
+LEAD_TIME_BLOCK = 64
+"""Lead times are drawn this many at a time."""
+
+
+class At(Event):
+    """A timeout with an explicit priority, so same-instant events keep the day order."""
+
+    def __init__(self, env: simpy.Environment, delay: float, priority: int) -> None:
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        env.schedule(self, priority, delay)
+
+
+# --------------------------------------------------------------------------- randomness
+
+
+class Streams:
+    """Independent random generators of one replication, one per named source.
+
+    Each source's generator is ``SeedSequence(root, spawn_key=(replication,
+    crc32(source)))``: independent of every other source and replication, and
+    stable when SKUs are added or removed.
+    """
+
+    def __init__(self, root_seed: int, replication: int) -> None:
+        self.root_seed = root_seed
+        self.replication = replication
+
+    def rng(self, source: str) -> np.random.Generator:
+        """Return a fresh generator for ``source`` (the same stream on every call)."""
+        key = (self.replication, zlib.crc32(source.encode()))
+        return np.random.default_rng(np.random.SeedSequence(self.root_seed, spawn_key=key))
+
+
+@dataclass(frozen=True)
+class DemandPath:
+    """One SKU's realised demand for a replication, as plain lists for the event loop.
+
+    ``day_start[d] .. day_start[d+1]`` index the customer orders of day index d;
+    ``times`` are their arrival times within the day (fractions in [0, 1)).
+    Daily-quantity demand is one order at the start of each day.
+    """
+
+    sizes: list[float]
+    times: list[float]
+    day_start: list[int]
+
+
+def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list[DemandPath]:
+    """Draw every SKU's demand for the whole run in blocks (once per replication)."""
+    n = scenario.n_days
+    out = []
+    for sku, plan in zip(scenario.skus, plans, strict=True):
+        rng = streams.rng(f"demand:{sku.id}")
+        base_mean = plan.mean[:n]
+        d = sku.demand
+        if d.per_day is not None:
+            mult = base_mean / d.per_day.mean if d.per_day.mean > 0 else np.ones(n)
+            sizes = d.per_day.sample(rng, n) * mult
+            out.append(DemandPath(sizes.tolist(), [0.0] * n, list(range(n + 1))))
+            continue
+        c = d.customers
+        rate = base_mean / c.order_size.mean if c.order_size.mean > 0 else np.zeros(n)
+        counts = rng.poisson(rate)
+        total = int(counts.sum())
+        sizes = c.order_size.sample(rng, total)
+        times = rng.random(total)
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        # Sort the arrival times within each day: one lexsort over (day, time).
+        day_of = np.repeat(np.arange(n), counts)
+        times = times[np.lexsort((times, day_of))]
+        out.append(DemandPath(sizes.tolist(), times.tolist(), starts.tolist()))
+    return out
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+class Warehouse:
+    """Stock of one SKU: on-hand, FIFO backorders, and the pipeline of open orders."""
+
+    __slots__ = (
+        "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
+        "area", "t_last", "received", "shipped", "demand", "served", "backordered",
+        "lost", "orders", "complete", "ordered", "placed", "stockout_today",
+    )  # fmt: skip
+
+    def __init__(self, on_hand: float, lost_sales: bool, t0: float) -> None:
+        self.on_hand = on_hand
+        self.backorders = 0.0
+        self.on_order = 0.0
+        self.pipeline: list[tuple[float, int, float]] = []
+        self._seq = 0
+        self.lost_sales = lost_sales
+        self.area = 0.0  # ∫ on-hand dt, for the time-weighted mean
+        self.t_last = t0
+        # Ledger, whole run (warm-up included): units conserve exactly.
+        self.received = self.shipped = 0.0
+        # Counters that the measured window is taken from (differences of snapshots).
+        self.demand = self.served = self.backordered = self.lost = 0.0
+        self.orders = self.complete = 0
+        self.ordered = 0.0
+        self.placed = 0
+        self.stockout_today = False
+
+    def expect(self, arrival: float, qty: float) -> None:
+        """Add a shipment to the pipeline, due at ``arrival``."""
+        self._seq += 1
+        heapq.heappush(self.pipeline, (arrival, self._seq, qty))
+        self.on_order += qty
+        self.ordered += qty
+        self.placed += 1
+
+    def receive_until(self, time: float, inclusive: bool) -> None:
+        """Apply every receipt due before ``time`` (or at it, if ``inclusive``)."""
+        pipe = self.pipeline
+        while pipe and (pipe[0][0] < time or (inclusive and pipe[0][0] == time)):
+            arrival, _, qty = heapq.heappop(pipe)
+            self.area += self.on_hand * (arrival - self.t_last)
+            self.t_last = arrival
+            self.on_order -= qty
+            self.received += qty
+            fill = qty if qty < self.backorders else self.backorders
+            if fill > 0:
+                self.backorders -= fill
+                self.shipped += fill
+            self.on_hand += qty - fill
+
+    def serve(self, qty: float, time: float) -> None:
+        """Serve one customer order of ``qty`` units arriving at ``time``."""
+        self.orders += 1
+        self.demand += qty
+        if qty <= self.on_hand:
+            if qty > 0:
+                self.area += self.on_hand * (time - self.t_last)
+                self.t_last = time
+                self.on_hand -= qty
+                self.served += qty
+                self.shipped += qty
+            self.complete += 1
+            return
+        self.area += self.on_hand * (time - self.t_last)
+        self.t_last = time
+        short = qty - self.on_hand
+        self.served += self.on_hand
+        self.shipped += self.on_hand
+        self.on_hand = 0.0
+        self.stockout_today = True
+        if self.lost_sales:
+            self.lost += short
+        else:
+            self.backorders += short
+            self.backordered += short
+
+    @property
+    def position(self) -> float:
+        """Inventory position: on-hand − backorders + on-order."""
+        return self.on_hand - self.backorders + self.on_order
+
+
+# --------------------------------------------------------------------------- suppliers
+
+
+class Supply:
+    """One SKU's purchase route: the supplier's lead times, drawn in blocks."""
+
+    __slots__ = ("dist", "rng", "block", "pos", "in_order", "last_arrival")
+
+    def __init__(self, scenario: Scenario, supplier: str, rng: np.random.Generator) -> None:
+        spec = scenario.suppliers[supplier]
+        self.dist = spec.lead_time
+        self.rng = rng
+        self.block: list[float] = []
+        self.pos = 0
+        self.in_order = spec.deliver_in_order
+        self.last_arrival = -math.inf
+
+    def lead_time(self) -> float:
+        """Next lead time of this route's stream."""
+        if self.pos == len(self.block):
+            self.block = self.dist.sample(self.rng, LEAD_TIME_BLOCK).tolist()
+            self.pos = 0
+        lt = self.block[self.pos]
+        self.pos += 1
+        return lt
+
+    def ship(self, warehouse: Warehouse, qty: float, now: float) -> None:
+        """Accept a purchase order placed at ``now``; it lands after its lead time."""
+        arrival = now + self.lead_time()
+        if self.in_order and arrival < self.last_arrival:
+            arrival = self.last_arrival  # no overtaking: wait for the previous shipment
+        self.last_arrival = max(self.last_arrival, arrival)
+        warehouse.expect(arrival, qty)
+
+
+# --------------------------------------------------------------------------- a replication
+
+
+@dataclass
+class SkuTrace:
+    """What one SKU did over the measured days of one replication under one policy."""
+
+    on_hand: np.ndarray
+    backorders: np.ndarray
+    on_order: np.ndarray
+    stockout: np.ndarray
+    demand_units: float
+    served_units: float
+    backordered_units: float
+    lost_units: float
+    customer_orders: int
+    complete_orders: int
+    orders_placed: int
+    ordered_units: float
+    on_hand_area: float
+    shipped_units: float
+    expedite_cost: float = 0.0
+    ledger: dict[str, float] = field(default_factory=dict)
+
+
+class Replication:
+    """One replication of a scenario under one policy: builds and runs the SimPy model."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        policies: list[Policy],
+        demand: list[DemandPath],
+        streams: Streams,
+    ) -> None:
+        self.scenario = scenario
+        self.env = simpy.Environment(initial_time=scenario.first_day)
+        self.policies = policies
+        self.demand = demand
+        lost = scenario.unmet_demand == "lost_sale"
+        t0 = float(scenario.first_day)
+        self.warehouses = [Warehouse(s.initial_on_hand, lost, t0) for s in scenario.skus]
+        self.supplies = [
+            Supply(scenario, s.supplier, streams.rng(f"lead_time:{s.id}:{s.supplier}"))
+            for s in scenario.skus
+        ]
+        n = scenario.n_days
+        self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, [False] * n) for _ in scenario.skus]
+        self.start: list[tuple] = []
+        self.env.process(self.clock())
+        for k in range(len(scenario.skus)):
+            self.env.process(self.customers(k))
+
+    def order(self, k: int, i: int, now: float) -> None:
+        """Ask SKU k's policy for an order on day index i at time ``now``; ship it."""
+        w = self.warehouses[k]
+        qty = self.policies[k].review(i, w.position)
+        if qty > 0:
+            self.supplies[k].ship(w, qty, now)
+
+    def clock(self):
+        """Close each day (record it), then run the periodic reviews due that day."""
+        sc = self.scenario
+        first = sc.first_day
+        for i in range(sc.n_days + 1):
+            day = first + i
+            yield At(self.env, day - self.env.now, CLOSE)
+            if i > 0:
+                self.close_day(i - 1, float(day))
+            if day == 0:
+                self.start = [_counters(w) for w in self.warehouses]
+            if i == sc.n_days:
+                return
+            for k, p in enumerate(self.policies):
+                if p.continuous:
+                    if i == 0:
+                        self.order(k, i, float(day))
+                elif i % p.period == 0:
+                    self.order(k, i, float(day))
+
+    def close_day(self, i: int, end: float) -> None:
+        """End of day index i: apply receipts due before ``end``, record the state."""
+        for w, path in zip(self.warehouses, self.paths, strict=True):
+            w.receive_until(end, inclusive=False)
+            w.area += w.on_hand * (end - w.t_last)
+            w.t_last = end
+            path[0][i] = w.on_hand
+            path[1][i] = w.backorders
+            path[2][i] = w.on_order
+            path[3][i] = w.stockout_today
+            w.stockout_today = False
+
+    def customers(self, k: int):
+        """SKU k's customers: each day, serve that day's orders in time order."""
+        sc = self.scenario
+        w = self.warehouses[k]
+        policy = self.policies[k]
+        path = self.demand[k]
+        sizes, times, starts = path.sizes, path.times, path.day_start
+        continuous = policy.continuous
+        first = sc.first_day
+        for i in range(sc.n_days):
+            day = first + i
+            yield At(self.env, day - self.env.now, DEMAND)
+            for j in range(starts[i], starts[i + 1]):
+                t = day + times[j]
+                w.receive_until(t, inclusive=True)
+                w.serve(sizes[j], t)
+                if continuous:
+                    self.order(k, i, t)
+
+    def run(self) -> list[SkuTrace]:
+        """Run the replication to the end of the horizon; return one trace per SKU."""
+        self.env.run()
+        w0 = self.scenario.warmup_days
+        traces = []
+        for k, (w, path) in enumerate(zip(self.warehouses, self.paths, strict=True)):
+            s = self.start[k]
+            sku = self.scenario.skus[k]
+            traces.append(
+                SkuTrace(
+                    on_hand=np.asarray(path[0][w0:]),
+                    backorders=np.asarray(path[1][w0:]),
+                    on_order=np.asarray(path[2][w0:]),
+                    stockout=np.asarray(path[3][w0:], dtype=bool),
+                    demand_units=w.demand - s[0],
+                    served_units=w.served - s[1],
+                    backordered_units=w.backordered - s[2],
+                    lost_units=w.lost - s[3],
+                    customer_orders=w.orders - s[4],
+                    complete_orders=w.complete - s[5],
+                    orders_placed=w.placed - s[6],
+                    ordered_units=w.ordered - s[7],
+                    on_hand_area=w.area - s[8],
+                    shipped_units=w.shipped - s[9],
+                    ledger={
+                        "initial": sku.initial_on_hand,
+                        "received": w.received,
+                        "shipped": w.shipped,
+                        "lost": w.lost,
+                        "backorders_end": w.backorders,
+                        "on_hand_end": w.on_hand,
+                        "demand": w.demand,
+                        "served": w.served,
+                        "backordered": w.backordered,
+                    },
+                )
+            )
+        return traces
+
+
+def _counters(w: Warehouse) -> tuple:
+    return (
+        w.demand, w.served, w.backordered, w.lost, w.orders, w.complete, w.placed,
+        w.ordered, w.area, w.shipped,
+    )  # fmt: skip
+
+
+def make_plans(scenario: Scenario) -> list[Plan]:
+    """Build the planner's view of every SKU (forecasts, lead-time moments, ABC class)."""
+    classes = abc_classes(scenario)
+    longest = max(
+        max(getattr(p, "cover_days", 0.0), p.review_every_days) for p in scenario.policies.values()
+    )
+    lead = max(s.lead_time.mean for s in scenario.suppliers.values())
+    lookahead = int(math.ceil(3 * lead + longest)) + 400
+    return [make_plan(scenario, s, classes[s.id], lookahead) for s in scenario.skus]
+
+
+def build_policies(scenario: Scenario, plans: list[Plan]) -> dict[str, list[Policy]]:
+    """Build every policy of the scenario for every SKU (policies hold no run state)."""
+    return {
+        name: [build_policy(spec, plan) for plan in plans]
+        for name, spec in scenario.policies.items()
+    }
+
+
+def simulate(
+    scenario: Scenario,
+    policies: list[Policy],
+    demand: list[DemandPath],
+    streams: Streams,
+) -> list[SkuTrace]:
+    """Run one replication of ``scenario`` with one built policy per SKU."""
+    return Replication(scenario, policies, demand, streams).run()

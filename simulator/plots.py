@@ -1,0 +1,939 @@
+"""Charts of a results folder: one function per chart, plus a driver that writes them all.
+
+Every chart function takes plain data (DataFrames from the results folder, the policy
+order, the calendar) and an optional ``ax``/``axes``, draws on it and returns it, in the
+Mesa style: no model imports, no file I/O. :func:`make_figures` reads a results folder and
+writes ``figures/<name>.png`` (and ``.svg``).
+
+Conventions shared by all charts:
+
+- One colour per policy everywhere (:func:`policy_colors`, the Okabe-Ito palette, which
+  stays distinguishable under the common colour-vision deficiencies), assigned in the
+  run's policy order, so the baseline is always the first colour.
+- Ratios are stored as fractions and shown as %; money carries the run's currency.
+- Titles name the measure and, for service levels, the definition used.
+- Confidence intervals are 95 % intervals of the mean across replications; where
+  ``summary.csv`` is given its intervals are used, so charts and tables agree.
+
+The driver builds figures with :class:`matplotlib.figure.Figure` directly rather than
+through ``pyplot``, so no GUI backend is touched and nothing lingers in pyplot's figure
+registry; chart functions only import ``pyplot`` when asked to create their own axes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import to_rgb
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+__all__ = [
+    "CHARTS",
+    "METRIC_TITLES",
+    "PALETTE",
+    "calendar_windows",
+    "charts_for",
+    "make_figures",
+    "plot_abc_classes",
+    "plot_cash_over_time",
+    "plot_cost_breakdown",
+    "plot_differences",
+    "plot_distributions",
+    "plot_inventory",
+    "plot_sku_heatmap",
+    "plot_tradeoff",
+    "policy_colors",
+]
+
+#: Okabe-Ito colour-blind-safe palette, yellow last because it is faint on white.
+PALETTE = (
+    "#0072B2",  # blue
+    "#E69F00",  # orange
+    "#009E73",  # bluish green
+    "#CC79A7",  # reddish purple
+    "#56B4E9",  # sky blue
+    "#D55E00",  # vermillion
+    "#000000",  # black
+    "#F0E442",  # yellow
+)
+
+#: Chart titles: what is measured and, for service levels, which definition.
+METRIC_TITLES = {
+    "fill_rate": "Fill rate (type 2: units served from stock ÷ units demanded)",
+    "stockout_rate": "Stockout rate (days with demand not served at once ÷ days)",
+    "total_cost": "Total cost per replication (holding + ordering + shortage)",
+    "cash_tied_up": "Cash tied up (mean end-of-day inventory value at cost)",
+}
+
+#: Figure names written by :func:`make_figures`, in report order.
+CHARTS = (
+    "tradeoff",
+    "distributions",
+    "inventory",
+    "cash_over_time",
+    "cost_breakdown",
+    "differences",
+    "abc_classes",
+    "sku_heatmap",
+)
+
+_RATIOS = {"fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end"}
+_MONEY = {"total_cost", "holding_cost", "ordering_cost", "shortage_cost", "expedite_cost",
+          "cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline"}
+_SHORT_NAMES = {
+    "fill_rate": "Fill rate (type 2)",
+    "stockout_rate": "Stockout rate (share of days)",
+    "total_cost": "Total cost",
+    "cash_tied_up": "Cash tied up",
+}
+_COST_PARTS = (
+    ("holding_cost", "Holding", "#3d3d3d", None),
+    ("ordering_cost", "Ordering", "#8c8c8c", None),
+    ("shortage_cost", "Shortage", "#d4d4d4", "xx"),
+    ("expedite_cost", "Expediting", "#ffffff", ".."),
+)
+_CAMPAIGN_COLOR = "#F0E442"
+_DISRUPTION_COLOR = "#7f7f7f"
+_SAMPLE_COLOR = "#333333"
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def policy_colors(policies: Iterable[str]) -> dict[str, str]:
+    """Assign one stable colour per policy.
+
+    Colours follow the given order (use the run's ``metadata["policies"]`` so the
+    baseline is always blue); more than eight policies reuse the palette.
+
+    Args:
+        policies: Policy names in run order.
+
+    Returns:
+        Mapping policy name -> hex colour.
+
+    """
+    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(dict.fromkeys(policies))}
+
+
+def _policies(frame: pd.DataFrame, policies: Sequence[str] | None) -> list[str]:
+    """Return the policy order to draw: the given one restricted to policies present."""
+    present = list(pd.unique(frame["policy"]))
+    if policies is None:
+        return present
+    return [p for p in policies if p in present]
+
+
+def _money_text(value: float, currency: str, decimals: int | None = None) -> str:
+    """Format money compactly: ``$1,234``, ``$12.3k``, ``$4.5M`` (suffix for codes)."""
+    sign = "−" if value < 0 else ""
+    v = abs(value)
+    if decimals is not None:
+        body = f"{v:,.{decimals}f}"
+    elif v >= 1e6:
+        body = f"{v / 1e6:.3g}M"
+    elif v >= 1e4:
+        body = f"{v / 1e3:.3g}k"
+    else:
+        body = f"{v:,.0f}"
+    if len(currency) <= 1:
+        return f"{sign}{currency}{body}"
+    return f"{sign}{body} {currency}"
+
+
+def _money_axis(axis, currency: str) -> None:
+    """Tick labels in currency on an x or y axis."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _money_text(v, currency)))
+
+
+def _pct_axis(axis, decimals: int | None = None) -> None:
+    """Tick labels as % for values stored as fractions."""
+    axis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=decimals))
+
+
+def _t_ci(values: np.ndarray) -> tuple[float, float, float]:
+    """Mean and t-based 95 % CI of the mean (no scipy needed for the usual n)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    n = len(v)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(v.mean())
+    if n < 2:
+        return mean, mean, mean
+    from scipy import stats  # lazily: only when no summary.csv interval is available
+
+    half = float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def _mean_ci(
+    runs: pd.DataFrame, summary: pd.DataFrame | None, policy: str, metric: str, sku: str = "ALL"
+) -> tuple[float, float, float]:
+    """Mean and 95 % CI of a metric: from ``summary.csv`` when given, else computed."""
+    if summary is not None:
+        row = summary[(summary["policy"] == policy) & (summary["sku"] == sku)
+                      & (summary["metric"] == metric)]
+        if len(row):
+            r = row.iloc[0]
+            return float(r["mean"]), float(r["ci_low"]), float(r["ci_high"])
+    sel = runs[(runs["policy"] == policy) & (runs["sku"] == sku)]
+    return _t_ci(sel[metric].to_numpy())
+
+
+def _new_axes(nrows: int = 1, ncols: int = 1, figsize=None, **kwargs):
+    """Create a figure through pyplot (only for interactive use, when no axes given)."""
+    import matplotlib.pyplot as plt
+
+    _, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    return axes
+
+
+def _portfolio(runs: pd.DataFrame) -> pd.DataFrame:
+    """Select the portfolio rows (``sku == "ALL"``) of runs."""
+    return runs[runs["sku"] == "ALL"]
+
+
+def calendar_windows(calendar: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Normalise calendar entries into shading windows.
+
+    Args:
+        calendar: ``metadata["calendar"]`` entries with ``kind``, ``start_day``,
+            ``end_day`` and ``label``.
+
+    Returns:
+        Dicts with ``start``, ``end`` (day numbers, end exclusive), ``group``
+        (``"campaign"`` or ``"disruption"``) and ``label``.
+
+    """
+    out = []
+    for w in calendar or ():
+        group = "campaign" if w.get("kind") == "campaign" else "disruption"
+        out.append({"start": float(w["start_day"]), "end": float(w["end_day"]),
+                    "group": group, "label": str(w.get("label") or w.get("kind", ""))})
+    return out
+
+
+def _day_to_x(daily: pd.DataFrame):
+    """Return a function mapping day numbers to x values (dates when present)."""
+    if "date" in daily.columns and len(daily):
+        first = daily.sort_values("day").iloc[0]
+        origin = pd.Timestamp(first["date"]) - pd.Timedelta(days=int(first["day"]))
+        return lambda d: origin + pd.to_timedelta(np.asarray(d, dtype=float), unit="D")
+    return lambda d: np.asarray(d, dtype=float)
+
+
+def _shade_calendar(ax: Axes, windows, to_x, horizon: float, annotate: bool) -> list:
+    """Shade calendar windows on ``ax``; return legend handles for the groups drawn."""
+    seen = {}
+    for w in windows:
+        start, end = max(w["start"], 0.0), min(w["end"], horizon)
+        if end <= start:
+            continue
+        x0, x1 = to_x([start, end])
+        if w["group"] == "campaign":
+            style = {"color": _CAMPAIGN_COLOR, "alpha": 0.35, "lw": 0}
+            seen.setdefault("campaign", Patch(label="Campaign (demand uplift)", **style))
+        else:
+            style = {"facecolor": _DISRUPTION_COLOR, "alpha": 0.22, "hatch": "//",
+                     "edgecolor": _DISRUPTION_COLOR, "lw": 0}
+            seen.setdefault("disruption", Patch(label="Supply disruption", **style))
+        ax.axvspan(x0, x1, zorder=0, **style)
+        if annotate:
+            ax.annotate(w["label"], xy=(x0, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(2, -2), textcoords="offset points", va="top", ha="left",
+                        fontsize=7, color="#444444", clip_on=True)
+    return [seen[k] for k in ("campaign", "disruption") if k in seen]
+
+
+def _date_axis(ax: Axes, daily: pd.DataFrame) -> None:
+    """Concise date ticks when the x axis is dates, else a plain day label."""
+    if "date" in daily.columns:
+        locator = AutoDateLocator(minticks=4, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    else:
+        ax.set_xlabel("Day")
+
+
+def _ink(color: str) -> str:
+    """Black or white text, whichever reads better on ``color``."""
+    r, g, b = to_rgb(color)
+    return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "white"
+
+
+# ----------------------------------------------------------------------------- charts
+
+
+def plot_tradeoff(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame | None = None,
+    *,
+    policies: Sequence[str] | None = None,
+    currency: str = "$",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Cash tied up and total cost against stockout rate, portfolio level.
+
+    One large point per policy at the mean with 95 % CI bars on both axes; one faint
+    dot per replication behind it shows the spread a single season could land in.
+
+    Args:
+        runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
+        summary: ``summary.csv``; its intervals are used when given.
+        policies: Policy order (default: order of appearance).
+        currency: Currency symbol or code for the axes.
+        axes: Two axes (cash panel, cost panel); created when omitted.
+
+    Returns:
+        The two axes as an array.
+
+    """
+    axes = np.asarray(_new_axes(1, 2, figsize=(11, 4.5)) if axes is None else axes).ravel()
+    data = _portfolio(runs)
+    order = _policies(data, policies)
+    colors = policy_colors(order)
+    panels = (("cash_tied_up", "Cash tied up (mean inventory value)"),
+              ("total_cost", "Total cost per replication"))
+    for ax, (metric, label) in zip(axes, panels, strict=True):
+        for policy in order:
+            sel = data[data["policy"] == policy]
+            ax.scatter(sel["stockout_rate"], sel[metric], s=10, color=colors[policy],
+                       alpha=0.18, lw=0, zorder=1)
+        for policy in order:
+            x, x_lo, x_hi = _mean_ci(runs, summary, policy, "stockout_rate")
+            y, y_lo, y_hi = _mean_ci(runs, summary, policy, metric)
+            ax.errorbar(x, y, xerr=[[x - x_lo], [x_hi - x]], yerr=[[y - y_lo], [y_hi - y]],
+                        fmt="o", ms=8, color=colors[policy], mec="white", mew=1.2,
+                        elinewidth=1.8, capsize=4, zorder=3, label=policy)
+            ax.annotate(policy, (x, y), xytext=(7, 6), textcoords="offset points",
+                        fontsize=9, color=colors[policy], fontweight="bold", zorder=4)
+        ax.set_xlabel("Stockout rate (% of days with demand not served at once)")
+        ax.set_ylabel(f"{label} ({currency})")
+        ax.set_title(f"{label} vs stockout rate", fontsize=11)
+        _pct_axis(ax.xaxis)
+        _money_axis(ax.yaxis, currency)
+        ax.grid(alpha=0.3)
+        ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
+    axes[0].legend(title="Policy (mean, 95 % CI)", fontsize=8, title_fontsize=8, loc="best")
+    axes[0].figure.suptitle("Trade-off, all SKUs: one faint dot per replication, "
+                            "large dot = mean with 95 % CI (lower left is better)")
+    return axes
+
+
+def plot_distributions(
+    runs: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    currency: str = "$",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Box plots across replications of four key portfolio metrics, 2 x 2.
+
+    Boxes span the 25th-75th percentile, whiskers 1.5 IQR, a white diamond marks the
+    mean; one box per policy in its colour.
+
+    Args:
+        runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
+        policies: Policy order (default: order of appearance).
+        currency: Currency symbol or code for the money panels.
+        axes: Four axes; created (2 x 2) when omitted.
+
+    Returns:
+        The four axes as a flat array.
+
+    """
+    axes = np.asarray(_new_axes(2, 2, figsize=(11, 8)) if axes is None else axes).ravel()
+    data = _portfolio(runs)
+    order = _policies(data, policies)
+    colors = policy_colors(order)
+    for ax, metric in zip(axes, ("fill_rate", "stockout_rate", "total_cost", "cash_tied_up"),
+                          strict=True):
+        values = [data.loc[data["policy"] == p, metric].dropna().to_numpy() for p in order]
+        box = ax.boxplot(values, positions=np.arange(len(order)), widths=0.55,
+                         patch_artist=True, showmeans=True, showfliers=True,
+                         meanprops={"marker": "D", "markerfacecolor": "white",
+                                    "markeredgecolor": "black", "markersize": 5},
+                         medianprops={"color": "black", "lw": 1.5},
+                         flierprops={"marker": ".", "markersize": 4, "alpha": 0.5})
+        for patch, policy in zip(box["boxes"], order, strict=True):
+            patch.set_facecolor(colors[policy])
+            patch.set_alpha(0.75)
+            patch.set_label(policy)
+        ax.set_xticks(np.arange(len(order)), order)
+        for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
+            tick.set_color(colors[policy])
+            tick.set_fontweight("bold")
+        ax.set_title(METRIC_TITLES[metric], fontsize=10)
+        if metric in _RATIOS:
+            _pct_axis(ax.yaxis)
+            ax.set_ylabel("% (per replication)")
+        else:
+            _money_axis(ax.yaxis, currency)
+            ax.set_ylabel(f"{currency} per replication")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].figure.suptitle("Spread across replications, all SKUs "
+                            "(box = middle 50 %, line = median, ◇ = mean)")
+    return axes
+
+
+def plot_inventory(
+    daily: pd.DataFrame,
+    *,
+    sku: str = "ALL",
+    policies: Sequence[str] | None = None,
+    calendar: Iterable[Mapping[str, Any]] | None = None,
+    currency: str = "$",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Inventory over time, one panel per policy with shared axes.
+
+    For a SKU id: end-of-day on-hand units; for ``"ALL"``: inventory value
+    (``cash_tied_up``), since units of different SKUs do not add up meaningfully.
+    Each panel shows the median across replications, the 50 % and 90 % bands, one
+    sample path (replication 0), the reorder point and order-up-to level where the
+    policy has them, and the calendar windows shaded.
+
+    Args:
+        daily: ``daily.parquet`` rows.
+        sku: SKU id to show, or ``"ALL"`` for the portfolio's inventory value.
+        policies: Policy order (default: order of appearance).
+        calendar: ``metadata["calendar"]`` entries to shade.
+        currency: Currency for the value (``"ALL"``) view.
+        axes: One axis per policy; created (stacked, shared) when omitted.
+
+    Returns:
+        The axes as a flat array.
+
+    """
+    data = daily[daily["sku"] == sku].sort_values("day")
+    order = _policies(data, policies)
+    if axes is None:
+        axes = _new_axes(len(order), 1, figsize=(11, 2.4 * len(order) + 1),
+                         sharex=True, sharey=True, squeeze=False)
+    axes = np.asarray(axes).ravel()
+    colors = policy_colors(order)
+    value = sku == "ALL"
+    m = "cash_tied_up" if value else "on_hand"
+    to_x = _day_to_x(data)
+    windows = calendar_windows(calendar)
+    horizon = float(data["day"].max() + 1) if len(data) else 0.0
+    for i, (ax, policy) in enumerate(zip(axes, order, strict=True)):
+        sel = data[data["policy"] == policy]
+        x = to_x(sel["day"].to_numpy())
+        c = colors[policy]
+        handles = _shade_calendar(ax, windows, to_x, horizon, annotate=i == 0)
+        ax.fill_between(x, sel[f"{m}_p5"], sel[f"{m}_p95"], color=c, alpha=0.15, lw=0,
+                        label="90 % band (p5–p95)")
+        ax.fill_between(x, sel[f"{m}_p25"], sel[f"{m}_p75"], color=c, alpha=0.35, lw=0,
+                        label="50 % band (p25–p75)")
+        ax.plot(x, sel[f"{m}_p50"], color=c, lw=2, label="Median")
+        ax.plot(x, sel[f"{m}_sample"], color=_SAMPLE_COLOR, lw=0.8, alpha=0.8,
+                label="One sample path (replication 0)")
+        for col, style, text in (("reorder_point", "--", "Reorder point"),
+                                 ("order_up_to", ":", "Order-up-to level")):
+            if not value and col in sel and sel[col].notna().any():
+                ax.step(x, sel[col], where="post", color="black", ls=style, lw=1.2,
+                        label=text)
+        ax.set_title(policy, loc="left", fontsize=10, color=c, fontweight="bold")
+        ax.set_ylabel(f"Inventory value ({currency})" if value else "On hand (units)")
+        if value:
+            _money_axis(ax.yaxis, currency)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        if i == 0:
+            lines, labels = ax.get_legend_handles_labels()
+            ax.legend(lines + handles, labels + [h.get_label() for h in handles],
+                      fontsize=7.5, ncols=4, loc="upper right", framealpha=0.9)
+    _date_axis(axes[-1], data)
+    what = ("Inventory value of all SKUs (cash tied up, end of day), "
+            if value else f"End-of-day on-hand inventory, SKU {sku}, ")
+    axes[0].figure.suptitle(what + "median with 50 % and 90 % bands across replications")
+    return axes
+
+
+def plot_cash_over_time(
+    daily: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    calendar: Iterable[Mapping[str, Any]] | None = None,
+    currency: str = "$",
+    ax: Axes | None = None,
+) -> Axes:
+    """Cash tied up in inventory over time, all policies on one axis (portfolio).
+
+    Median line per policy with its 50 % band (90 % band's edges as thin lines), so
+    the policies can be compared day by day; calendar windows shaded.
+
+    Args:
+        daily: ``daily.parquet`` rows (the ``sku == "ALL"`` rows are used).
+        policies: Policy order (default: order of appearance).
+        calendar: ``metadata["calendar"]`` entries to shade.
+        currency: Currency for the value axis.
+        ax: Axis to draw on; created when omitted.
+
+    Returns:
+        The axis.
+
+    """
+    ax = _new_axes(figsize=(11, 4.5)) if ax is None else ax
+    data = daily[daily["sku"] == "ALL"].sort_values("day")
+    order = _policies(data, policies)
+    colors = policy_colors(order)
+    to_x = _day_to_x(data)
+    horizon = float(data["day"].max() + 1) if len(data) else 0.0
+    handles = _shade_calendar(ax, calendar_windows(calendar), to_x, horizon, annotate=True)
+    for policy in order:
+        sel = data[data["policy"] == policy]
+        x = to_x(sel["day"].to_numpy())
+        c = colors[policy]
+        ax.fill_between(x, sel["cash_tied_up_p25"], sel["cash_tied_up_p75"], color=c,
+                        alpha=0.25, lw=0)
+        for q in ("p5", "p95"):
+            ax.plot(x, sel[f"cash_tied_up_{q}"], color=c, lw=0.7, ls="--", alpha=0.8)
+        ax.plot(x, sel["cash_tied_up_p50"], color=c, lw=2.2, label=policy)
+    ax.set_ylabel(f"Inventory value at cost ({currency})")
+    _money_axis(ax.yaxis, currency)
+    _date_axis(ax, data)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.set_title("Cash tied up in inventory over time, all SKUs: median (line), 50 % band "
+                 "(shaded), 90 % band (dashed)", fontsize=10.5)
+    lines, labels = ax.get_legend_handles_labels()
+    ax.legend(lines + handles, labels + [h.get_label() for h in handles], fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Policy",
+              title_fontsize=8)
+    return ax
+
+
+def plot_cost_breakdown(
+    runs: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    currency: str = "$",
+    ax: Axes | None = None,
+) -> Axes:
+    """Mean cost per replication split into its parts, one stacked bar per policy.
+
+    Holding, ordering and shortage cost (and expediting when any policy incurred it)
+    of the portfolio; the total is written above each bar.
+
+    Args:
+        runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
+        policies: Policy order (default: order of appearance).
+        currency: Currency for the axis and labels.
+        ax: Axis to draw on; created when omitted.
+
+    Returns:
+        The axis.
+
+    """
+    data = _portfolio(runs)
+    order = _policies(data, policies)
+    ax = _new_axes(figsize=(max(6.0, 1.6 * len(order) + 3.5), 5)) if ax is None else ax
+    means = data.groupby("policy")[[c[0] for c in _COST_PARTS if c[0] in data]].mean()
+    means = means.reindex(order)
+    x = np.arange(len(order))
+    bottom = np.zeros(len(order))
+    for col, label, color, hatch in _COST_PARTS:
+        if col not in means or (col == "expedite_cost" and not (means[col] > 0).any()):
+            continue
+        v = means[col].fillna(0.0).to_numpy()
+        ax.bar(x, v, 0.6, bottom=bottom, color=color, hatch=hatch, edgecolor="#222222",
+               lw=0.6, label=label)
+        bottom += v
+    for xi, total in zip(x, bottom, strict=True):
+        ax.annotate(_money_text(total, currency), (xi, total), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=9)
+    colors = policy_colors(order)
+    ax.set_xticks(x, order)
+    for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
+        tick.set_color(colors[policy])
+        tick.set_fontweight("bold")
+    ax.set_ylabel(f"Mean cost per replication ({currency})")
+    _money_axis(ax.yaxis, currency)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.08)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.set_title("Cost breakdown, all SKUs: mean per replication", fontsize=11)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], labels[::-1], title="Cost", fontsize=8, title_fontsize=8,
+              loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return ax
+
+
+def _diff_unit(metric: str, currency: str) -> tuple[float, str, str]:
+    """Scale, unit label and value format for a difference of ``metric``."""
+    if metric in _RATIOS:
+        return 100.0, "percentage points", "{:+.2g} pp"
+    if metric in _MONEY:
+        return 1.0, currency, "money"
+    return 1.0, "", "{:+.3g}"
+
+
+def plot_differences(
+    differences: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    metrics: Sequence[str] = ("fill_rate", "stockout_rate", "total_cost", "cash_tied_up"),
+    currency: str = "$",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Paired differences of each policy against the baseline, portfolio level.
+
+    One panel per metric; one row per non-baseline policy with the mean difference
+    (policy − baseline, same replications so the same demand) and its 95 % CI, a zero
+    line, and the relative difference written beside the point.
+
+    Args:
+        differences: ``differences.csv`` rows (the ``sku == "ALL"`` rows are used).
+        policies: Policy order (default: order of appearance).
+        metrics: Metrics, one panel each.
+        currency: Currency for money metrics.
+        axes: One axis per metric; created (2 x 2 for four) when omitted.
+
+    Returns:
+        The axes as a flat array.
+
+    """
+    if axes is None:
+        ncols = 2 if len(metrics) > 1 else 1
+        nrows = math.ceil(len(metrics) / ncols)
+        axes = _new_axes(nrows, ncols, figsize=(11, 3.2 * nrows + 0.6), squeeze=False)
+    axes = np.asarray(axes).ravel()
+    data = differences[differences["sku"] == "ALL"]
+    order = _policies(data, policies)
+    colors = policy_colors(policies if policies is not None else order)
+    baseline = str(data["baseline"].iloc[0]) if len(data) else "baseline"
+    y = np.arange(len(order))[::-1]
+    for ax, metric in zip(axes, metrics, strict=False):
+        scale, unit, fmt = _diff_unit(metric, currency)
+        for yi, policy in zip(y, order, strict=True):
+            row = data[(data["policy"] == policy) & (data["metric"] == metric)]
+            if not len(row):
+                continue
+            r = row.iloc[0]
+            mean, lo, hi = r["mean"] * scale, r["ci_low"] * scale, r["ci_high"] * scale
+            ax.errorbar(mean, yi, xerr=[[mean - lo], [hi - mean]], fmt="o", ms=7,
+                        color=colors[policy], elinewidth=2, capsize=4, label=policy)
+            text = (_money_text(mean, currency) if fmt == "money" else fmt.format(mean))
+            if fmt == "money" and mean > 0:
+                text = "+" + text
+            if np.isfinite(r.get("rel_mean", np.nan)) and metric not in _RATIOS:
+                text += f" ({r['rel_mean'] * 100:+.0f} %)"
+            ax.annotate(text, (mean, yi), xytext=(0, 8), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=8.5, color=colors[policy])
+        ax.axvline(0, color="black", lw=1)
+        ax.set_yticks(y, order)
+        for tick, policy in zip(ax.get_yticklabels(), order, strict=True):
+            tick.set_color(colors[policy])
+            tick.set_fontweight("bold")
+        ax.set_ylim(y.min() - 0.6, y.max() + 0.8)
+        lo_x, hi_x = ax.get_xlim()
+        pad = 0.08 * (hi_x - lo_x)
+        ax.set_xlim(min(lo_x, -pad), max(hi_x, pad))
+        ax.set_xlabel(f"policy − {baseline} ({unit})" if unit else f"policy − {baseline}")
+        if fmt == "money":
+            _money_axis(ax.xaxis, currency)
+        ax.set_title(f"{_SHORT_NAMES.get(metric, metric)}: policy − {baseline}", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    for ax in axes[len(metrics):]:
+        ax.set_visible(False)
+    axes[0].figure.suptitle(f"Paired differences against the baseline ({baseline}), "
+                            "all SKUs: mean and 95 % CI, same replications for every policy")
+    return axes
+
+
+def _class_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per replication x policy x ABC class: fill rate from sums, summed cash tied up."""
+    items = runs[runs["sku"] != "ALL"]
+    grouped = items.groupby(["policy", "abc_class", "replication"], as_index=False)[
+        ["served_units", "demand_units", "cash_tied_up"]].sum()
+    grouped["fill_rate"] = grouped["served_units"] / grouped["demand_units"].where(
+        grouped["demand_units"] > 0)
+    return grouped
+
+
+def plot_abc_classes(
+    runs: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    currency: str = "$",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Fill rate and cash tied up by ABC class, grouped bars per policy.
+
+    A class's fill rate is its served units ÷ its demanded units in each replication
+    (a ratio of sums, as for the portfolio); its cash tied up is the sum over its SKUs.
+    Bars are means across replications with 95 % CI whiskers.
+
+    Args:
+        runs: ``runs.parquet`` rows (the per-SKU rows are used).
+        policies: Policy order (default: order of appearance).
+        currency: Currency for the cash panel.
+        axes: Two axes (fill rate, cash); created when omitted.
+
+    Returns:
+        The two axes as an array.
+
+    """
+    axes = np.asarray(_new_axes(1, 2, figsize=(11, 4.5)) if axes is None else axes).ravel()
+    table = _class_table(runs)
+    order = _policies(table, policies)
+    colors = policy_colors(order)
+    classes = sorted(c for c in table["abc_class"].unique() if c)
+    x = np.arange(len(classes))
+    width = 0.8 / max(len(order), 1)
+    for ax, metric in zip(axes, ("fill_rate", "cash_tied_up"), strict=True):
+        for j, policy in enumerate(order):
+            stats = [_t_ci(table.loc[(table["policy"] == policy)
+                                     & (table["abc_class"] == c), metric].to_numpy())
+                     for c in classes]
+            mean = np.array([s[0] for s in stats])
+            err = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
+            ax.bar(x + (j - (len(order) - 1) / 2) * width, mean, width * 0.95,
+                   yerr=err, capsize=3, color=colors[policy], label=policy,
+                   error_kw={"elinewidth": 1, "ecolor": "#222222"})
+        ax.set_xticks(x, [f"Class {c}" for c in classes])
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_axisbelow(True)
+        if metric == "fill_rate":
+            _pct_axis(ax.yaxis)
+            low = np.nanmin(table["fill_rate"].groupby(
+                [table["policy"], table["abc_class"]]).mean()) if len(table) else 0.0
+            ax.set_ylim(max(0.0, math.floor((low - 0.05) * 10) / 10), 1.0)
+            ax.set_ylabel("Fill rate (%)")
+            ax.set_title("Fill rate by ABC class (type 2: served ÷ demanded units)",
+                         fontsize=10)
+        else:
+            _money_axis(ax.yaxis, currency)
+            ax.set_ylabel(f"Mean inventory value ({currency})")
+            ax.set_title("Cash tied up by ABC class (mean inventory value at cost)",
+                         fontsize=10)
+    axes[1].legend(title="Policy", fontsize=8, title_fontsize=8, loc="upper left",
+                   bbox_to_anchor=(1.01, 1.0))
+    axes[0].figure.suptitle("Catalogue by ABC class: mean across replications with "
+                            "95 % CI")
+    return axes
+
+
+def _sku_order(runs: pd.DataFrame, skus: Sequence[Mapping[str, Any]] | None) -> list[str]:
+    """SKUs sorted by ABC class, then by expected revenue (largest first)."""
+    items = runs[runs["sku"] != "ALL"]
+    price = {s["id"]: float(s.get("price", 0.0)) for s in skus or ()}
+    per = items.groupby("sku").agg(abc=("abc_class", "first"), units=("demand_units", "mean"))
+    per["revenue"] = per["units"] * pd.Series(price).reindex(per.index).fillna(1.0)
+    per = per.reset_index().sort_values(["abc", "revenue", "sku"],
+                                        ascending=[True, False, True])
+    return list(per["sku"])
+
+
+def plot_sku_heatmap(
+    runs: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    skus: Sequence[Mapping[str, Any]] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """SKU x policy heat map of the mean fill rate, annotated in %.
+
+    Rows are SKUs sorted by ABC class, then by expected revenue (mean demanded units
+    x price from ``skus``); columns are policies. Cells are annotated up to 40 SKUs;
+    SKU labels are shown up to 80.
+
+    Args:
+        runs: ``runs.parquet`` rows (the per-SKU rows are used).
+        policies: Policy order (default: order of appearance).
+        skus: ``metadata["skus"]`` (for prices); without it SKUs sort by units.
+        ax: Axis to draw on; created when omitted.
+
+    Returns:
+        The axis.
+
+    """
+    items = runs[runs["sku"] != "ALL"]
+    order = _policies(items, policies)
+    rows = _sku_order(runs, skus)
+    if ax is None:
+        ax = _new_axes(figsize=(max(6.0, 1.5 * len(order) + 3),
+                                min(0.38 * len(rows) + 2.2, 30)))
+    grid = (items.groupby(["sku", "policy"])["fill_rate"].mean().unstack("policy")
+            .reindex(index=rows, columns=order))
+    values = grid.to_numpy(float)
+    finite = values[np.isfinite(values)]
+    vmin = math.floor(finite.min() * 20) / 20 if finite.size else 0.0
+    image = ax.imshow(values, cmap="cividis", vmin=min(vmin, 0.95), vmax=1.0,
+                      aspect="auto", interpolation="nearest")
+    cmap, norm = image.get_cmap(), image.norm
+    if len(rows) <= 40:
+        for i in range(values.shape[0]):
+            for j in range(values.shape[1]):
+                if np.isfinite(values[i, j]):
+                    ax.text(j, i, f"{values[i, j] * 100:.1f} %", ha="center", va="center",
+                            fontsize=8.5, color=_ink(cmap(norm(values[i, j]))))
+    abc = items.groupby("sku")["abc_class"].first()
+    ax.set_xticks(np.arange(len(order)), order)
+    colors = policy_colors(policies if policies is not None else order)
+    for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
+        tick.set_color(colors[policy])
+        tick.set_fontweight("bold")
+    ax.xaxis.tick_top()
+    if len(rows) <= 80:
+        ax.set_yticks(np.arange(len(rows)), [f"{s} ({abc.get(s, '?')})" for s in rows])
+    else:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(rows)} SKUs, sorted by class then revenue")
+    ax.tick_params(length=0)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+    bar.set_label("Mean fill rate (type 2), %")
+    bar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.set_title("Mean fill rate by SKU and policy (type 2: served ÷ demanded units)\n"
+                 "SKUs sorted by ABC class (in brackets), then expected revenue",
+                 fontsize=10)
+    return ax
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def _load_results(folder: Path | str) -> Any:
+    """Read a results folder: ``simulator.results.load`` when present, else directly."""
+    folder = Path(folder)
+    try:
+        from simulator.results import load
+    except ImportError:  # the core's reader is not written yet; read the contract files
+        load = None
+    if load is not None:
+        return load(folder)
+    metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    yaml_path = folder / "scenario.yaml"
+    return SimpleNamespace(
+        path=folder,
+        runs=pd.read_parquet(folder / "runs.parquet"),
+        summary=pd.read_csv(folder / "summary.csv"),
+        differences=pd.read_csv(folder / "differences.csv"),
+        daily=pd.read_parquet(folder / "daily.parquet"),
+        metadata=metadata,
+        scenario_yaml=yaml_path.read_text(encoding="utf-8") if yaml_path.exists() else "",
+    )
+
+
+def _figure(figsize) -> Figure:
+    """Create a pyplot-free figure with constrained layout and a white background."""
+    return Figure(figsize=figsize, layout="constrained", facecolor="white")
+
+
+def charts_for(metadata: Mapping[str, Any]) -> list[str]:
+    """Names of the charts that apply to a run, in report order.
+
+    Catalogue charts need more than one SKU; the differences chart needs a policy
+    besides the baseline.
+
+    Args:
+        metadata: The run's ``metadata.json``.
+
+    Returns:
+        A sublist of :data:`CHARTS`.
+
+    """
+    names = list(CHARTS)
+    if len(metadata.get("skus") or ()) <= 1:
+        names = [n for n in names if n not in ("abc_classes", "sku_heatmap")]
+    if len(metadata.get("policies") or ()) <= 1:
+        names.remove("differences")
+    return names
+
+
+def make_figures(
+    folder: Path | str, formats: Sequence[str] = ("png", "svg"), dpi: int = 150
+) -> list[Path]:
+    """Draw every applicable chart of a results folder into ``folder/figures``.
+
+    Args:
+        folder: A results folder.
+        formats: File formats to write, each a matplotlib format name.
+        dpi: Resolution of raster formats.
+
+    Returns:
+        Paths written, ``figures/<chart>.<format>``, in report order.
+
+    """
+    res = _load_results(folder)
+    meta = res.metadata
+    out_dir = Path(folder) / "figures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    policies = list(meta.get("policies") or pd.unique(res.runs["policy"]))
+    currency = meta.get("currency", "$")
+    calendar = meta.get("calendar") or []
+    skus = meta.get("skus") or []
+    n_pol = len(policies)
+    n_sku = len(skus)
+
+    def tradeoff(fig):
+        plot_tradeoff(res.runs, res.summary, policies=policies, currency=currency,
+                      axes=fig.subplots(1, 2))
+
+    def distributions(fig):
+        plot_distributions(res.runs, policies=policies, currency=currency,
+                           axes=fig.subplots(2, 2))
+
+    def inventory(fig):
+        sku = skus[0]["id"] if n_sku == 1 else "ALL"
+        plot_inventory(res.daily, sku=sku, policies=policies, calendar=calendar,
+                       currency=currency,
+                       axes=fig.subplots(n_pol, 1, sharex=True, sharey=True, squeeze=False))
+
+    def cash_over_time(fig):
+        plot_cash_over_time(res.daily, policies=policies, calendar=calendar,
+                            currency=currency, ax=fig.subplots())
+
+    def cost_breakdown(fig):
+        plot_cost_breakdown(res.runs, policies=policies, currency=currency, ax=fig.subplots())
+
+    def differences(fig):
+        plot_differences(res.differences, policies=policies, currency=currency,
+                         axes=fig.subplots(2, 2))
+
+    def abc_classes(fig):
+        plot_abc_classes(res.runs, policies=policies, currency=currency,
+                         axes=fig.subplots(1, 2))
+
+    def sku_heatmap(fig):
+        plot_sku_heatmap(res.runs, policies=policies, skus=skus, ax=fig.subplots())
+
+    n_diff = max(n_pol - 1, 1)
+    layout = {
+        "tradeoff": (tradeoff, (11, 4.8)),
+        "distributions": (distributions, (11, 8)),
+        "inventory": (inventory, (11, 2.3 * n_pol + 1.2)),
+        "cash_over_time": (cash_over_time, (11, 4.5)),
+        "cost_breakdown": (cost_breakdown, (min(4.0 + 1.4 * n_pol, 11), 4.8)),
+        "differences": (differences, (11, 2 * (0.5 * n_diff + 1.6) + 0.8)),
+        "abc_classes": (abc_classes, (11, 4.5)),
+        "sku_heatmap": (sku_heatmap, (min(max(6.0, 1.5 * n_pol + 3.5), 11),
+                                      min(0.38 * n_sku + 2.2, 30))),
+    }
+    written = []
+    for name in charts_for(meta):
+        draw, size = layout[name]
+        fig = _figure(size)
+        draw(fig)
+        for fmt in formats:
+            path = out_dir / f"{name}.{fmt}"
+            # Dates in file metadata would make identical runs give different files.
+            meta_arg = {"Date": None} if fmt in ("svg", "pdf") else None
+            fig.savefig(path, dpi=dpi, format=fmt, metadata=meta_arg)
+            written.append(path)
+        fig.clear()  # release artists now; the figure is not in pyplot's registry
+    return written

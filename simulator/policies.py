@@ -1,0 +1,326 @@
+"""Reorder policies behind one small protocol, picked by name from a registry.
+
+A policy is built once per SKU from its scenario spec and a :class:`Plan`, what
+the planner may know: the demand model's forecast (daily mean and variance on
+every day, seasonality and campaigns applied), the supplier's lead-time
+moments, costs and the SKU's ABC class. It never sees realised demand or lead
+times. On a review it is given the day and the inventory position
+IP = on-hand − backorders + on-order and returns the quantity to order
+(0 for none).
+
+Conventions (DESIGN.md): a periodic review every R days at the start of the
+day, before receipts and demand, so an order-up-to level protects R + L days;
+a continuous review after every customer order protects L days.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from scipy.stats import norm
+
+from simulator.scenario import (
+    BaseStockSpec,
+    HybridSpec,
+    JitSpec,
+    PolicySpec,
+    RQSpec,
+    SafetyStockSpec,
+    Scenario,
+    Sku,
+    SSSpec,
+)
+
+__all__ = [
+    "POLICIES",
+    "Plan",
+    "Policy",
+    "abc_classes",
+    "build_policy",
+    "eoq",
+    "make_plan",
+    "safety_stock",
+]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the planner knows about one SKU; arrays are indexed by simulated day.
+
+    Index 0 is the first simulated day (``scenario.first_day``); the arrays run
+    past the horizon so that look-ahead windows near the end stay defined.
+    """
+
+    sku: Sku
+    mean: np.ndarray
+    var: np.ndarray
+    lead_mean: float
+    lead_var: float
+    order_cost: float
+    abc_class: str
+    n_days: int
+
+    def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cumulative mean and variance, ``C[i] = sum(x[:i])``, for window sums."""
+        zero = np.zeros(1)
+        return np.concatenate([zero, np.cumsum(self.mean)]), np.concatenate(
+            [zero, np.cumsum(self.var)]
+        )
+
+    def window(self, length: float) -> tuple[np.ndarray, np.ndarray]:
+        """Forecast mean and variance of demand over ``[i, i + length)`` for every day i.
+
+        A fractional length takes that fraction of the last day.
+        """
+        cm, cv = self.cumulative()
+        idx = np.arange(self.n_days)
+        whole = int(math.floor(length))
+        frac = length - whole
+        end = idx + whole
+        m = cm[end] - cm[idx] + frac * self.mean[np.minimum(end, self.mean.size - 1)]
+        v = cv[end] - cv[idx] + frac * self.var[np.minimum(end, self.var.size - 1)]
+        return m, v
+
+
+class Policy(Protocol):
+    """The protocol every reorder policy follows."""
+
+    continuous: bool
+    """Review after every customer order (True) or every ``period`` days."""
+    period: int
+    """Days between periodic reviews."""
+
+    def review(self, i: int, ip: float) -> float:
+        """Return the quantity to order on day index ``i`` given inventory position ``ip``."""
+        ...
+
+    def levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Reorder point and order-up-to level per day index (NaN where undefined)."""
+        ...
+
+
+def safety_stock(z: float, days: float, mu_d: float, var_d: float, lead_var: float) -> float:
+    """Safety stock for protection period ``days``: z·sqrt(days·σ_d² + μ_d²·Var[L])."""
+    return z * math.sqrt(max(days * var_d + mu_d**2 * lead_var, 0.0))
+
+
+def eoq(order_cost: float, annual_demand: float, unit_cost: float, holding_rate: float) -> float:
+    """Economic order quantity sqrt(2·K·D / h), h = unit cost × annual holding rate."""
+    h = unit_cost * holding_rate
+    if order_cost <= 0 or annual_demand <= 0 or h <= 0:
+        return 0.0
+    return math.sqrt(2 * order_cost * annual_demand / h)
+
+
+def _protection(spec: PolicySpec, plan: Plan) -> float:
+    """Days an order must cover: E[L] (+ R under periodic review)."""
+    return plan.lead_mean + (0 if spec.review == "continuous" else spec.review_every_days)
+
+
+def _buffer(z: float, days: float, plan: Plan) -> np.ndarray:
+    """Safety stock per day index with the forecast averaged over the protection period."""
+    m, v = plan.window(days)
+    d = max(days, 1e-12)
+    inner = days * (v / d) + (m / d) ** 2 * plan.lead_var
+    return z * np.sqrt(np.maximum(inner, 0.0))
+
+
+def _per_sku(value: float | dict[str, float], sku: Sku) -> float:
+    return float(value[sku.id]) if isinstance(value, dict) else float(value)
+
+
+class _Rule:
+    """Shared machinery: a reorder point and an order-up-to level per day index."""
+
+    def __init__(self, spec: PolicySpec, rop: np.ndarray, upto: np.ndarray) -> None:
+        self.continuous = spec.review == "continuous"
+        self.period = spec.review_every_days
+        self._rop = rop
+        self._upto = upto
+        # Python lists: indexing them in the event loop is several times faster than numpy.
+        self.rop = rop.tolist()
+        self.upto = upto.tolist()
+
+    def levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Reorder point and order-up-to level per day index."""
+        return self._rop, self._upto
+
+
+class OrderUpTo(_Rule):
+    """Order up to the level when IP is at or below the reorder point ((s, S) family)."""
+
+    def review(self, i: int, ip: float) -> float:
+        """Order S − IP when IP <= s."""
+        if ip <= self.rop[i]:
+            return max(self.upto[i] - ip, 0.0)
+        return 0.0
+
+
+class BaseStock(_Rule):
+    """Order up to S whenever IP is below S."""
+
+    def review(self, i: int, ip: float) -> float:
+        """Order S − IP when IP < S."""
+        gap = self.upto[i] - ip
+        return gap if gap > 1e-9 else 0.0
+
+
+class FixedLots(_Rule):
+    """(r, Q): order the smallest multiple of Q that lifts IP above r."""
+
+    def __init__(self, spec: PolicySpec, rop: np.ndarray, q: np.ndarray) -> None:
+        super().__init__(spec, rop, rop + q)
+        self.q = q.tolist()
+
+    def review(self, i: int, ip: float) -> float:
+        """Order n·Q when IP <= r, n the smallest with IP + n·Q > r."""
+        r = self.rop[i]
+        if ip > r:
+            return 0.0
+        q = self.q[i]
+        if q <= 0:
+            return 0.0
+        return (math.floor((r - ip) / q) + 1) * q
+
+
+def _const(x: float, plan: Plan) -> np.ndarray:
+    return np.full(plan.n_days, float(x))
+
+
+def _base_stock(spec: BaseStockSpec, plan: Plan) -> Policy:
+    s = _const(_per_sku(spec.S, plan.sku), plan)
+    return BaseStock(spec, s, s)
+
+
+def _s_S(spec: SSSpec, plan: Plan) -> Policy:
+    return OrderUpTo(
+        spec, _const(_per_sku(spec.s, plan.sku), plan), _const(_per_sku(spec.S, plan.sku), plan)
+    )
+
+
+def _r_Q(spec: RQSpec, plan: Plan) -> Policy:
+    return FixedLots(
+        spec, _const(_per_sku(spec.r, plan.sku), plan), _const(_per_sku(spec.Q, plan.sku), plan)
+    )
+
+
+def _jit(spec: JitSpec, plan: Plan) -> Policy:
+    level, _ = plan.window(_protection(spec, plan))
+    return BaseStock(spec, level, level)
+
+
+def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
+    days = _protection(spec, plan)
+    cover, _ = plan.window(days)
+    if spec.weeks_of_cover is not None:
+        buffer = spec.weeks_of_cover * 7 * plan.mean[: plan.n_days]
+    else:
+        buffer = _buffer(float(norm.ppf(spec.service_level)), days, plan)
+    rop = cover + buffer
+    if spec.quantity == "cover_days":
+        q, _ = plan.window(spec.cover_days)
+    else:
+        annual = float(np.mean(plan.mean[: plan.n_days])) * 365
+        lot = eoq(plan.order_cost, annual, plan.sku.unit_cost, plan.sku.holding_rate)
+        # With no fixed order cost EOQ is zero: fall back to one review period of demand.
+        floor_lot = float(np.mean(plan.mean[: plan.n_days])) * spec.review_every_days
+        q = np.full(plan.n_days, max(lot, floor_lot, 1e-9))
+    return FixedLots(spec, rop, q)
+
+
+def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
+    days = _protection(spec, plan)
+    level, _ = plan.window(days)
+    z = {"A": norm.ppf(spec.service_level_a), "B": norm.ppf(spec.service_level_b)}.get(
+        plan.abc_class
+    )
+    if z is not None:
+        level = level + _buffer(float(z), days, plan)
+    return BaseStock(spec, level, level)
+
+
+POLICIES: dict[str, Callable[..., Policy]] = {
+    "base_stock": _base_stock,
+    "s_S": _s_S,
+    "r_Q": _r_Q,
+    "jit": _jit,
+    "safety_stock": _safety_stock,
+    "hybrid": _hybrid,
+}
+"""Policy type name -> builder ``(spec, plan) -> Policy``."""
+
+
+def build_policy(spec: PolicySpec, plan: Plan) -> Policy:
+    """Build the policy named by ``spec.type`` for one SKU."""
+    return POLICIES[spec.type](spec, plan)
+
+
+def abc_classes(scenario: Scenario) -> dict[str, str]:
+    """ABC class of every SKU by expected revenue over the horizon.
+
+    Shares come from the scenario's first hybrid policy (default A 80 %, B 15 %):
+    a SKU is A while the revenue share of the SKUs ranked above it is below the
+    A share, B below A + B shares, else C.
+    """
+    hybrid = next((p for p in scenario.policies.values() if p.type == "hybrid"), None)
+    a, b = (hybrid.a_share, hybrid.b_share) if hybrid else (0.80, 0.15)
+    revenue = {}
+    for sku in scenario.skus:
+        mean, _ = demand_moments(sku)
+        mult = scenario.demand_multiplier(sku)[scenario.warmup_days :]
+        revenue[sku.id] = sku.price * mean * float(mult.sum())
+    total = sum(revenue.values()) or 1.0
+    out, above = {}, 0.0
+    for sku_id in sorted(revenue, key=lambda k: -revenue[k]):
+        share = above / total
+        out[sku_id] = "A" if share < a else ("B" if share < a + b else "C")
+        above += revenue[sku_id]
+    return out
+
+
+def demand_moments(sku: Sku) -> tuple[float, float]:
+    """Mean and variance of one base day's demand (before calendar multipliers).
+
+    Customer orders are compound Poisson: mean λ·E[size], variance λ·E[size²].
+    """
+    if sku.demand.per_day is not None:
+        return sku.demand.per_day.mean, sku.demand.per_day.var
+    c = sku.demand.customers
+    return c.orders_per_day * c.order_size.mean, c.orders_per_day * c.order_size.second_moment
+
+
+def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> Plan:
+    """Build the planner's view of one SKU: forecast arrays and supplier moments.
+
+    A daily quantity scaled by m has mean m·μ and variance m²·σ²; a customer
+    order rate scaled by m gives mean m·μ and variance m·σ² (compound Poisson).
+    """
+    base_mean, base_var = demand_moments(sku)
+    days = scenario.n_days + lookahead
+    mult = _extend(scenario.demand_multiplier(sku), days)
+    var_mult = mult**2 if sku.demand.per_day is not None else mult
+    supplier = scenario.suppliers[sku.supplier]
+    return Plan(
+        sku=sku,
+        mean=base_mean * mult,
+        var=base_var * var_mult,
+        lead_mean=supplier.lead_time.mean,
+        lead_var=supplier.lead_time.var,
+        order_cost=supplier.order_cost,
+        abc_class=abc_class,
+        n_days=scenario.n_days,
+    )
+
+
+def _extend(mult: np.ndarray, days: int) -> np.ndarray:
+    """Extend the multiplier past the horizon by repeating the last 365 days (or last value)."""
+    if mult.size >= days:
+        return mult[:days]
+    extra = days - mult.size
+    tail = mult[-365:] if mult.size >= 365 else mult[-1:]
+    reps = int(math.ceil(extra / tail.size))
+    return np.concatenate([mult, np.tile(tail, reps)[:extra]])

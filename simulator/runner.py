@@ -1,0 +1,245 @@
+"""Monte Carlo runs: seeds, replications, common random numbers, parallel backends.
+
+Every replication r gets its own random streams from
+``SeedSequence(seed, spawn_key=(r, source))`` (see :class:`simulator.model.Streams`);
+every policy in that replication sees the same demand path and lead-time
+streams (common random numbers). Results depend only on (scenario, seed,
+replication index), so the serial, process and Dask backends give identical
+tables whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulator.metrics import DAILY_FIELDS, daily_paths, replication_rows
+from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
+from simulator.policies import abc_classes
+from simulator.scenario import Scenario
+
+__all__ = [
+    "BACKENDS",
+    "DAILY_BAND_REPLICATIONS",
+    "Batch",
+    "RunResult",
+    "run_batch",
+    "run_scenario",
+]
+
+BACKENDS = ("serial", "processes", "dask")
+DAILY_BAND_REPLICATIONS = 1000
+"""Daily percentile bands use the first this-many replications (memory stays flat)."""
+PER_SKU_DAILY_LIMIT = 10
+"""Per-SKU daily bands are kept for scenarios with at most this many SKUs."""
+
+
+@dataclass
+class Batch:
+    """What a batch of replications returns: flat rows and daily paths."""
+
+    replications: list[int]
+    rows: list[dict[str, Any]]
+    daily: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    """(policy, sku) -> float32 array[replications kept, fields, days]."""
+
+
+def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
+    """Simulate the given replications under every policy of the scenario."""
+    plans = make_plans(scenario)
+    policies = build_policies(scenario, plans)
+    classes = {p.sku.id: p.abc_class for p in plans}
+    order_costs = [scenario.suppliers[s.supplier].order_cost for s in scenario.skus]
+    per_sku = len(scenario.skus) <= PER_SKU_DAILY_LIMIT
+    rows: list[dict[str, Any]] = []
+    daily: dict[tuple[str, str], list[np.ndarray]] = {}
+    for r in replications:
+        streams = Streams(scenario.seed, r)
+        demand = draw_demand(scenario, streams, plans)
+        for name, built in policies.items():
+            traces = simulate(scenario, built, demand, streams)
+            rows += replication_rows(
+                r, scenario.seed, name, traces, scenario.skus, classes, order_costs
+            )
+            if r < DAILY_BAND_REPLICATIONS:
+                for sku, arr in daily_paths(traces, scenario.skus, per_sku).items():
+                    daily.setdefault((name, sku), []).append(arr.astype(np.float32))
+    return Batch(
+        replications=list(replications),
+        rows=rows,
+        daily={k: np.stack(v) for k, v in daily.items()},
+    )
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, before it is written to a results folder."""
+
+    scenario: Scenario
+    runs: Any  # pandas.DataFrame, one row per replication × policy × SKU (+ "ALL")
+    daily: Any  # pandas.DataFrame of daily bands
+    summary: Any  # pandas.DataFrame
+    differences: Any  # pandas.DataFrame
+    metadata: dict[str, Any]
+
+
+def _batches(n: int, workers: int) -> list[list[int]]:
+    """Split replications 0..n-1 into contiguous batches, a few per worker."""
+    size = max(1, min(50, math.ceil(n / (workers * 4))))
+    return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+
+
+def _execute(
+    scenario: Scenario,
+    backend: str,
+    workers: int,
+    scheduler: str | None,
+) -> Iterator[Batch]:
+    batches = _batches(scenario.replications, workers)
+    if backend == "serial" or (backend == "processes" and workers == 1):
+        for b in batches:
+            yield run_batch(scenario, b)
+    elif backend == "processes":
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(run_batch, [scenario] * len(batches), batches)
+    elif backend == "dask":
+        from simulator.dask_backend import run_batches_dask
+
+        yield from run_batches_dask(scenario, batches, workers, scheduler)
+    else:
+        raise ValueError(f"--backend: must be one of {', '.join(BACKENDS)}, got '{backend}'")
+
+
+def run_scenario(
+    scenario: Scenario,
+    backend: str = "serial",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    command: str = "",
+) -> RunResult:
+    """Run every policy of ``scenario`` over its replications and summarise.
+
+    Args:
+        scenario: the validated scenario (replications and seed are its own).
+        backend: ``serial``, ``processes`` or ``dask``.
+        workers: parallel workers (default: all cores; ignored by ``serial``).
+        scheduler: Dask scheduler address (``dask`` backend; none = local cluster).
+        progress: called as ``progress(done, total)`` after each batch.
+        command: the command line that asked for this run (for provenance).
+    """
+    import pandas as pd
+
+    from simulator.metrics import daily_bands, paired_differences, summarize
+
+    workers = 1 if backend == "serial" else (workers or os.cpu_count() or 1)
+    started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+    stacks: dict[tuple[str, str], list[np.ndarray]] = {}
+    done = 0
+    for batch in _execute(scenario, backend, workers, scheduler):
+        rows += batch.rows
+        for key, arr in batch.daily.items():
+            stacks.setdefault(key, []).append(arr)
+        done += len(batch.replications)
+        if progress is not None:
+            progress(done, scenario.replications)
+
+    runs = pd.DataFrame.from_records(rows)
+    runs = runs.sort_values(["replication"], kind="stable").reset_index(drop=True)
+    runs["replication"] = runs["replication"].astype("int64")
+    runs["seed"] = runs["seed"].astype("int64")
+    full = {k: np.concatenate(v) for k, v in stacks.items()}
+    samples = {k: v[0] for k, v in full.items()}
+    dates = pd.date_range(pd.Timestamp(scenario.start_date), periods=scenario.horizon_days)
+    daily = daily_bands(full, samples, _levels(scenario), dates)
+    baseline = scenario.baseline_policy
+    summary = summarize(runs)
+    differences = paired_differences(runs, baseline)
+    wall = time.perf_counter() - started
+    metadata = _metadata(scenario, backend, workers, wall, command)
+    return RunResult(scenario, runs, daily, summary, differences, metadata)
+
+
+def _levels(scenario: Scenario) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Reorder point and order-up-to level of each policy × SKU over the measured days."""
+    plans = make_plans(scenario)
+    out = {}
+    w0 = scenario.warmup_days
+    for name, built in build_policies(scenario, plans).items():
+        for plan, pol in zip(plans, built, strict=True):
+            rop, upto = pol.levels()
+            out[(name, plan.sku.id)] = (
+                np.asarray(rop[w0 : scenario.n_days], dtype=float),
+                np.asarray(upto[w0 : scenario.n_days], dtype=float),
+            )
+    return out
+
+
+def _metadata(
+    scenario: Scenario, backend: str, workers: int, wall: float, command: str
+) -> dict[str, Any]:
+    """Provenance of a run: seeds, versions, backend, timing, what was simulated."""
+    import datetime as dt
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for pkg in ("supplysim", "simpy", "numpy", "pandas", "pyarrow", "scipy", "matplotlib",
+                "click", "pydantic", "pyyaml", "rich"):  # fmt: skip
+        try:
+            versions[pkg] = version(pkg)
+        except PackageNotFoundError:
+            versions[pkg] = "not installed"
+    import platform
+
+    versions["python"] = platform.python_version()
+    from simulator.distributions import describe
+
+    classes = abc_classes(scenario)
+    return {
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "policies": list(scenario.policies),
+        "baseline": scenario.baseline_policy,
+        "horizon_days": scenario.horizon_days,
+        "warmup_days": scenario.warmup_days,
+        "start_date": scenario.start_date.isoformat(),
+        "unmet_demand": scenario.unmet_demand,
+        "currency": scenario.currency,
+        "backend": backend,
+        "workers": workers,
+        "wall_time_s": round(wall, 3),
+        "scenario_hash": scenario.content_hash(),
+        "command": command,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": versions,
+        "daily_band_replications": min(scenario.replications, DAILY_BAND_REPLICATIONS),
+        "daily_fields": list(DAILY_FIELDS),
+        "skus": [
+            {
+                "id": s.id,
+                "abc_class": classes[s.id],
+                "supplier": s.supplier,
+                "unit_cost": s.unit_cost,
+                "price": s.price,
+            }
+            for s in scenario.skus
+        ],
+        "suppliers": {
+            name: {
+                "lead_time": f"{describe(sp.lead_time)} days",
+                "order_cost": sp.order_cost,
+            }
+            for name, sp in scenario.suppliers.items()
+        },
+        "calendar": scenario.calendar(),
+    }

@@ -1,0 +1,539 @@
+"""The scenario schema: parse and validate YAML into frozen objects.
+
+A scenario says what is simulated (suppliers, SKUs and their demand, the
+horizon, how unmet demand is treated) and which reorder policies to compare.
+Build one with :meth:`Scenario.from_yaml`, :meth:`Scenario.from_dict` or
+:func:`load_scenario` (a path or a built-in name). Every validation problem is
+reported as one line naming the field path, the rule and the value, e.g.
+``skus[0].demand.per_day.sd: must be >= 0, got -3``.
+
+Day windows (campaigns) are half-open: ``start`` is the first day inside,
+``end`` the first day after. They may be given as day numbers (day 0 is
+``start_date``) or as dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from simulator.distributions import Distribution
+from simulator.strict import StrictModel
+
+__all__ = [
+    "BaseStockSpec",
+    "Campaign",
+    "Customers",
+    "Demand",
+    "HybridSpec",
+    "JitSpec",
+    "PolicySpec",
+    "RQSpec",
+    "SSSpec",
+    "SafetyStockSpec",
+    "Scenario",
+    "ScenarioError",
+    "Seasonality",
+    "Sku",
+    "Supplier",
+    "builtin_scenarios",
+    "load_scenario",
+]
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(gt=0, lt=1)]
+DayOrDate = int | dt.date
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be read or is invalid; the message is one line per problem."""
+
+
+# --------------------------------------------------------------------------- suppliers
+
+
+class Supplier(StrictModel):
+    """A source of stock: its lead-time distribution and what an order costs."""
+
+    lead_time: Distribution
+    order_cost: NonNeg = 0.0
+    unit_cost_premium: NonNeg = 0.0
+    deliver_in_order: bool = False
+    description: str = ""
+
+
+# --------------------------------------------------------------------------- demand
+
+
+class Customers(StrictModel):
+    """Customer orders arriving as a Poisson process, each of a random size."""
+
+    orders_per_day: NonNeg
+    order_size: Distribution
+
+
+class Seasonality(StrictModel):
+    """Multipliers on mean demand by calendar month (January first)."""
+
+    monthly: Annotated[list[NonNeg], Field(min_length=12, max_length=12)] | None = None
+
+
+class Campaign(StrictModel):
+    """A known demand uplift (a promotion) over a window of days."""
+
+    start: DayOrDate = Field(alias="start_day")
+    end: DayOrDate = Field(alias="end_day")
+    uplift: NonNeg
+    label: str = "campaign"
+
+
+class Demand(StrictModel):
+    """A SKU's demand: a daily quantity, or customer orders; then calendar effects.
+
+    ``per_day`` draws one quantity per day (served as one customer order).
+    ``customers`` draws orders at Poisson times within the day. Seasonality and
+    campaigns multiply the daily quantity, or the order rate.
+    """
+
+    per_day: Distribution | None = None
+    customers: Customers | None = None
+    seasonality: Seasonality | None = None
+    campaigns: list[Campaign] = []
+
+    @model_validator(mode="after")
+    def _exactly_one_kind(self) -> Demand:
+        if (self.per_day is None) == (self.customers is None):
+            raise ValueError("give exactly one of 'per_day' or 'customers'")
+        return self
+
+
+# --------------------------------------------------------------------------- SKUs
+
+
+class Sku(StrictModel):
+    """One stocked item: costs, supplier, starting stock and demand."""
+
+    id: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    unit_cost: Positive
+    price: NonNeg
+    holding_rate: NonNeg = 0.25
+    backorder_cost_per_day: NonNeg = 0.0
+    supplier: str
+    backup_supplier: str | None = None
+    initial_on_hand: NonNeg = 0.0
+    demand: Demand
+
+
+# --------------------------------------------------------------------------- policies
+
+
+class _ReviewSpec(StrictModel):
+    review: Literal["continuous", "periodic"] = "periodic"
+    review_every_days: Annotated[int, Field(ge=1)] = 1
+    description: str = ""
+
+
+PerSku = NonNeg | dict[str, NonNeg]
+
+
+class BaseStockSpec(_ReviewSpec):
+    """Order up to S whenever the inventory position is below S."""
+
+    type: Literal["base_stock"]
+    S: PerSku
+
+
+class SSSpec(_ReviewSpec):
+    """(s, S): when IP <= s, order up to S."""
+
+    type: Literal["s_S"]
+    s: PerSku
+    S: PerSku
+
+
+class RQSpec(_ReviewSpec):
+    """(r, Q): when IP <= r, order the smallest multiple of Q lifting IP above r."""
+
+    type: Literal["r_Q"]
+    r: PerSku
+    Q: PerSku
+
+
+class JitSpec(_ReviewSpec):
+    """Just in time: order up to the forecast over review period + mean lead time."""
+
+    type: Literal["jit"]
+
+
+class SafetyStockSpec(_ReviewSpec):
+    """Reorder point = lead-time forecast + safety stock; quantity from EOQ or cover days."""
+
+    type: Literal["safety_stock"]
+    service_level: Probability | None = None
+    weeks_of_cover: NonNeg | None = None
+    quantity: Literal["eoq", "cover_days"] = "eoq"
+    cover_days: Positive = 14.0
+
+    @model_validator(mode="after")
+    def _one_buffer_rule(self) -> SafetyStockSpec:
+        if self.service_level is not None and self.weeks_of_cover is not None:
+            raise ValueError("give 'service_level' or 'weeks_of_cover', not both")
+        if self.service_level is None and self.weeks_of_cover is None:
+            object.__setattr__(self, "service_level", 0.95)
+        return self
+
+
+class HybridSpec(_ReviewSpec):
+    """ABC classes by expected revenue; A: JIT + safety stock, B: light buffer, C: JIT."""
+
+    type: Literal["hybrid"]
+    a_share: Probability = 0.80
+    b_share: Probability = 0.15
+    service_level_a: Probability = 0.98
+    service_level_b: Probability = 0.90
+
+    @model_validator(mode="after")
+    def _shares(self) -> HybridSpec:
+        if self.a_share + self.b_share > 1:
+            raise ValueError(
+                f"a_share + b_share must be <= 1, got {self.a_share} + {self.b_share}"
+            )
+        return self
+
+
+PolicySpec = Annotated[
+    BaseStockSpec | SSSpec | RQSpec | JitSpec | SafetyStockSpec | HybridSpec,
+    Field(discriminator="type"),
+]
+"""Any policy specification; ``type`` picks the rule."""
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(StrictModel):
+    """A validated, frozen scenario: what to simulate and which policies to compare."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    start_date: dt.date = dt.date(2026, 1, 1)
+    horizon_days: Annotated[int, Field(ge=1, le=36500)]
+    warmup_days: Annotated[int, Field(ge=0, le=36500)] = 0
+    replications: Annotated[int, Field(ge=1)] = 200
+    seed: Annotated[int, Field(ge=0)] = 0
+    unmet_demand: Literal["backorder", "lost_sale"] = "backorder"
+    currency: str = "$"
+    suppliers: Annotated[dict[str, Supplier], Field(min_length=1)]
+    skus: Annotated[list[Sku], Field(min_length=1)]
+    policies: Annotated[dict[str, PolicySpec], Field(min_length=1)]
+    baseline: str | None = None
+
+    @field_validator("skus")
+    @classmethod
+    def _unique_ids(cls, skus: list[Sku]) -> list[Sku]:
+        seen: set[str] = set()
+        for i, s in enumerate(skus):
+            if s.id in seen:
+                raise ValueError(f"[{i}].id: duplicate SKU id '{s.id}'")
+            if s.id == "ALL":
+                raise ValueError(f"[{i}].id: 'ALL' is reserved for portfolio rows")
+            seen.add(s.id)
+        return skus
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        names = sorted(self.suppliers)
+        for i, s in enumerate(self.skus):
+            for field in ("supplier", "backup_supplier"):
+                ref = getattr(s, field)
+                if ref is not None and ref not in self.suppliers:
+                    raise ValueError(
+                        f"skus[{i}].{field}: must name a supplier ({', '.join(names)}), "
+                        f"got '{ref}'"
+                    )
+            for j, c in enumerate(s.demand.campaigns):
+                start, end = self.day_of(c.start), self.day_of(c.end)
+                if end <= start:
+                    raise ValueError(
+                        f"skus[{i}].demand.campaigns[{j}]: end must be after start, "
+                        f"got start={c.start}, end={c.end}"
+                    )
+        ids = {s.id for s in self.skus}
+        for pname, p in self.policies.items():
+            for field in ("S", "s", "r", "Q"):
+                value = getattr(p, field, None)
+                if isinstance(value, dict):
+                    missing = sorted(ids - set(value))
+                    extra = sorted(set(value) - ids)
+                    if extra:
+                        raise ValueError(
+                            f"policies.{pname}.{field}: unknown SKU id '{extra[0]}'"
+                        )
+                    if missing:
+                        raise ValueError(
+                            f"policies.{pname}.{field}: missing a value for SKU '{missing[0]}'"
+                        )
+        if self.baseline is not None and self.baseline not in self.policies:
+            raise ValueError(
+                f"baseline: must name a policy ({', '.join(self.policies)}), got '{self.baseline}'"
+            )
+        return self
+
+    # ----------------------------------------------------------------- construction
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Scenario:
+        """Validate a mapping (as read from YAML) into a scenario.
+
+        Raises:
+            ScenarioError: one line per problem, naming field path, rule and value.
+        """
+        if not isinstance(data, dict):
+            raise ScenarioError(f"scenario: must be a mapping of keys, got {type(data).__name__}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ScenarioError(format_validation_error(exc, data)) from None
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> Scenario:
+        """Read and validate a YAML file."""
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+        return cls.from_yaml_text(text, origin=str(path))
+
+    @classmethod
+    def from_yaml_text(cls, text: str, origin: str = "<text>") -> Scenario:
+        """Parse YAML text and validate it."""
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ScenarioError(f"{origin}:{where}: invalid YAML: {problem}") from None
+        return cls.from_dict(data)
+
+    def with_overrides(
+        self,
+        replications: int | None = None,
+        seed: int | None = None,
+        policies: list[str] | None = None,
+    ) -> Scenario:
+        """Return a copy with run settings replaced (validated again)."""
+        data = self.to_dict()
+        if replications is not None:
+            data["replications"] = replications
+        if seed is not None:
+            data["seed"] = seed
+        if policies:
+            unknown = [p for p in policies if p not in self.policies]
+            if unknown:
+                raise ScenarioError(
+                    f"--policy: must name a policy of the scenario "
+                    f"({', '.join(self.policies)}), got '{unknown[0]}'"
+                )
+            data["policies"] = {p: data["policies"][p] for p in policies}
+            if data.get("baseline") not in policies:
+                data["baseline"] = None
+        return Scenario.from_dict(data)
+
+    # ----------------------------------------------------------------- views
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the scenario as plain data (YAML/JSON-ready), aliases as in the file."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def to_yaml(self) -> str:
+        """Return the resolved scenario as YAML text."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+    def content_hash(self) -> str:
+        """Return a short SHA-256 of the resolved scenario (for provenance)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @property
+    def baseline_policy(self) -> str:
+        """The policy others are compared with: ``baseline`` or the first listed."""
+        return self.baseline or next(iter(self.policies))
+
+    def day_of(self, when: DayOrDate) -> int:
+        """Return the day number of a day number or date (day 0 = ``start_date``)."""
+        if isinstance(when, dt.date):
+            return (when - self.start_date).days
+        return int(when)
+
+    def date_of(self, day: int) -> dt.date:
+        """Return the calendar date of a day number."""
+        return self.start_date + dt.timedelta(days=day)
+
+    @property
+    def first_day(self) -> int:
+        """The first simulated day (negative when there is a warm-up)."""
+        return -self.warmup_days
+
+    @property
+    def n_days(self) -> int:
+        """Simulated days, warm-up included."""
+        return self.warmup_days + self.horizon_days
+
+    def demand_multiplier(self, sku: Sku) -> np.ndarray:
+        """Known multiplier on mean demand for each simulated day (warm-up first).
+
+        Seasonality and campaigns are the planner's calendar: policies see them.
+        """
+        days = np.arange(self.first_day, self.horizon_days)
+        mult = np.ones(days.size)
+        season = sku.demand.seasonality
+        if season is not None and season.monthly is not None:
+            months = np.array([self.date_of(int(d)).month - 1 for d in days])
+            mult *= np.asarray(season.monthly)[months]
+        for c in sku.demand.campaigns:
+            inside = (days >= self.day_of(c.start)) & (days < self.day_of(c.end))
+            mult[inside] *= c.uplift
+        return mult
+
+    def calendar(self) -> list[dict[str, Any]]:
+        """Known windows (campaigns) as ``{kind, start_day, end_day, label}`` dicts."""
+        out: list[dict[str, Any]] = []
+        for s in self.skus:
+            for c in s.demand.campaigns:
+                item = {
+                    "kind": "campaign",
+                    "start_day": self.day_of(c.start),
+                    "end_day": self.day_of(c.end),
+                    "label": f"{c.label} ×{c.uplift:g}" + (f" ({s.id})" if len(self.skus) > 1 else ""),
+                }
+                if item not in out:
+                    out.append(item)
+        return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def builtin_scenarios() -> dict[str, str]:
+    """Return the built-in scenarios as ``{name: first line of description}``."""
+    out: dict[str, str] = {}
+    for entry in sorted(resources.files("simulator.scenarios").iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            data = yaml.safe_load(entry.read_text(encoding="utf-8")) or {}
+            desc = str(data.get("description", "")).strip().splitlines()
+            out[entry.name[: -len(".yaml")]] = desc[0] if desc else ""
+    return out
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a scenario from a YAML path, or a built-in scenario by name."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.exists():
+            raise ScenarioError(f"{path}: no such file")
+        return Scenario.from_yaml(path)
+    entry = resources.files("simulator.scenarios") / f"{name_or_path}.yaml"
+    if not entry.is_file():
+        names = ", ".join(builtin_scenarios())
+        raise ScenarioError(
+            f"scenario: '{name_or_path}' is neither a file nor a built-in scenario ({names})"
+        )
+    return Scenario.from_yaml_text(entry.read_text(encoding="utf-8"), origin=f"{name_or_path}")
+
+
+# --------------------------------------------------------------------------- errors
+
+_TAGS = {
+    "constant", "normal", "lognormal", "gamma", "exponential", "poisson", "negbin", "uniform",
+    "discrete_uniform", "triangular", "empirical",
+    "base_stock", "s_S", "r_Q", "jit", "safety_stock", "hybrid",
+}  # fmt: skip
+_OPS = {
+    "greater_than_equal": (">=", "ge"),
+    "greater_than": (">", "gt"),
+    "less_than_equal": ("<=", "le"),
+    "less_than": ("<", "lt"),
+}
+
+
+def _path(loc: tuple[Any, ...], data: Any) -> str:
+    """Turn a pydantic location into ``skus[0].demand.per_day.sd``, dropping union tags."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, str) and ("[" in part or "(" in part):
+            continue  # validator wrappers such as 'function-after[...]'
+        if isinstance(node, dict) and part not in node and part == node.get("dist", node.get("type")):
+            continue  # discriminated unions add the tag ('gamma', 'jit') to the location
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def format_validation_error(exc: ValidationError, data: Any = None) -> str:
+    """Render a pydantic error as lines ``path: rule, got value`` (``data``: the raw input)."""
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        path = _path(tuple(err["loc"]), data)
+        kind, ctx, value = err["type"], err.get("ctx", {}), err.get("input")
+        if kind in _OPS:
+            op, key = _OPS[kind]
+            rule = f"must be {op} {_show(ctx.get(key))}, got {_show(value)}"
+        elif kind == "missing":
+            rule = "required, but missing"
+        elif kind == "value_error":
+            rule = str(ctx.get("error", err["msg"]))
+            if rule.startswith("[") or rule.startswith("."):
+                sub, _, rest = rule.partition(": ")
+                path, rule = path + sub, rest
+            if rule.startswith("skus[") or rule.startswith("policies.") or rule.startswith(
+                "baseline:"
+            ):
+                path, _, rule = rule.partition(": ")
+            if rule.startswith("unknown key '"):
+                key, _, hint = rule[len("unknown key '") :].partition("'")
+                path, rule = (f"{path}.{key}" if path else key), "unknown key" + hint
+        elif kind == "union_tag_invalid":
+            rule = f"must be one of {ctx.get('expected_tags')}, got {_show(ctx.get('tag'))}"
+        elif kind == "union_tag_not_found":
+            rule = f"needs a '{ctx.get('discriminator', '').strip(chr(39))}' key"
+        elif kind == "literal_error":
+            rule = f"must be {ctx.get('expected')}, got {_show(value)}"
+        elif kind.endswith("_parsing") or kind.endswith("_type"):
+            rule = err["msg"].replace("Input should be", "must be") + f", got {_show(value)}"
+        elif kind in {"too_short", "too_long"}:
+            rule = err["msg"].replace("List should have", "must have").replace(
+                "Dictionary should have", "must have"
+            )
+        else:
+            rule = err["msg"].replace("Input should be", "must be") + f", got {_show(value)}"
+        lines.append(f"{path or 'scenario'}: {rule}")
+    # De-duplicate while keeping order (unions can repeat one problem).
+    return "\n".join(dict.fromkeys(lines))
