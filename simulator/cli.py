@@ -177,7 +177,7 @@ def _fmt(kind: str, value: float, currency: str, unit: bool = True) -> str:
 
 
 def _print_summary(summary, metadata: dict) -> None:
-    """A table per policy: key portfolio metrics, mean and 95 % CI."""
+    """Print a table per policy: key portfolio metrics, mean and 95 % CI."""
     from rich.console import Console
     from rich.table import Table
 
@@ -199,7 +199,8 @@ def _print_summary(summary, metadata: dict) -> None:
         for metric, _, kind in KEY_METRICS:
             r = rows.loc[(policy, metric)]
             half = (r["ci_high"] - r["ci_low"]) / 2
-            cells.append(f"{_fmt(kind, r['mean'], cur)} [dim]± {_fmt(kind, half, cur, False)}[/dim]")
+            mean, pm = _fmt(kind, r["mean"], cur), _fmt(kind, half, cur, unit=False)
+            cells.append(f"{mean} [dim]± {pm}[/dim]")
         table.add_row(policy, *cells)
     console = Console()
     if not console.is_terminal:

@@ -68,7 +68,7 @@ def replication_rows(
     days = len(traces[0].on_hand)
     totals = dict.fromkeys(
         ("demand", "served", "backordered", "lost", "orders", "complete", "placed", "ordered",
-         "holding", "ordering", "shortage", "expedite", "value_sum", "pipeline_sum", "shipped_value",
+         "holding", "ordering", "shortage", "expedite", "pipeline_sum", "shipped_value",
          "on_hand_sum", "backorders_sum", "area"),
         0.0,
     )  # fmt: skip
@@ -248,7 +248,7 @@ def paired_differences(
         if policy == baseline:
             continue
         other = runs[runs["policy"] == policy].set_index(["sku", "replication"])
-        joined = other[list(metrics)].join(base[list(metrics)], rsuffix="__base", how="inner")
+        joined = other[list(metrics)].join(base[list(metrics)].add_suffix("__base"), how="inner")
         for sku, g in joined.groupby(level="sku", sort=False):
             for m in metrics:
                 x = g[m].to_numpy(dtype=float)

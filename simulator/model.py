@@ -142,10 +142,14 @@ class Warehouse:
     __slots__ = (
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
         "area", "t_last", "received", "shipped", "demand", "served", "backordered",
-        "lost", "orders", "complete", "ordered", "placed", "stockout_today",
+        "lost", "orders", "complete", "ordered", "placed", "stockout_today", "log", "name",
     )  # fmt: skip
 
-    def __init__(self, on_hand: float, lost_sales: bool, t0: float) -> None:
+    def __init__(
+        self, on_hand: float, lost_sales: bool, t0: float, name: str = "", log: list | None = None
+    ) -> None:
+        self.name = name
+        self.log = log  # event log for tests and teaching; None keeps the hot path free
         self.on_hand = on_hand
         self.backorders = 0.0
         self.on_order = 0.0
@@ -185,6 +189,8 @@ class Warehouse:
                 self.backorders -= fill
                 self.shipped += fill
             self.on_hand += qty - fill
+            if self.log is not None:
+                self.log.append((arrival, "receive", self.name, qty, self.on_hand, self.backorders))
 
     def serve(self, qty: float, time: float) -> None:
         """Serve one customer order of ``qty`` units arriving at ``time``."""
@@ -287,14 +293,18 @@ class Replication:
         policies: list[Policy],
         demand: list[DemandPath],
         streams: Streams,
+        log: list | None = None,
     ) -> None:
         self.scenario = scenario
+        self.log = log
         self.env = simpy.Environment(initial_time=scenario.first_day)
         self.policies = policies
         self.demand = demand
         lost = scenario.unmet_demand == "lost_sale"
         t0 = float(scenario.first_day)
-        self.warehouses = [Warehouse(s.initial_on_hand, lost, t0) for s in scenario.skus]
+        self.warehouses = [
+            Warehouse(s.initial_on_hand, lost, t0, s.id, log) for s in scenario.skus
+        ]
         self.supplies = [
             Supply(scenario, s.supplier, streams.rng(f"lead_time:{s.id}:{s.supplier}"))
             for s in scenario.skus
@@ -310,6 +320,8 @@ class Replication:
         """Ask SKU k's policy for an order on day index i at time ``now``; ship it."""
         w = self.warehouses[k]
         qty = self.policies[k].review(i, w.position)
+        if self.log is not None:
+            self.log.append((now, "review", w.name, qty, w.on_hand, w.position))
         if qty > 0:
             self.supplies[k].ship(w, qty, now)
 
@@ -344,6 +356,8 @@ class Replication:
             path[2][i] = w.on_order
             path[3][i] = w.stockout_today
             w.stockout_today = False
+            if self.log is not None:
+                self.log.append((end, "close", w.name, w.on_order, w.on_hand, w.backorders))
 
     def customers(self, k: int):
         """SKU k's customers: each day, serve that day's orders in time order."""
@@ -354,6 +368,7 @@ class Replication:
         sizes, times, starts = path.sizes, path.times, path.day_start
         continuous = policy.continuous
         first = sc.first_day
+        log = self.log
         for i in range(sc.n_days):
             day = first + i
             yield At(self.env, day - self.env.now, DEMAND)
@@ -361,6 +376,8 @@ class Replication:
                 t = day + times[j]
                 w.receive_until(t, inclusive=True)
                 w.serve(sizes[j], t)
+                if log is not None:
+                    log.append((t, "demand", w.name, sizes[j], w.on_hand, w.backorders))
                 if continuous:
                     self.order(k, i, t)
 
@@ -435,6 +452,12 @@ def simulate(
     policies: list[Policy],
     demand: list[DemandPath],
     streams: Streams,
+    log: list | None = None,
 ) -> list[SkuTrace]:
-    """Run one replication of ``scenario`` with one built policy per SKU."""
-    return Replication(scenario, policies, demand, streams).run()
+    """Run one replication of ``scenario`` with one built policy per SKU.
+
+    ``log``, when given, receives ``(time, kind, sku, qty, on_hand, x)`` tuples for
+    every review (x = inventory position), receipt, customer order and day close
+    (x = backorders; for a close, qty is the on-order quantity).
+    """
+    return Replication(scenario, policies, demand, streams, log).run()

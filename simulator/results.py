@@ -78,10 +78,13 @@ def write_results(
 
     Raises:
         ResultsError: the folder exists and ``force`` is not given.
+
     """
     target = Path(folder)
     if target.exists() and not force:
-        raise ResultsError(f"{target}: already exists; use --force to replace it or --out elsewhere")
+        raise ResultsError(
+            f"{target}: already exists; use --force to replace it or --out elsewhere"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
@@ -114,6 +117,7 @@ def load(folder: str | Path) -> Results:
 
     Raises:
         ResultsError: the folder is missing or lacks one of the required files.
+
     """
     import pandas as pd
 

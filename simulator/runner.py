@@ -134,6 +134,7 @@ def run_scenario(
         scheduler: Dask scheduler address (``dask`` backend; none = local cluster).
         progress: called as ``progress(done, total)`` after each batch.
         command: the command line that asked for this run (for provenance).
+
     """
     import pandas as pd
 

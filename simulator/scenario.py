@@ -15,6 +15,7 @@ Day windows (campaigns) are half-open: ``start`` is the first day inside,
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
 from importlib import resources
@@ -297,6 +298,7 @@ class Scenario(StrictModel):
 
         Raises:
             ScenarioError: one line per problem, naming field path, rule and value.
+
         """
         if not isinstance(data, dict):
             raise ScenarioError(f"scenario: must be a mapping of keys, got {type(data).__name__}")
@@ -416,7 +418,8 @@ class Scenario(StrictModel):
                     "kind": "campaign",
                     "start_day": self.day_of(c.start),
                     "end_day": self.day_of(c.end),
-                    "label": f"{c.label} ×{c.uplift:g}" + (f" ({s.id})" if len(self.skus) > 1 else ""),
+                    "label": f"{c.label} ×{c.uplift:g}"
+                    + (f" ({s.id})" if len(self.skus) > 1 else ""),
                 }
                 if item not in out:
                     out.append(item)
@@ -475,7 +478,8 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
     for part in loc:
         if isinstance(part, str) and ("[" in part or "(" in part):
             continue  # validator wrappers such as 'function-after[...]'
-        if isinstance(node, dict) and part not in node and part == node.get("dist", node.get("type")):
+        tag = node.get("dist", node.get("type")) if isinstance(node, dict) else None
+        if tag is not None and part == tag and part not in node:
             continue  # discriminated unions add the tag ('gamma', 'jit') to the location
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
         if isinstance(node, dict):
@@ -521,7 +525,12 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
                 key, _, hint = rule[len("unknown key '") :].partition("'")
                 path, rule = (f"{path}.{key}" if path else key), "unknown key" + hint
         elif kind == "union_tag_invalid":
-            rule = f"must be one of {ctx.get('expected_tags')}, got {_show(ctx.get('tag'))}"
+            key = str(ctx.get("discriminator", "")).strip("'")
+            tags = [t.strip(" '") for t in str(ctx.get("expected_tags", "")).split(",")]
+            close = difflib.get_close_matches(str(ctx.get("tag")), tags, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            path = f"{path}.{key}" if key else path
+            rule = f"must be one of {', '.join(tags)}, got {_show(ctx.get('tag'))}{hint}"
         elif kind == "union_tag_not_found":
             rule = f"needs a '{ctx.get('discriminator', '').strip(chr(39))}' key"
         elif kind == "literal_error":

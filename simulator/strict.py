@@ -30,6 +30,9 @@ class StrictModel(BaseModel):
         if unknown:
             key = unknown[0]
             close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
+            if close:
+                hint = f" (did you mean '{close[0]}'?)"
+            else:
+                hint = f" (allowed: {', '.join(allowed)})"
             raise ValueError(f"unknown key '{key}'{hint}")
         return data

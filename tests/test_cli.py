@@ -1,0 +1,120 @@
+"""The command line through click's CliRunner, in an isolated filesystem."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from helpers import TINY
+
+from simulator.cli import cli
+from simulator.results import REQUIRED_FILES
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def test_help_lists_commands(runner):
+    res = runner.invoke(cli, ["--help"])
+    assert res.exit_code == 0
+    for cmd in ("run", "validate", "scenarios", "plot", "report"):
+        assert cmd in res.output
+
+
+def test_scenarios_lists_builtins(runner):
+    res = runner.invoke(cli, ["scenarios"])
+    assert res.exit_code == 0
+    assert "classroom" in res.output and "catalog" in res.output
+
+
+def test_run_writes_the_results_folder(runner):
+    res = runner.invoke(cli, ["run", "classroom", "-n", "5", "--out", "out", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    out = Path("out")
+    for name in REQUIRED_FILES:
+        assert (out / name).is_file(), name
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["replications"] == 5 and meta["seed"] == 20261127
+    assert meta["command"].startswith("supplysim")
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == 5 * 3 * 2
+    assert "Fill rate" in res.output and "safety_stock" in res.output
+    # the scenario as run reads back
+    assert yaml.safe_load((out / "scenario.yaml").read_text())["replications"] == 5
+    # no temporary folders left behind
+    assert sorted(p.name for p in Path(".").iterdir()) == ["out"]
+
+
+def test_existing_folder_is_not_overwritten_without_force(runner):
+    args = ["run", "-n", "2", "--out", "out", "--no-plots", "-q"]
+    assert runner.invoke(cli, args).exit_code == 0
+    before = Path("out/runs.parquet").read_bytes()
+    res = runner.invoke(cli, [*args, "--seed", "9"])
+    assert res.exit_code == 2
+    assert "already exists" in res.output and "--force" in res.output
+    assert Path("out/runs.parquet").read_bytes() == before
+    res = runner.invoke(cli, [*args, "--seed", "9", "--force"])
+    assert res.exit_code == 0
+    assert Path("out/runs.parquet").read_bytes() != before
+
+
+def test_policy_option_selects_policies(runner):
+    res = runner.invoke(cli, ["run", "-n", "2", "-p", "hybrid", "-p", "jit", "--out", "o", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    runs = pd.read_parquet("o/runs.parquet")
+    assert list(dict.fromkeys(runs.policy)) == ["hybrid", "jit"]
+
+
+def test_misspelled_key_exits_2_with_one_line(runner):
+    data = json.loads(json.dumps(TINY))
+    data["skus"][0]["deamnd"] = data["skus"][0].pop("demand")
+    Path("bad.yaml").write_text(yaml.safe_dump(data))
+    for args in (["run", "bad.yaml"], ["validate", "bad.yaml"]):
+        res = runner.invoke(cli, args)
+        assert res.exit_code == 2
+        lines = [ln for ln in res.output.splitlines() if ln.strip()]
+        assert len(lines) == 1, res.output
+        assert "skus[0].deamnd: unknown key (did you mean 'demand'?)" in lines[0]
+        assert "Traceback" not in res.output
+    assert not Path("results").exists()
+
+
+def test_unknown_scenario_and_bad_option_exit_2(runner):
+    res = runner.invoke(cli, ["run", "no-such-thing"])
+    assert res.exit_code == 2 and "neither a file nor a built-in" in res.output
+    res = runner.invoke(cli, ["run", "-p", "nope"])
+    assert res.exit_code == 2 and "--policy" in res.output
+    res = runner.invoke(cli, ["run", "--workers", "0"])
+    assert res.exit_code == 2
+
+
+def test_validate_ok(runner):
+    res = runner.invoke(cli, ["validate", "classroom", "catalog"])
+    assert res.exit_code == 0
+    assert "classroom: ok" in res.output and "catalog: ok (24 SKUs" in res.output
+
+
+def test_plot_and_report_reject_a_non_results_folder(runner):
+    Path("empty").mkdir()
+    for cmd in ("plot", "report"):
+        res = runner.invoke(cli, [cmd, "empty"])
+        assert res.exit_code == 2
+        assert "not a results folder" in res.output
+
+
+def test_main_exit_codes(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    exe = [sys.executable, "-c", "from simulator.cli import main; main()"]
+    ok = subprocess.run([*exe, "scenarios"], capture_output=True, text=True)
+    assert ok.returncode == 0
+    bad = subprocess.run([*exe, "run", "nope.yaml"], capture_output=True, text=True)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
