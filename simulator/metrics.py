@@ -61,7 +61,6 @@ def replication_rows(
     traces: list,
     skus: list,
     classes: dict[str, str],
-    order_costs: list[float],
 ) -> list[dict[str, Any]]:
     """Rows for one replication × policy: one per SKU, then the portfolio row."""
     rows = []
@@ -75,10 +74,10 @@ def replication_rows(
     value_path = np.zeros(days)
     any_stockout = np.zeros(days, dtype=bool)
     any_backorder = np.zeros(days, dtype=bool)
-    for tr, sku, k_cost in zip(traces, skus, order_costs, strict=True):
+    for tr, sku in zip(traces, skus, strict=True):
         value = tr.on_hand * sku.unit_cost
         holding = float(value.sum()) * sku.holding_rate / 365
-        ordering = tr.orders_placed * k_cost
+        ordering = tr.ordering_cost
         margin = max(sku.price - sku.unit_cost, 0.0)
         shortage = tr.lost_units * margin + float(tr.backorders.sum()) * sku.backorder_cost_per_day
         expedite = tr.expedite_cost

@@ -38,6 +38,7 @@ from simpy.events import Event
 
 from simulator.policies import Plan, Policy, abc_classes, build_policy, make_plan
 from simulator.scenario import Scenario
+from simulator.suppliers import Route, SupplierState
 
 __all__ = [
     "CLOSE",
@@ -55,9 +56,6 @@ __all__ = [
 
 CLOSE, REVIEW, DEMAND = 0, 1, 2
 """Priorities of same-instant events: close yesterday, review, then serve demand."""
-
-LEAD_TIME_BLOCK = 64
-"""Lead times are drawn this many at a time."""
 
 
 class At(Event):
@@ -112,8 +110,10 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
     out = []
     for sku, plan in zip(scenario.skus, plans, strict=True):
         rng = streams.rng(f"demand:{sku.id}")
-        base_mean = plan.mean[:n]
         d = sku.demand
+        base_mean = plan.mean[:n]
+        if d.spikes is not None:
+            base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng(f"spikes:{sku.id}"))
         if d.per_day is not None:
             mult = base_mean / d.per_day.mean if d.per_day.mean > 0 else np.ones(n)
             sizes = d.per_day.sample(rng, n) * mult
@@ -133,6 +133,18 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
     return out
 
 
+def _spikes(scenario: Scenario, spikes, rng: np.random.Generator) -> np.ndarray:
+    """Realised multiplier of unannounced demand spikes for each simulated day."""
+    n = scenario.n_days
+    mult = np.ones(n)
+    count = rng.poisson(spikes.per_year * n / 365)
+    starts = rng.integers(0, n, count)
+    uplifts = spikes.uplift.sample(rng, count)
+    for s, u in zip(starts, uplifts, strict=True):
+        mult[s : s + spikes.duration_days] *= u
+    return mult
+
+
 # --------------------------------------------------------------------------- warehouse
 
 
@@ -143,6 +155,7 @@ class Warehouse:
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
         "area", "t_last", "received", "shipped", "demand", "served", "backordered",
         "lost", "orders", "complete", "ordered", "placed", "stockout_today", "log", "name",
+        "order_cost", "expedite",
     )  # fmt: skip
 
     def __init__(
@@ -165,6 +178,8 @@ class Warehouse:
         self.orders = self.complete = 0
         self.ordered = 0.0
         self.placed = 0
+        self.order_cost = 0.0
+        self.expedite = 0.0
         self.stockout_today = False
 
     def expect(self, arrival: float, qty: float) -> None:
@@ -172,8 +187,6 @@ class Warehouse:
         self._seq += 1
         heapq.heappush(self.pipeline, (arrival, self._seq, qty))
         self.on_order += qty
-        self.ordered += qty
-        self.placed += 1
 
     def receive_until(self, time: float, inclusive: bool) -> None:
         """Apply every receipt due before ``time`` (or at it, if ``inclusive``)."""
@@ -224,41 +237,6 @@ class Warehouse:
         return self.on_hand - self.backorders + self.on_order
 
 
-# --------------------------------------------------------------------------- suppliers
-
-
-class Supply:
-    """One SKU's purchase route: the supplier's lead times, drawn in blocks."""
-
-    __slots__ = ("dist", "rng", "block", "pos", "in_order", "last_arrival")
-
-    def __init__(self, scenario: Scenario, supplier: str, rng: np.random.Generator) -> None:
-        spec = scenario.suppliers[supplier]
-        self.dist = spec.lead_time
-        self.rng = rng
-        self.block: list[float] = []
-        self.pos = 0
-        self.in_order = spec.deliver_in_order
-        self.last_arrival = -math.inf
-
-    def lead_time(self) -> float:
-        """Next lead time of this route's stream."""
-        if self.pos == len(self.block):
-            self.block = self.dist.sample(self.rng, LEAD_TIME_BLOCK).tolist()
-            self.pos = 0
-        lt = self.block[self.pos]
-        self.pos += 1
-        return lt
-
-    def ship(self, warehouse: Warehouse, qty: float, now: float) -> None:
-        """Accept a purchase order placed at ``now``; it lands after its lead time."""
-        arrival = now + self.lead_time()
-        if self.in_order and arrival < self.last_arrival:
-            arrival = self.last_arrival  # no overtaking: wait for the previous shipment
-        self.last_arrival = max(self.last_arrival, arrival)
-        warehouse.expect(arrival, qty)
-
-
 # --------------------------------------------------------------------------- a replication
 
 
@@ -280,7 +258,8 @@ class SkuTrace:
     ordered_units: float
     on_hand_area: float
     shipped_units: float
-    expedite_cost: float = 0.0
+    ordering_cost: float
+    expedite_cost: float
     ledger: dict[str, float] = field(default_factory=dict)
 
 
@@ -290,12 +269,14 @@ class Replication:
     def __init__(
         self,
         scenario: Scenario,
+        plans: list[Plan],
         policies: list[Policy],
         demand: list[DemandPath],
         streams: Streams,
         log: list | None = None,
     ) -> None:
         self.scenario = scenario
+        self.plans = plans
         self.log = log
         self.env = simpy.Environment(initial_time=scenario.first_day)
         self.policies = policies
@@ -305,9 +286,26 @@ class Replication:
         self.warehouses = [
             Warehouse(s.initial_on_hand, lost, t0, s.id, log) for s in scenario.skus
         ]
-        self.supplies = [
-            Supply(scenario, s.supplier, streams.rng(f"lead_time:{s.id}:{s.supplier}"))
-            for s in scenario.skus
+        states = {
+            name: SupplierState(scenario, name, streams.rng(f"outages:{name}"))
+            for name in scenario.suppliers
+        }
+
+        def route(sku_id: str, supplier: str) -> Route:
+            return Route(
+                scenario,
+                states[supplier],
+                sku_id,
+                streams.rng(f"lead_time:{sku_id}:{supplier}"),
+                streams.rng(f"clearing:{sku_id}:{supplier}"),
+            )
+
+        self.routes = [route(s.id, s.supplier) for s in scenario.skus]
+        self.backups = [
+            route(s.id, s.backup_supplier)
+            if s.backup_supplier is not None and getattr(p, "use_backup", False)
+            else None
+            for s, p in zip(scenario.skus, policies, strict=True)
         ]
         n = scenario.n_days
         self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, [False] * n) for _ in scenario.skus]
@@ -317,13 +315,57 @@ class Replication:
             self.env.process(self.customers(k))
 
     def order(self, k: int, i: int, now: float) -> None:
-        """Ask SKU k's policy for an order on day index i at time ``now``; ship it."""
+        """Ask SKU k's policy for an order on day index i at time ``now``; place it."""
         w = self.warehouses[k]
         qty = self.policies[k].review(i, w.position)
         if self.log is not None:
             self.log.append((now, "review", w.name, qty, w.on_hand, w.position))
+        if qty <= 0:
+            return
+        backup = self.backups[k]
+        if backup is not None:
+            fast = self.expedite(k, i, now, qty)
+            if fast > 0:
+                self.place(k, backup, fast, now, expedite=True)
+                qty -= fast
         if qty > 0:
-            self.supplies[k].ship(w, qty, now)
+            self.place(k, self.routes[k], qty, now)
+
+    def place(self, k: int, route: Route, qty: float, now: float, expedite: bool = False) -> None:
+        """Send a purchase order down a route; count it unless the supplier refuses it."""
+        w = self.warehouses[k]
+        parts = route.ship(w.expect, qty, now)
+        if self.log is not None:
+            kind = "refused" if parts is None else ("expedite" if expedite else "order")
+            self.log.append((now, kind, w.name, qty, route.state.name, parts))
+        if parts is None:
+            return
+        w.placed += 1
+        w.ordered += qty
+        w.order_cost += route.state.order_cost
+        if expedite:
+            w.expedite += qty * self.scenario.skus[k].unit_cost * route.state.premium
+
+    def expedite(self, k: int, i: int, now: float, qty: float) -> float:
+        """Units of an order to take from the backup supplier (0 when the primary will do).
+
+        All of it when the primary is down now; otherwise the shortfall when the
+        stock (with what lands before a primary order could) runs out before a
+        primary order would land and the backup is faster.
+        """
+        primary = self.routes[k].state
+        if primary.outage_at(now) is not None:
+            return qty
+        plan = self.plans[k]
+        delay = float(plan.arrival[i]) - (self.scenario.first_day + i)
+        if plan.backup_lead is None or delay <= plan.backup_lead:
+            return 0.0
+        w = self.warehouses[k]
+        horizon = now + delay
+        landing = sum(q for a, _, q in w.pipeline if a <= horizon)
+        need = plan.forecast(i, delay)
+        short = need - (w.on_hand - w.backorders + landing)
+        return min(qty, short) if short > 0 else 0.0
 
     def clock(self):
         """Close each day (record it), then run the periodic reviews due that day."""
@@ -405,6 +447,8 @@ class Replication:
                     ordered_units=w.ordered - s[7],
                     on_hand_area=w.area - s[8],
                     shipped_units=w.shipped - s[9],
+                    ordering_cost=w.order_cost - s[10],
+                    expedite_cost=w.expedite - s[11],
                     ledger={
                         "initial": sku.initial_on_hand,
                         "received": w.received,
@@ -424,7 +468,7 @@ class Replication:
 def _counters(w: Warehouse) -> tuple:
     return (
         w.demand, w.served, w.backordered, w.lost, w.orders, w.complete, w.placed,
-        w.ordered, w.area, w.shipped,
+        w.ordered, w.area, w.shipped, w.order_cost, w.expedite,
     )  # fmt: skip
 
 
@@ -453,6 +497,7 @@ def simulate(
     demand: list[DemandPath],
     streams: Streams,
     log: list | None = None,
+    plans: list[Plan] | None = None,
 ) -> list[SkuTrace]:
     """Run one replication of ``scenario`` with one built policy per SKU.
 
@@ -460,4 +505,5 @@ def simulate(
     every review (x = inventory position), receipt, customer order and day close
     (x = backorders; for a close, qty is the on-order quantity).
     """
-    return Replication(scenario, policies, demand, streams, log).run()
+    plans = plans if plans is not None else make_plans(scenario)
+    return Replication(scenario, plans, policies, demand, streams, log).run()

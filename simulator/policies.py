@@ -34,6 +34,7 @@ from simulator.scenario import (
     Sku,
     SSSpec,
 )
+from simulator.suppliers import expected_arrival
 
 __all__ = [
     "POLICIES",
@@ -63,6 +64,13 @@ class Plan:
     order_cost: float
     abc_class: str
     n_days: int
+    first_day: int = 0
+    arrival: np.ndarray | None = None
+    """Expected landing time of a primary order placed at the start of each day index."""
+    disrupted: bool = False
+    """Whether the primary supplier has announced windows (closures, outages, shocks)."""
+    backup_lead: float | None = None
+    """Mean lead time of the backup supplier, if the SKU has one."""
 
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative mean and variance, ``C[i] = sum(x[:i])``, for window sums."""
@@ -71,19 +79,27 @@ class Plan:
             [zero, np.cumsum(self.var)]
         )
 
-    def window(self, length: float) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, length: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Forecast mean and variance of demand over ``[i, i + length)`` for every day i.
 
-        A fractional length takes that fraction of the last day.
+        ``length`` is one number or one per day; a fractional length takes that
+        fraction of the last day.
         """
         cm, cv = self.cumulative()
         idx = np.arange(self.n_days)
-        whole = int(math.floor(length))
+        length = np.clip(np.broadcast_to(np.asarray(length, dtype=float), idx.shape), 0, None)
+        whole = np.floor(length).astype(int)
         frac = length - whole
-        end = idx + whole
-        m = cm[end] - cm[idx] + frac * self.mean[np.minimum(end, self.mean.size - 1)]
-        v = cv[end] - cv[idx] + frac * self.var[np.minimum(end, self.var.size - 1)]
+        end = np.minimum(idx + whole, self.mean.size - 1)
+        m = cm[end] - cm[idx] + frac * self.mean[end]
+        v = cv[end] - cv[idx] + frac * self.var[end]
         return m, v
+
+    def forecast(self, i: int, length: float) -> float:
+        """Forecast mean demand over ``[i, i + length)`` from day index i (one value)."""
+        end = min(i + int(length), self.mean.size - 1)
+        frac = length - int(length)
+        return float(self.mean[i:end].sum() + frac * self.mean[end])
 
 
 class Policy(Protocol):
@@ -116,15 +132,25 @@ def eoq(order_cost: float, annual_demand: float, unit_cost: float, holding_rate:
     return math.sqrt(2 * order_cost * annual_demand / h)
 
 
-def _protection(spec: PolicySpec, plan: Plan) -> float:
-    """Days an order must cover: E[L] (+ R under periodic review)."""
-    return plan.lead_mean + (0 if spec.review == "continuous" else spec.review_every_days)
+def _protection(spec: PolicySpec, plan: Plan) -> float | np.ndarray:
+    """Days an order must cover: E[L] (+ R under periodic review).
+
+    A policy that plans for disruptions covers instead until the next order
+    could land, given the announced calendar: through a port closure or an
+    outage, so buffers are built ahead of them and run down afterwards.
+    """
+    review = 0 if spec.review == "continuous" else spec.review_every_days
+    if getattr(spec, "plan_for_disruptions", False) and plan.disrupted:
+        idx = np.arange(plan.n_days)
+        nxt = np.minimum(idx + review, plan.arrival.size - 1)
+        return np.maximum(plan.arrival[nxt] - (plan.first_day + idx), 0.0)
+    return plan.lead_mean + review
 
 
 def _buffer(z: float, days: float, plan: Plan) -> np.ndarray:
     """Safety stock per day index with the forecast averaged over the protection period."""
     m, v = plan.window(days)
-    d = max(days, 1e-12)
+    d = np.maximum(days, 1e-12)
     inner = days * (v / d) + (m / d) ** 2 * plan.lead_var
     return z * np.sqrt(np.maximum(inner, 0.0))
 
@@ -139,6 +165,7 @@ class _Rule:
     def __init__(self, spec: PolicySpec, rop: np.ndarray, upto: np.ndarray) -> None:
         self.continuous = spec.review == "continuous"
         self.period = spec.review_every_days
+        self.use_backup = getattr(spec, "use_backup", False)
         self._rop = rop
         self._upto = upto
         # Python lists: indexing them in the event loop is several times faster than numpy.
@@ -304,6 +331,8 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
     mult = _extend(scenario.demand_multiplier(sku), days)
     var_mult = mult**2 if sku.demand.per_day is not None else mult
     supplier = scenario.suppliers[sku.supplier]
+    times = scenario.first_day + np.arange(days)
+    backup = scenario.suppliers.get(sku.backup_supplier) if sku.backup_supplier else None
     return Plan(
         sku=sku,
         mean=base_mean * mult,
@@ -313,6 +342,10 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         order_cost=supplier.order_cost,
         abc_class=abc_class,
         n_days=scenario.n_days,
+        first_day=scenario.first_day,
+        arrival=expected_arrival(scenario, sku.supplier, times),
+        disrupted=any(getattr(d, "announced", False) for d in supplier.disruptions),
+        backup_lead=backup.lead_time.mean if backup is not None else None,
     )
 
 

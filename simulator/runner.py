@@ -56,7 +56,6 @@ def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
     plans = make_plans(scenario)
     policies = build_policies(scenario, plans)
     classes = {p.sku.id: p.abc_class for p in plans}
-    order_costs = [scenario.suppliers[s.supplier].order_cost for s in scenario.skus]
     per_sku = len(scenario.skus) <= PER_SKU_DAILY_LIMIT
     rows: list[dict[str, Any]] = []
     daily: dict[tuple[str, str], list[np.ndarray]] = {}
@@ -64,10 +63,8 @@ def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
         streams = Streams(scenario.seed, r)
         demand = draw_demand(scenario, streams, plans)
         for name, built in policies.items():
-            traces = simulate(scenario, built, demand, streams)
-            rows += replication_rows(
-                r, scenario.seed, name, traces, scenario.skus, classes, order_costs
-            )
+            traces = simulate(scenario, built, demand, streams, plans=plans)
+            rows += replication_rows(r, scenario.seed, name, traces, scenario.skus, classes)
             if r < DAILY_BAND_REPLICATIONS:
                 for sku, arr in daily_paths(traces, scenario.skus, per_sku).items():
                     daily.setdefault((name, sku), []).append(arr.astype(np.float32))

@@ -32,6 +32,13 @@ from simulator.strict import StrictModel
 __all__ = [
     "BaseStockSpec",
     "Campaign",
+    "Capacity",
+    "Disruption",
+    "LeadTimeShock",
+    "PortClosure",
+    "RandomOutage",
+    "Spikes",
+    "SupplierOutage",
     "Customers",
     "Demand",
     "HybridSpec",
@@ -62,14 +69,84 @@ class ScenarioError(ValueError):
 # --------------------------------------------------------------------------- suppliers
 
 
+class _Window(StrictModel):
+    start: DayOrDate
+    end: DayOrDate
+    announced: bool = True
+    label: str = ""
+
+
+class PortClosure(_Window):
+    """Nothing lands in [start, end); shipments due inside land at ``end`` + a clearing delay.
+
+    Orders placed during the closure still ship; only their landing is held.
+    """
+
+    kind: Literal["port_closure"]
+    clearing_delay: Distribution = Field(default_factory=lambda: _zero_delay())
+
+
+class SupplierOutage(_Window):
+    """The supplier accepts and ships nothing in [start, end).
+
+    ``mode: refuse`` turns orders away (the planner orders again at its next
+    review); ``mode: queue`` holds them and ships them when the outage ends.
+    """
+
+    kind: Literal["supplier_outage"]
+    mode: Literal["refuse", "queue"] = "queue"
+
+
+class RandomOutage(StrictModel):
+    """Unannounced outages: ``per_year`` on average (Poisson), each of a random duration."""
+
+    kind: Literal["random_outage"]
+    per_year: NonNeg
+    duration: Distribution
+    mode: Literal["refuse", "queue"] = "queue"
+    label: str = ""
+
+
+class LeadTimeShock(_Window):
+    """Orders placed in [start, end) take ``multiplier`` × lead time + ``extra_days``."""
+
+    kind: Literal["lead_time_shock"]
+    multiplier: NonNeg = 1.0
+    extra_days: NonNeg = 0.0
+
+
+class Capacity(StrictModel):
+    """At most ``units_per_week`` units shipped per calendar week (day 0 starts week 0).
+
+    An order larger than the room left ships in parts, week by week.
+    """
+
+    kind: Literal["capacity"]
+    units_per_week: Positive
+
+
+Disruption = Annotated[
+    PortClosure | SupplierOutage | RandomOutage | LeadTimeShock | Capacity,
+    Field(discriminator="kind"),
+]
+"""Any supplier disruption; ``kind`` picks which."""
+
+
+def _zero_delay() -> Any:
+    from simulator.distributions import Constant
+
+    return Constant(dist="constant", value=0.0)
+
+
 class Supplier(StrictModel):
-    """A source of stock: its lead-time distribution and what an order costs."""
+    """A source of stock: its lead-time distribution, what an order costs, its disruptions."""
 
     lead_time: Distribution
     order_cost: NonNeg = 0.0
     unit_cost_premium: NonNeg = 0.0
     deliver_in_order: bool = False
     description: str = ""
+    disruptions: list[Disruption] = []
 
 
 # --------------------------------------------------------------------------- demand
@@ -83,9 +160,18 @@ class Customers(StrictModel):
 
 
 class Seasonality(StrictModel):
-    """Multipliers on mean demand by calendar month (January first)."""
+    """Multipliers on mean demand by calendar month (January first) and weekday (Monday first)."""
 
     monthly: Annotated[list[NonNeg], Field(min_length=12, max_length=12)] | None = None
+    weekly: Annotated[list[NonNeg], Field(min_length=7, max_length=7)] | None = None
+
+
+class Spikes(StrictModel):
+    """Unannounced demand spikes: ``per_year`` on average, each multiplying demand for some days."""
+
+    per_year: NonNeg
+    uplift: Distribution
+    duration_days: Annotated[int, Field(ge=1)] = 1
 
 
 class Campaign(StrictModel):
@@ -101,14 +187,18 @@ class Demand(StrictModel):
     """A SKU's demand: a daily quantity, or customer orders; then calendar effects.
 
     ``per_day`` draws one quantity per day (served as one customer order).
-    ``customers`` draws orders at Poisson times within the day. Seasonality and
-    campaigns multiply the daily quantity, or the order rate.
+    ``customers`` draws orders at Poisson times within the day. Seasonality,
+    campaigns, the trend (mean × (1 + trend_per_year · day / 365)) and spikes
+    multiply the daily quantity, or the order rate. Spikes are not announced:
+    planners do not see them.
     """
 
     per_day: Distribution | None = None
     customers: Customers | None = None
     seasonality: Seasonality | None = None
     campaigns: list[Campaign] = []
+    trend_per_year: Annotated[float, Field(gt=-1, allow_inf_nan=False)] = 0.0
+    spikes: Spikes | None = None
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Demand:
@@ -174,6 +264,7 @@ class JitSpec(_ReviewSpec):
     """Just in time: order up to the forecast over review period + mean lead time."""
 
     type: Literal["jit"]
+    plan_for_disruptions: bool = False
 
 
 class SafetyStockSpec(_ReviewSpec):
@@ -184,6 +275,8 @@ class SafetyStockSpec(_ReviewSpec):
     weeks_of_cover: NonNeg | None = None
     quantity: Literal["eoq", "cover_days"] = "eoq"
     cover_days: Positive = 14.0
+    plan_for_disruptions: bool = False
+    use_backup: bool = False
 
     @model_validator(mode="after")
     def _one_buffer_rule(self) -> SafetyStockSpec:
@@ -202,6 +295,8 @@ class HybridSpec(_ReviewSpec):
     b_share: Probability = 0.15
     service_level_a: Probability = 0.98
     service_level_b: Probability = 0.90
+    plan_for_disruptions: bool = True
+    use_backup: bool = True
 
     @model_validator(mode="after")
     def _shares(self) -> HybridSpec:
@@ -269,6 +364,15 @@ class Scenario(StrictModel):
                         f"skus[{i}].demand.campaigns[{j}]: end must be after start, "
                         f"got start={c.start}, end={c.end}"
                     )
+        for name, sup in self.suppliers.items():
+            for j, d in enumerate(sup.disruptions):
+                if isinstance(d, _Window) and self.day_of(d.end) <= self.day_of(d.start):
+                    raise ValueError(
+                        f"suppliers.{name}.disruptions[{j}]: end must be after start, "
+                        f"got start={d.start}, end={d.end}"
+                    )
+            if sum(isinstance(d, Capacity) for d in sup.disruptions) > 1:
+                raise ValueError(f"suppliers.{name}.disruptions: at most one capacity limit")
         ids = {s.id for s in self.skus}
         for pname, p in self.policies.items():
             for field in ("S", "s", "r", "Q"):
@@ -404,13 +508,18 @@ class Scenario(StrictModel):
         if season is not None and season.monthly is not None:
             months = np.array([self.date_of(int(d)).month - 1 for d in days])
             mult *= np.asarray(season.monthly)[months]
+        if season is not None and season.weekly is not None:
+            weekday = (self.start_date.weekday() + days) % 7
+            mult *= np.asarray(season.weekly)[weekday]
+        if sku.demand.trend_per_year:
+            mult *= np.maximum(1 + sku.demand.trend_per_year * days / 365, 0.0)
         for c in sku.demand.campaigns:
             inside = (days >= self.day_of(c.start)) & (days < self.day_of(c.end))
             mult[inside] *= c.uplift
         return mult
 
     def calendar(self) -> list[dict[str, Any]]:
-        """Known windows (campaigns) as ``{kind, start_day, end_day, label}`` dicts."""
+        """Scheduled windows (campaigns, disruptions) as ``{kind, start_day, end_day, label}``."""
         out: list[dict[str, Any]] = []
         for s in self.skus:
             for c in s.demand.campaigns:
@@ -423,6 +532,18 @@ class Scenario(StrictModel):
                 }
                 if item not in out:
                     out.append(item)
+        for name, sup in self.suppliers.items():
+            for d in sup.disruptions:
+                if isinstance(d, _Window):
+                    out.append(
+                        {
+                            "kind": d.kind,
+                            "start_day": self.day_of(d.start),
+                            "end_day": self.day_of(d.end),
+                            "label": d.label or f"{d.kind.replace('_', ' ')} ({name})",
+                            "announced": d.announced,
+                        }
+                    )
         return out
 
 
@@ -462,6 +583,7 @@ _TAGS = {
     "constant", "normal", "lognormal", "gamma", "exponential", "poisson", "negbin", "uniform",
     "discrete_uniform", "triangular", "empirical",
     "base_stock", "s_S", "r_Q", "jit", "safety_stock", "hybrid",
+    "port_closure", "supplier_outage", "random_outage", "lead_time_shock", "capacity",
 }  # fmt: skip
 _OPS = {
     "greater_than_equal": (">=", "ge"),
@@ -478,7 +600,9 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
     for part in loc:
         if isinstance(part, str) and ("[" in part or "(" in part):
             continue  # validator wrappers such as 'function-after[...]'
-        tag = node.get("dist", node.get("type")) if isinstance(node, dict) else None
+        tag = (
+            node.get("dist", node.get("type", node.get("kind"))) if isinstance(node, dict) else None
+        )
         if tag is not None and part == tag and part not in node:
             continue  # discriminated unions add the tag ('gamma', 'jit') to the location
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -517,9 +641,7 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
             if rule.startswith("[") or rule.startswith("."):
                 sub, _, rest = rule.partition(": ")
                 path, rule = path + sub, rest
-            if rule.startswith("skus[") or rule.startswith("policies.") or rule.startswith(
-                "baseline:"
-            ):
+            if rule.startswith(("skus[", "policies.", "baseline:", "suppliers.")):
                 path, _, rule = rule.partition(": ")
             if rule.startswith("unknown key '"):
                 key, _, hint = rule[len("unknown key '") :].partition("'")

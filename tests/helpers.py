@@ -47,4 +47,4 @@ def run_one(scn: Scenario, policy: str | None = None, replication: int = 0, log=
     plans = make_plans(scn)
     built = build_policies(scn, plans)[policy or next(iter(scn.policies))]
     streams = Streams(scn.seed, replication)
-    return simulate(scn, built, draw_demand(scn, streams, plans), streams, log=log)
+    return simulate(scn, built, draw_demand(scn, streams, plans), streams, log=log, plans=plans)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from helpers import TINY, run_one, scenario, with_sku
 
-from simulator.model import Supply, Warehouse
+from simulator.model import Warehouse
+from simulator.suppliers import Route, SupplierState
 from simulator.scenario import Scenario
 
 
@@ -24,6 +25,7 @@ def test_day_order_event_log_by_hand():
     day2 = [e[:4] for e in log if 2 <= e[0] < 3 and e[1] != "close"]
     assert day2 == [
         (2.0, "review", "X", 10.0),
+        (2.0, "order", "X", 10.0),
         (2.0, "receive", "X", 5.0),
         (2.0, "demand", "X", 10.0),
     ]
@@ -31,7 +33,9 @@ def test_day_order_event_log_by_hand():
     closes = [e for e in log if e[1] == "close"]
     assert [c[0] for c in closes] == [1.0, 2, 3, 4, 5, 6, 7, 8]
     kinds = [e[1] for e in log if e[0] == 3.0]
-    assert kinds == ["close", "review", "receive", "demand"]
+    assert kinds == ["close", "review", "order", "receive", "demand"]
+    # the order placed on day 3 lands at exactly 3 + L
+    assert [e[5] for e in log if e[1] == "order" and e[0] == 3.0] == [[(5.0, 10.0)]]
     assert tr.orders_placed == 8 and tr.ordered_units == 5 + 7 * 10
 
 
@@ -85,10 +89,11 @@ def test_deliver_in_order_forbids_overtaking(in_order):
         },
     }
     scn = Scenario.from_dict(data)
-    supply = Supply(scn, "s", np.random.default_rng(7))
+    rng = np.random.default_rng(7)
+    route = Route(scn, SupplierState(scn, "s", rng), "X", rng, rng)
     wh = Warehouse(0.0, False, 0.0)
     for day in range(100):
-        supply.ship(wh, 1.0, float(day))
+        route.ship(wh.expect, 1.0, float(day))
     by_seq = [a for a, _, _ in sorted(wh.pipeline, key=lambda p: p[1])]
     crossed = any(b < a for a, b in zip(by_seq, by_seq[1:], strict=False))
     assert crossed is not in_order
