@@ -5,8 +5,8 @@ import pytest
 from helpers import TINY, run_one, scenario, with_sku
 
 from simulator.model import Warehouse
-from simulator.suppliers import Route, SupplierState
 from simulator.scenario import Scenario
+from simulator.suppliers import Route, SupplierState
 
 
 def test_day_order_event_log_by_hand():
