@@ -3,7 +3,7 @@
 Every chart function takes plain data (DataFrames from the results folder, the policy
 order, the calendar) and an optional ``ax``/``axes``, draws on it and returns it, in the
 Mesa style: no model imports, no file I/O. :func:`make_figures` reads a results folder and
-writes ``figures/<name>.png`` (and ``.svg``).
+writes ``figures/<name>.<format>`` for each applicable chart (:func:`charts_for`).
 
 Conventions shared by all charts:
 
@@ -22,21 +22,21 @@ registry; chart functions only import ``pyplot`` when asked to create their own 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib import rc_context
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import Formatter, MaxNLocator, PercentFormatter
 
 __all__ = [
     "CHARTS",
@@ -72,7 +72,7 @@ PALETTE = (
 METRIC_TITLES = {
     "fill_rate": "Fill rate (type 2: units served from stock ÷ units demanded)",
     "stockout_rate": "Stockout rate (days with demand not served at once ÷ days)",
-    "total_cost": "Total cost per replication (holding + ordering + shortage)",
+    "total_cost": "Total cost per replication (holding + ordering + shortage [+ expediting])",
     "cash_tied_up": "Cash tied up (mean end-of-day inventory value at cost)",
 }
 
@@ -135,26 +135,60 @@ def _policies(frame: pd.DataFrame, policies: Sequence[str] | None) -> list[str]:
     return [p for p in policies if p in present]
 
 
-def _money_text(value: float, currency: str, decimals: int | None = None) -> str:
-    """Format money compactly: ``$1,234``, ``$12.3k``, ``$4.5M`` (suffix for codes)."""
-    sign = "−" if value < 0 else ""
-    v = abs(value)
-    if decimals is not None:
-        body = f"{v:,.{decimals}f}"
-    elif v >= 1e6:
-        body = f"{v / 1e6:.3g}M"
-    elif v >= 1e4:
-        body = f"{v / 1e3:.3g}k"
-    else:
-        body = f"{v:,.0f}"
+def _with_currency(body: str, currency: str, negative: bool, plus: bool = False) -> str:
+    """Attach sign and currency: ``−$1.2k`` for a symbol, ``−1.2k EUR`` for a code."""
+    sign = "−" if negative else ("+" if plus else "")
     if len(currency) <= 1:
         return f"{sign}{currency}{body}"
     return f"{sign}{body} {currency}"
 
 
+def _money_text(value: float, currency: str, plus: bool = False) -> str:
+    """Format one amount compactly: ``$1,234``, ``$12.3k``, ``$4.56M``."""
+    v = abs(value)
+    if v >= 1e6:
+        body = f"{v / 1e6:.3g}M"
+    elif v >= 1e4:
+        body = f"{v / 1e3:.3g}k"
+    else:
+        body = f"{v:,.0f}"
+    return _with_currency(body, currency, value < 0, plus and value > 0)
+
+
+def _signed(value: float, fmt: str) -> str:
+    """Format with an explicit sign and a true minus sign (U+2212)."""
+    return format(value, "+" + fmt).replace("-", "−")
+
+
+class _MoneyFormatter(Formatter):
+    """Currency tick labels with one scale (k, M) and precision for the whole axis."""
+
+    def __init__(self, currency: str):
+        self.currency = currency
+        self._scale, self._suffix, self._decimals = 1.0, "", 0
+
+    def set_locs(self, locs):
+        """Pick the scale and decimals from all tick positions at once."""
+        super().set_locs(locs)
+        top = max((abs(v) for v in locs), default=0.0)
+        self._scale, self._suffix = ((1e6, "M") if top >= 1e6 else
+                                     (1e3, "k") if top >= 1e4 else (1.0, ""))
+        scaled = [v / self._scale for v in locs]
+        self._decimals = next((d for d in range(4)
+                               if all(abs(v * 10**d - round(v * 10**d)) < 1e-6
+                                      for v in scaled)), 3)
+
+    def __call__(self, x, pos=None):
+        """Format one tick."""
+        if abs(x) < 1e-12:
+            return _with_currency("0", self.currency, False)
+        body = f"{abs(x) / self._scale:,.{self._decimals}f}{self._suffix}"
+        return _with_currency(body, self.currency, x < 0)
+
+
 def _money_axis(axis, currency: str) -> None:
     """Tick labels in currency on an x or y axis."""
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _money_text(v, currency)))
+    axis.set_major_formatter(_MoneyFormatter(currency))
 
 
 def _pct_axis(axis, decimals: int | None = None) -> None:
@@ -163,7 +197,7 @@ def _pct_axis(axis, decimals: int | None = None) -> None:
 
 
 def _t_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and t-based 95 % CI of the mean (no scipy needed for the usual n)."""
+    """Mean and t-based 95 % CI of the mean, ignoring non-finite values."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     n = len(v)
@@ -303,8 +337,8 @@ def plot_tradeoff(
     axes = np.asarray(_new_axes(1, 2, figsize=(11, 4.5)) if axes is None else axes).ravel()
     data = _portfolio(runs)
     order = _policies(data, policies)
-    colors = policy_colors(order)
-    panels = (("cash_tied_up", "Cash tied up (mean inventory value)"),
+    colors = policy_colors(policies or order)
+    panels = (("cash_tied_up", "Cash tied up, mean inventory value"),
               ("total_cost", "Total cost per replication"))
     for ax, (metric, label) in zip(axes, panels, strict=True):
         for policy in order:
@@ -321,7 +355,7 @@ def plot_tradeoff(
                         fontsize=9, color=colors[policy], fontweight="bold", zorder=4)
         ax.set_xlabel("Stockout rate (% of days with demand not served at once)")
         ax.set_ylabel(f"{label} ({currency})")
-        ax.set_title(f"{label} vs stockout rate", fontsize=11)
+        ax.set_title(f"{label.split(',')[0]} vs stockout rate", fontsize=11)
         _pct_axis(ax.xaxis)
         _money_axis(ax.yaxis, currency)
         ax.grid(alpha=0.3)
@@ -357,7 +391,7 @@ def plot_distributions(
     axes = np.asarray(_new_axes(2, 2, figsize=(11, 8)) if axes is None else axes).ravel()
     data = _portfolio(runs)
     order = _policies(data, policies)
-    colors = policy_colors(order)
+    colors = policy_colors(policies or order)
     for ax, metric in zip(axes, ("fill_rate", "stockout_rate", "total_cost", "cash_tied_up"),
                           strict=True):
         values = [data.loc[data["policy"] == p, metric].dropna().to_numpy() for p in order]
@@ -376,12 +410,14 @@ def plot_distributions(
             tick.set_color(colors[policy])
             tick.set_fontweight("bold")
         ax.set_title(METRIC_TITLES[metric], fontsize=10)
+        ylabel = {"fill_rate": "% of units demanded", "stockout_rate": "% of days",
+                  "total_cost": f"{currency} per replication (whole horizon)",
+                  "cash_tied_up": f"{currency} (mean over the horizon)"}
+        ax.set_ylabel(ylabel[metric])
         if metric in _RATIOS:
             _pct_axis(ax.yaxis)
-            ax.set_ylabel("% (per replication)")
         else:
             _money_axis(ax.yaxis, currency)
-            ax.set_ylabel(f"{currency} per replication")
         ax.grid(axis="y", alpha=0.3)
     axes[0].figure.suptitle("Spread across replications, all SKUs "
                             "(box = middle 50 %, line = median, ◇ = mean)")
@@ -423,17 +459,27 @@ def plot_inventory(
         axes = _new_axes(len(order), 1, figsize=(11, 2.4 * len(order) + 1),
                          sharex=True, sharey=True, squeeze=False)
     axes = np.asarray(axes).ravel()
-    colors = policy_colors(order)
+    colors = policy_colors(policies or order)
     value = sku == "ALL"
     m = "cash_tied_up" if value else "on_hand"
     to_x = _day_to_x(data)
     windows = calendar_windows(calendar)
     horizon = float(data["day"].max() + 1) if len(data) else 0.0
+    grey = "#707070"
+    # Legend proxies in neutral grey: the colour says which policy, not which statistic.
+    legend = {
+        "90": Patch(color=grey, alpha=0.2, lw=0, label="90 % band (p5–p95)"),
+        "50": Patch(color=grey, alpha=0.45, lw=0, label="50 % band (p25–p75)"),
+        "median": Line2D([], [], color=grey, lw=2, label="Median (policy colour)"),
+        "sample": Line2D([], [], color=_SAMPLE_COLOR, lw=0.8,
+                         label="One sample path (replication 0)"),
+    }
     for i, (ax, policy) in enumerate(zip(axes, order, strict=True)):
         sel = data[data["policy"] == policy]
         x = to_x(sel["day"].to_numpy())
         c = colors[policy]
-        handles = _shade_calendar(ax, windows, to_x, horizon, annotate=i == 0)
+        for h in _shade_calendar(ax, windows, to_x, horizon, annotate=i == 0):
+            legend.setdefault(h.get_label(), h)
         ax.fill_between(x, sel[f"{m}_p5"], sel[f"{m}_p95"], color=c, alpha=0.15, lw=0,
                         label="90 % band (p5–p95)")
         ax.fill_between(x, sel[f"{m}_p25"], sel[f"{m}_p75"], color=c, alpha=0.35, lw=0,
@@ -441,26 +487,49 @@ def plot_inventory(
         ax.plot(x, sel[f"{m}_p50"], color=c, lw=2, label="Median")
         ax.plot(x, sel[f"{m}_sample"], color=_SAMPLE_COLOR, lw=0.8, alpha=0.8,
                 label="One sample path (replication 0)")
-        for col, style, text in (("reorder_point", "--", "Reorder point"),
-                                 ("order_up_to", ":", "Order-up-to level")):
-            if not value and col in sel and sel[col].notna().any():
-                ax.step(x, sel[col], where="post", color="black", ls=style, lw=1.2,
-                        label=text)
+        for col, style, text in _policy_levels(sel) if not value else ():
+            (line,) = ax.step(x, sel[col], where="post", color="black", ls=style, lw=1.2,
+                              label=text)
+            legend.setdefault(text, line)
         ax.set_title(policy, loc="left", fontsize=10, color=c, fontweight="bold")
         ax.set_ylabel(f"Inventory value ({currency})" if value else "On hand (units)")
         if value:
             _money_axis(ax.yaxis, currency)
-        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
-        if i == 0:
-            lines, labels = ax.get_legend_handles_labels()
-            ax.legend(lines + handles, labels + [h.get_label() for h in handles],
-                      fontsize=7.5, ncols=4, loc="upper right", framealpha=0.9)
+    # One legend for all panels, below them, so it never hides data.
+    rank = ["90", "50", "median", "sample", "Reorder point", "Order-up-to level", _BASE_STOCK]
+    handles = [legend.pop(k) for k in rank if k in legend] + list(legend.values())
+    axes[0].figure.legend(handles, [h.get_label() for h in handles], fontsize=8, ncols=4,
+                          loc="outside lower center", frameon=False)
+    # Shared y axis: fix the range once from every panel's data (autoscaling stops at
+    # the first explicit limit otherwise).
+    cols = [f"{m}_p95", f"{m}_sample"] + ([] if value else ["order_up_to", "reorder_point"])
+    top = np.nanmax(data[[c for c in cols if c in data]].to_numpy(float)) if len(data) else 1
+    for ax in axes:
+        ax.set_ylim(0, top * 1.12 if np.isfinite(top) and top > 0 else 1.0)
     _date_axis(axes[-1], data)
     what = ("Inventory value of all SKUs (cash tied up, end of day), "
             if value else f"End-of-day on-hand inventory, SKU {sku}, ")
     axes[0].figure.suptitle(what + "median with 50 % and 90 % bands across replications")
     return axes
+
+
+_BASE_STOCK = "Base-stock level (reorder point = order-up-to)"
+
+
+def _policy_levels(sel: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """Which policy levels to draw for one panel: (column, line style, legend label).
+
+    A base-stock policy reorders whenever the position is below its order-up-to level,
+    so its reorder point equals it; one line then says so instead of two lines drawn
+    on top of each other.
+    """
+    have = [c for c in ("reorder_point", "order_up_to") if c in sel and sel[c].notna().any()]
+    if len(have) == 2 and np.allclose(sel["reorder_point"], sel["order_up_to"],
+                                      equal_nan=True):
+        return [("order_up_to", "-.", _BASE_STOCK)]
+    styles = {"reorder_point": ("--", "Reorder point"), "order_up_to": (":", "Order-up-to level")}
+    return [(c, *styles[c]) for c in have]
 
 
 def plot_cash_over_time(
@@ -490,7 +559,7 @@ def plot_cash_over_time(
     ax = _new_axes(figsize=(11, 4.5)) if ax is None else ax
     data = daily[daily["sku"] == "ALL"].sort_values("day")
     order = _policies(data, policies)
-    colors = policy_colors(order)
+    colors = policy_colors(policies or order)
     to_x = _day_to_x(data)
     horizon = float(data["day"].max() + 1) if len(data) else 0.0
     handles = _shade_calendar(ax, calendar_windows(calendar), to_x, horizon, annotate=True)
@@ -556,7 +625,7 @@ def plot_cost_breakdown(
     for xi, total in zip(x, bottom, strict=True):
         ax.annotate(_money_text(total, currency), (xi, total), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=9)
-    colors = policy_colors(order)
+    colors = policy_colors(policies or order)
     ax.set_xticks(x, order)
     for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
         tick.set_color(colors[policy])
@@ -576,10 +645,10 @@ def plot_cost_breakdown(
 def _diff_unit(metric: str, currency: str) -> tuple[float, str, str]:
     """Scale, unit label and value format for a difference of ``metric``."""
     if metric in _RATIOS:
-        return 100.0, "percentage points", "{:+.2g} pp"
+        return 100.0, "percentage points", "{} pp"
     if metric in _MONEY:
         return 1.0, currency, "money"
-    return 1.0, "", "{:+.3g}"
+    return 1.0, "", "{}"
 
 
 def plot_differences(
@@ -614,11 +683,12 @@ def plot_differences(
     axes = np.asarray(axes).ravel()
     data = differences[differences["sku"] == "ALL"]
     order = _policies(data, policies)
-    colors = policy_colors(policies if policies is not None else order)
+    colors = policy_colors(policies or order)
     baseline = str(data["baseline"].iloc[0]) if len(data) else "baseline"
     y = np.arange(len(order))[::-1]
     for ax, metric in zip(axes, metrics, strict=False):
         scale, unit, fmt = _diff_unit(metric, currency)
+        labels = []
         for yi, policy in zip(y, order, strict=True):
             row = data[(data["policy"] == policy) & (data["metric"] == metric)]
             if not len(row):
@@ -627,13 +697,11 @@ def plot_differences(
             mean, lo, hi = r["mean"] * scale, r["ci_low"] * scale, r["ci_high"] * scale
             ax.errorbar(mean, yi, xerr=[[mean - lo], [hi - mean]], fmt="o", ms=7,
                         color=colors[policy], elinewidth=2, capsize=4, label=policy)
-            text = (_money_text(mean, currency) if fmt == "money" else fmt.format(mean))
-            if fmt == "money" and mean > 0:
-                text = "+" + text
+            text = (_money_text(mean, currency, plus=True) if fmt == "money"
+                    else fmt.format(_signed(mean, ".2g")))
             if np.isfinite(r.get("rel_mean", np.nan)) and metric not in _RATIOS:
-                text += f" ({r['rel_mean'] * 100:+.0f} %)"
-            ax.annotate(text, (mean, yi), xytext=(0, 8), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8.5, color=colors[policy])
+                text += f" ({_signed(r['rel_mean'] * 100, '.0f')} %)"
+            labels.append((text, mean, yi, colors[policy]))
         ax.axvline(0, color="black", lw=1)
         ax.set_yticks(y, order)
         for tick, policy in zip(ax.get_yticklabels(), order, strict=True):
@@ -642,8 +710,16 @@ def plot_differences(
         ax.set_ylim(y.min() - 0.6, y.max() + 0.8)
         lo_x, hi_x = ax.get_xlim()
         pad = 0.08 * (hi_x - lo_x)
-        ax.set_xlim(min(lo_x, -pad), max(hi_x, pad))
+        lo_x, hi_x = min(lo_x, -pad), max(hi_x, pad)
+        ax.set_xlim(lo_x, hi_x)
+        for text, mean, yi, color in labels:
+            # Align labels near an edge inward so they stay inside the panel.
+            where = (mean - lo_x) / (hi_x - lo_x)
+            ha = "right" if where > 0.7 else "left" if where < 0.3 else "center"
+            ax.annotate(text, (mean, yi), xytext=(0, 8), textcoords="offset points",
+                        ha=ha, va="bottom", fontsize=8.5, color=color)
         ax.set_xlabel(f"policy − {baseline} ({unit})" if unit else f"policy − {baseline}")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         if fmt == "money":
             _money_axis(ax.xaxis, currency)
         ax.set_title(f"{_SHORT_NAMES.get(metric, metric)}: policy − {baseline}", fontsize=10)
@@ -691,7 +767,7 @@ def plot_abc_classes(
     axes = np.asarray(_new_axes(1, 2, figsize=(11, 4.5)) if axes is None else axes).ravel()
     table = _class_table(runs)
     order = _policies(table, policies)
-    colors = policy_colors(order)
+    colors = policy_colors(policies or order)
     classes = sorted(c for c in table["abc_class"].unique() if c)
     x = np.arange(len(classes))
     width = 0.8 / max(len(order), 1)
@@ -712,8 +788,9 @@ def plot_abc_classes(
             _pct_axis(ax.yaxis)
             low = np.nanmin(table["fill_rate"].groupby(
                 [table["policy"], table["abc_class"]]).mean()) if len(table) else 0.0
-            ax.set_ylim(max(0.0, math.floor((low - 0.05) * 10) / 10), 1.0)
-            ax.set_ylabel("Fill rate (%)")
+            # A little headroom above 100 % so a CI whisker at the top stays visible.
+            ax.set_ylim(max(0.0, math.floor((low - 0.05) * 10) / 10), 1.015)
+            ax.set_ylabel("Fill rate (%; axis does not start at 0)")
             ax.set_title("Fill rate by ABC class (type 2: served ÷ demanded units)",
                          fontsize=10)
         else:
@@ -784,11 +861,11 @@ def plot_sku_heatmap(
                             fontsize=8.5, color=_ink(cmap(norm(values[i, j]))))
     abc = items.groupby("sku")["abc_class"].first()
     ax.set_xticks(np.arange(len(order)), order)
-    colors = policy_colors(policies if policies is not None else order)
-    for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
-        tick.set_color(colors[policy])
-        tick.set_fontweight("bold")
-    ax.xaxis.tick_top()
+    ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
+    colors = policy_colors(policies or order)
+    for tick, policy in zip(ax.xaxis.get_major_ticks(), order, strict=True):
+        tick.label2.set_color(colors[policy])
+        tick.label2.set_fontweight("bold")
     if len(rows) <= 80:
         ax.set_yticks(np.arange(len(rows)), [f"{s} ({abc.get(s, '?')})" for s in rows])
     else:
@@ -797,7 +874,8 @@ def plot_sku_heatmap(
     ax.tick_params(length=0)
     bar = ax.figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
     bar.set_label("Mean fill rate (type 2), %")
-    bar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    bar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     ax.set_title("Mean fill rate by SKU and policy (type 2: served ÷ demanded units)\n"
                  "SKUs sorted by ABC class (in brackets), then expected revenue",
                  fontsize=10)
@@ -805,28 +883,6 @@ def plot_sku_heatmap(
 
 
 # ----------------------------------------------------------------------------- driver
-
-
-def _load_results(folder: Path | str) -> Any:
-    """Read a results folder: ``simulator.results.load`` when present, else directly."""
-    folder = Path(folder)
-    try:
-        from simulator.results import load
-    except ImportError:  # the core's reader is not written yet; read the contract files
-        load = None
-    if load is not None:
-        return load(folder)
-    metadata = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-    yaml_path = folder / "scenario.yaml"
-    return SimpleNamespace(
-        path=folder,
-        runs=pd.read_parquet(folder / "runs.parquet"),
-        summary=pd.read_csv(folder / "summary.csv"),
-        differences=pd.read_csv(folder / "differences.csv"),
-        daily=pd.read_parquet(folder / "daily.parquet"),
-        metadata=metadata,
-        scenario_yaml=yaml_path.read_text(encoding="utf-8") if yaml_path.exists() else "",
-    )
 
 
 def _figure(figsize) -> Figure:
@@ -869,7 +925,9 @@ def make_figures(
         Paths written, ``figures/<chart>.<format>``, in report order.
 
     """
-    res = _load_results(folder)
+    from simulator.results import load  # a leaf module, like this one
+
+    res = load(folder)
     meta = res.metadata
     out_dir = Path(folder) / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -931,9 +989,11 @@ def make_figures(
         draw(fig)
         for fmt in formats:
             path = out_dir / f"{name}.{fmt}"
-            # Dates in file metadata would make identical runs give different files.
+            # Dates in file metadata and random SVG ids would make identical runs give
+            # different files.
             meta_arg = {"Date": None} if fmt in ("svg", "pdf") else None
-            fig.savefig(path, dpi=dpi, format=fmt, metadata=meta_arg)
+            with rc_context({"svg.hashsalt": "supplysim"}):
+                fig.savefig(path, dpi=dpi, format=fmt, metadata=meta_arg)
             written.append(path)
         fig.clear()  # release artists now; the figure is not in pyplot's registry
     return written

@@ -62,6 +62,11 @@ _SUPPLIERS = {
     "overseas": {"lead_time": "gamma(mean 6, sd 1.5) days", "order_cost": 30.0},
     "domestic": {"lead_time": "normal(mean 3, sd 0.7) days", "order_cost": 12.0},
 }
+_DESCRIBED = {
+    "jit": "Order every two days up to forecast cover; no buffer.",
+    "safety_stock": "Reorder point with a z = 2.2 buffer all year; four-day lots.",
+    "hybrid": "Lean base; buffers built ahead of known campaigns & outages.",
+}
 _HOLDING_RATE = 0.25
 _BACKORDER_PENALTY = 1.5  # per unit-day
 _REVIEW_DAYS = 2
@@ -375,9 +380,12 @@ def build_results(
         "calendar": calendar,
     }
     (folder / "metadata.json").write_text(json.dumps(metadata, indent=2), encoding="utf-8")
+    policy_text = "".join(f"  {p}:\n    type: {p}\n    description: {json.dumps(_DESCRIBED[p])}\n"
+                          for p in policies)
     (folder / "scenario.yaml").write_text(
         f"name: synthetic-catalogue\ndescription: {json.dumps(description)}\n"
-        f"horizon_days: {horizon}\nreplications: {replications}\nseed: {seed}\n",
+        f"horizon_days: {horizon}\nreplications: {replications}\nseed: {seed}\n"
+        f"policies:\n{policy_text}",
         encoding="utf-8",
     )
     return folder
