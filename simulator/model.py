@@ -2,8 +2,8 @@
 
 Time is in days; day t is [t, t+1). Within day t (DESIGN.md):
 
-1. **Review** (priority ``REVIEW``): periodic policies review at the start of
-   the day from IP = on-hand − backorders + on-order.
+1. **Review** (priority ``CLOSE``, right after yesterday is closed): periodic
+   policies review at the start of the day from IP = on-hand − backorders + on-order.
 2. **Receive**: shipments due by then arrive; receipts serve backorders first,
    then go to stock. An order placed at time t with lead time L is available
    at exactly t + L.
@@ -43,7 +43,6 @@ from simulator.suppliers import Route, SupplierState
 __all__ = [
     "CLOSE",
     "DEMAND",
-    "REVIEW",
     "DemandPath",
     "Replication",
     "SkuTrace",
@@ -54,8 +53,8 @@ __all__ = [
     "simulate",
 ]
 
-CLOSE, REVIEW, DEMAND = 0, 1, 2
-"""Priorities of same-instant events: close yesterday, review, then serve demand."""
+CLOSE, DEMAND = 0, 1
+"""Priorities of same-instant events: close yesterday and review first, then serve demand."""
 
 
 class At(Event):

@@ -579,12 +579,6 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
 # --------------------------------------------------------------------------- errors
 
-_TAGS = {
-    "constant", "normal", "lognormal", "gamma", "exponential", "poisson", "negbin", "uniform",
-    "discrete_uniform", "triangular", "empirical",
-    "base_stock", "s_S", "r_Q", "jit", "safety_stock", "hybrid",
-    "port_closure", "supplier_outage", "random_outage", "lead_time_shock", "capacity",
-}  # fmt: skip
 _OPS = {
     "greater_than_equal": (">=", "ge"),
     "greater_than": (">", "gt"),
