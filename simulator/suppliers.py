@@ -209,9 +209,13 @@ def expected_arrival(scenario: Scenario, supplier: str, times: np.ndarray) -> np
     Uses the mean lead time, the mean clearing delay and the *announced*
     windows only (outages hold orders until they end; shocks stretch lead
     times; closures hold landings). Random outages and capacity are unknown.
+    A careful planner counts an order as caught by a closure when a late
+    delivery (mean + 2 sd of the lead time) would land inside it, so that
+    buffers are ordered early enough to land before the port closes.
     """
     spec = scenario.suppliers[supplier]
     lead = spec.lead_time.mean
+    late = lead + 2 * spec.lead_time.sd
     t = np.asarray(times, dtype=float).copy()
     placed = t.copy()
     windows = [d for d in spec.disruptions if getattr(d, "announced", False)]
@@ -227,10 +231,13 @@ def expected_arrival(scenario: Scenario, supplier: str, times: np.ndarray) -> np
             mult = np.where(inside, mult * d.multiplier, mult)
             extra = np.where(inside, extra + d.extra_days, extra)
     arrival = t + lead * mult + extra
+    latest = t + late * mult + extra
     closures = sorted(
         (d for d in windows if isinstance(d, PortClosure)), key=lambda d: scenario.day_of(d.start)
     )
     for d in closures:
         a, b = scenario.day_of(d.start), scenario.day_of(d.end)
-        arrival = np.where((arrival >= a) & (arrival < b), b + d.clearing_delay.mean, arrival)
+        caught = (latest >= a) & (arrival < b)
+        arrival = np.where(caught, np.maximum(arrival, b + d.clearing_delay.mean), arrival)
+        latest = np.where(caught, np.maximum(latest, b + d.clearing_delay.mean), latest)
     return arrival
