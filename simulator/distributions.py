@@ -21,6 +21,8 @@ from pydantic import Field, model_validator
 from simulator.strict import StrictModel
 
 __all__ = [
+    "NonNeg",
+    "Positive",
     "Constant",
     "Distribution",
     "DiscreteUniform",
@@ -119,34 +121,9 @@ class Normal(_Dist):
         return np.maximum(rng.normal(self.mean_, self.sd_, size), 0.0)
 
 
-class Lognormal(_Dist):
-    """Lognormal with the given mean and sd of the variable itself (not of its log)."""
+class _MeanSd(_Dist):
+    """A distribution parameterised directly by its mean and sd."""
 
-    dist: Literal["lognormal"]
-    mean_: Positive = Field(alias="mean")
-    sd_: NonNeg = Field(alias="sd")
-
-    @property
-    def mean(self) -> float:
-        """Expected value."""
-        return self.mean_
-
-    @property
-    def var(self) -> float:
-        """Variance."""
-        return self.sd_**2
-
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw ``size`` values."""
-        sigma2 = math.log1p((self.sd_ / self.mean_) ** 2)
-        mu = math.log(self.mean_) - sigma2 / 2
-        return rng.lognormal(mu, math.sqrt(sigma2), size)
-
-
-class Gamma(_Dist):
-    """Gamma parameterised by mean and sd (shape = (mean/sd)², scale = sd²/mean)."""
-
-    dist: Literal["gamma"]
     mean_: Positive = Field(alias="mean")
     sd_: Positive = Field(alias="sd")
 
@@ -159,6 +136,25 @@ class Gamma(_Dist):
     def var(self) -> float:
         """Variance."""
         return self.sd_**2
+
+
+class Lognormal(_MeanSd):
+    """Lognormal with the given mean and sd of the variable itself (not of its log)."""
+
+    dist: Literal["lognormal"]
+    sd_: NonNeg = Field(alias="sd")
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` values."""
+        sigma2 = math.log1p((self.sd_ / self.mean_) ** 2)
+        mu = math.log(self.mean_) - sigma2 / 2
+        return rng.lognormal(mu, math.sqrt(sigma2), size)
+
+
+class Gamma(_MeanSd):
+    """Gamma parameterised by mean and sd (shape = (mean/sd)², scale = sd²/mean)."""
+
+    dist: Literal["gamma"]
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` values."""
@@ -208,12 +204,10 @@ class Poisson(_Dist):
         return rng.poisson(self.mean_, size).astype(float)
 
 
-class NegativeBinomial(_Dist):
+class NegativeBinomial(_MeanSd):
     """Over-dispersed counts with the given mean and sd (requires sd² > mean)."""
 
     dist: Literal["negbin"]
-    mean_: Positive = Field(alias="mean")
-    sd_: Positive = Field(alias="sd")
 
     @model_validator(mode="after")
     def _overdispersed(self) -> NegativeBinomial:
@@ -223,16 +217,6 @@ class NegativeBinomial(_Dist):
                 f"got sd={self.sd_}, mean={self.mean_}"
             )
         return self
-
-    @property
-    def mean(self) -> float:
-        """Expected value."""
-        return self.mean_
-
-    @property
-    def var(self) -> float:
-        """Variance."""
-        return self.sd_**2
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` counts."""

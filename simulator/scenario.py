@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from simulator.distributions import Distribution
+from simulator.distributions import Distribution, NonNeg, Positive
 from simulator.strict import StrictModel
 
 __all__ = [
@@ -56,8 +56,6 @@ __all__ = [
     "load_scenario",
 ]
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(gt=0, lt=1)]
 DayOrDate = int | dt.date
 
