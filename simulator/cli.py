@@ -106,7 +106,15 @@ def run(
         workers = os.cpu_count() or 1
     command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
-    result = _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet)
+    try:
+        result = _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet)
+    except ValueError as exc:
+        if backend == "dask":
+            from simulator.dask_backend import BackendError
+
+            if isinstance(exc, BackendError):
+                raise BadInput(str(exc)) from None
+        raise
 
     def finish(tmp: Path) -> None:
         if not no_plots:

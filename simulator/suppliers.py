@@ -62,7 +62,7 @@ class _Draws:
 class SupplierState:
     """One supplier's disruptions in one replication (scheduled and random) and capacity use."""
 
-    def __init__(self, scenario: Scenario, name: str, rng: np.random.Generator) -> None:
+    def __init__(self, scenario: Scenario, name: str, rng: np.random.Generator | None) -> None:
         spec = scenario.suppliers[name]
         self.name = name
         self.order_cost = spec.order_cost
@@ -149,7 +149,7 @@ class Route:
         state: SupplierState,
         sku: str,
         lead_rng: np.random.Generator,
-        clearing_rng: np.random.Generator,
+        clearing_rng: np.random.Generator | None,
     ) -> None:
         spec = scenario.suppliers[state.name]
         self.state = state

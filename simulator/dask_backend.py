@@ -1,0 +1,121 @@
+"""Run batches of replications on a Dask cluster (``--backend dask``).
+
+Only :mod:`simulator.runner` imports this module, and only for the Dask backend,
+so ``dask``/``distributed`` stay optional and out of the start-up path: they are
+imported inside :func:`run_batches_dask`.
+
+Each batch is one task calling :func:`simulator.runner.run_batch`; the scenario
+is scattered to the workers once. Tasks finish in any order, but the batches
+are yielded in the order they were given (finished ones wait in a buffer), so
+the runner's table is identical to a serial run whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulator.runner import Batch
+    from simulator.scenario import Scenario
+
+__all__ = ["CONNECT_TIMEOUT_S", "BackendError", "run_batches_dask"]
+
+class BackendError(ValueError):
+    """The Dask backend cannot run: the scheduler is unreachable (bad input, exit code 2)."""
+
+
+CONNECT_TIMEOUT_S = 10
+"""Seconds to wait for a remote scheduler before giving up."""
+
+
+def _connect(scheduler: str | None, workers: int):
+    """Return ``(client, cluster)``: a new local cluster, or a client of ``scheduler``.
+
+    Raises:
+        BackendError: the scheduler could not be reached within ``CONNECT_TIMEOUT_S``.
+
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # No dashboard; its bare HTTP server on a free local port, not a busy :8787.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+        )
+        try:
+            return Client(cluster), cluster
+        except BaseException:
+            cluster.close()
+            raise
+    try:
+        client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackendError(
+            f"--scheduler: cannot reach the Dask scheduler at {scheduler!r} ({reason})"
+        ) from None
+    return client, None
+
+
+def run_batches_dask(
+    scenario: Scenario,
+    batches: list[list[int]],
+    workers: int,
+    scheduler: str | None,
+) -> Iterator[Batch]:
+    """Run each batch of replications as a Dask task and yield the results in batch order.
+
+    Args:
+        scenario: the validated scenario (sent to the workers once).
+        batches: replication indices, one list per task; yielded in this order.
+        workers: worker processes of the local cluster (ignored with ``scheduler``).
+        scheduler: address of a running scheduler (``tcp://host:8786``), or None
+            for a local cluster of ``workers`` single-threaded processes that is
+            closed at the end.
+
+    Yields:
+        One :class:`simulator.runner.Batch` per batch, in the order of ``batches``.
+
+    Raises:
+        BackendError: the scheduler could not be reached (one line).
+
+    """
+    if not batches:
+        return
+    from distributed import as_completed
+
+    from simulator.runner import run_batch
+
+    client, cluster = _connect(scheduler, workers)
+    futures = []
+    try:
+        [remote] = client.scatter([scenario], broadcast=True, hash=False)
+        run = uuid.uuid4().hex[:12]  # unique keys: a shared scheduler may serve other runs
+        futures = [
+            client.submit(run_batch, remote, batch, pure=False, key=f"supplysim-{run}-batch-{i}")
+            for i, batch in enumerate(batches)
+        ]
+        index = {f.key: i for i, f in enumerate(futures)}
+        done: dict[int, Batch] = {}
+        following = 0
+        for future in as_completed(futures):
+            done[index[future.key]] = future.result()
+            future.release()
+            while following in done:
+                yield done.pop(following)
+                following += 1
+    finally:
+        pending = [f for f in futures if f.status == "pending"]
+        if pending:  # stopped early (error or generator closed): free the workers
+            client.cancel(pending)
+        client.close()
+        if cluster is not None:
+            cluster.close()
