@@ -562,7 +562,7 @@ def builtin_scenarios() -> dict[str, str]:
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a scenario from a YAML path, or a built-in scenario by name."""
     path = Path(name_or_path)
-    if path.suffix in {".yaml", ".yml"} or path.exists():
+    if path.suffix in {".yaml", ".yml"} or path.is_file():
         if not path.exists():
             raise ScenarioError(f"{path}: no such file")
         return Scenario.from_yaml(path)

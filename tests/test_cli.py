@@ -93,6 +93,12 @@ def test_unknown_scenario_and_bad_option_exit_2(runner):
     assert res.exit_code == 2
 
 
+def test_builtin_name_wins_over_a_folder_of_that_name(runner):
+    Path("classroom").mkdir()  # e.g. an earlier `--out classroom`
+    res = runner.invoke(cli, ["validate", "classroom"])
+    assert res.exit_code == 0 and "classroom: ok" in res.output
+
+
 def test_validate_ok(runner):
     res = runner.invoke(cli, ["validate", "classroom", "catalog"])
     assert res.exit_code == 0
