@@ -28,7 +28,7 @@ validate: $(STAMP)
 	$(PY) -m simulator.validation --out docs/validation.md
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check simulator tests
+	$(VENV)/bin/ruff check simulator tests benchmarks
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis .ruff_cache
