@@ -255,7 +255,7 @@ def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
         lot = eoq(plan.order_cost, annual, plan.sku.unit_cost, plan.sku.holding_rate)
         # With no fixed order cost EOQ is zero: fall back to one review period of demand.
         floor_lot = float(np.mean(plan.mean[: plan.n_days])) * spec.review_every_days
-        q = np.full(plan.n_days, max(lot, floor_lot, 1e-9))
+        q = np.full(plan.n_days, max(lot, floor_lot))  # zero when there is no demand
     return FixedLots(spec, rop, q)
 
 

@@ -118,3 +118,10 @@ def test_hybrid_buffers_by_class():
     plans = make_plans(scn)
     lv = np.array([build_policy(scn.policies["h"], p).levels()[1][0] for p in plans])
     assert lv[0] > lv[2] > lv[5] == pytest.approx(base)
+
+
+def test_no_orders_without_demand():
+    demand = {"per_day": {"dist": "constant", "value": 0}}
+    for policy in ({"type": "safety_stock"}, {"type": "jit"}, {"type": "hybrid"}):
+        pol, _ = built(policy, demand=demand, initial_on_hand=0)
+        assert pol.review(0, 0.0) == 0
