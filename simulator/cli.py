@@ -19,10 +19,11 @@ __all__ = ["cli", "main"]
 
 KEY_METRICS = (
     ("fill_rate", "Fill rate", "pct"),
+    ("order_fill_rate", "Orders complete", "pct"),
     ("stockout_rate", "Stockout days", "pct"),
     ("cash_tied_up", "Cash tied up", "money"),
     ("total_cost", "Total cost", "money"),
-    ("orders_placed", "Orders", "num"),
+    ("orders_placed", "Purchase orders", "num"),
 )
 
 
@@ -215,8 +216,9 @@ def _print_summary(summary, metadata: dict) -> None:
         console = Console(width=120)  # pipes and logs: no need to squeeze into 80 columns
     console.print(table)
     click.echo(
-        "Fill rate: units served from stock ÷ units demanded. "
-        "Stockout days: share of days with demand not served at once."
+        "Fill rate: units served from stock at once ÷ units demanded. Orders complete: "
+        "customer orders shipped in full at once.\nStockout days: share of days with demand "
+        "not served at once. Cash tied up: mean inventory value. Costs per replication."
     )
 
 
