@@ -119,9 +119,13 @@ class Policy(Protocol):
         ...
 
 
-def safety_stock(z: float, days: float, mu_d: float, var_d: float, lead_var: float) -> float:
-    """Safety stock for protection period ``days``: z·sqrt(days·σ_d² + μ_d²·Var[L])."""
-    return z * math.sqrt(max(days * var_d + mu_d**2 * lead_var, 0.0))
+def safety_stock(z, days, mu_d, var_d, lead_var):
+    """Safety stock for protection period ``days``: z·sqrt(days·σ_d² + μ_d²·Var[L]).
+
+    Takes numbers (returns a float) or arrays, one value per day (returns an array).
+    """
+    out = z * np.sqrt(np.maximum(days * var_d + mu_d**2 * lead_var, 0.0))
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def eoq(order_cost: float, annual_demand: float, unit_cost: float, holding_rate: float) -> float:
@@ -151,8 +155,7 @@ def _buffer(z: float, days: float, plan: Plan) -> np.ndarray:
     """Safety stock per day index with the forecast averaged over the protection period."""
     m, v = plan.window(days)
     d = np.maximum(days, 1e-12)
-    inner = days * (v / d) + (m / d) ** 2 * plan.lead_var
-    return z * np.sqrt(np.maximum(inner, 0.0))
+    return safety_stock(z, days, m / d, v / d, plan.lead_var)
 
 
 def _per_sku(value: float | dict[str, float], sku: Sku) -> float:
