@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import heapq
+import itertools
 import math
 import zlib
 from dataclasses import dataclass, field
@@ -97,21 +98,32 @@ class Streams:
 
 @dataclass(frozen=True)
 class DemandPath:
-    """One SKU's realised demand for a replication, as plain lists for the event loop.
+    """One SKU's realised demand for a replication, laid out for the event loop.
 
-    ``day_start[d] .. day_start[d+1]`` index the customer orders of day index d;
-    ``times`` are their arrival times within the day (fractions in [0, 1)).
-    Daily-quantity demand is one order at the start of each day.
+    ``orders[d]`` holds the customer orders of day index d as (arrival time,
+    units), in time order; daily-quantity demand is one order at the start of
+    each day. ``before`` and ``total`` are (orders, units) before the first
+    measured day and over the whole run, summed in time order as a running
+    counter would be, so the model need not count demand order by order.
     """
 
-    sizes: list[float]
-    times: list[float]
-    day_start: list[int]
+    orders: list[list[tuple[float, float]]]
+    before: tuple[int, float]
+    total: tuple[int, float]
+
+    def units(self) -> np.ndarray:
+        """Units demanded on each day index."""
+        return np.array([sum(q for _, q in day) for day in self.orders])
+
+    def sizes(self) -> np.ndarray:
+        """Every customer order's units, in time order."""
+        return np.array([q for day in self.orders for _, q in day])
 
 
 def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list[DemandPath]:
     """Draw every SKU's demand for the whole run in blocks (once per replication)."""
     n = scenario.n_days
+    days = scenario.first_day + np.arange(n)
     out = []
     for sku, plan in zip(scenario.skus, plans, strict=True):
         rng = streams.rng(f"demand:{sku.id}")
@@ -123,19 +135,30 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
             mean = _mean(d.per_day)
             mult = base_mean / mean if mean > 0 else np.ones(n)
             sizes = d.per_day.sample(rng, n) * mult
-            out.append(DemandPath(sizes.tolist(), [0.0] * n, list(range(n + 1))))
-            continue
-        c = d.customers
-        size = _mean(c.order_size)
-        rate = base_mean / size if size > 0 else np.zeros(n)
-        counts = rng.poisson(rate)
-        total = int(counts.sum())
-        sizes = c.order_size.sample(rng, total)
-        times = rng.random(total)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        times = _sort_within_days(times, counts)
-        out.append(DemandPath(sizes.tolist(), times.tolist(), starts.tolist()))
+            counts = np.ones(n, dtype=int)
+            times = np.zeros(n)
+        else:
+            c = d.customers
+            size = _mean(c.order_size)
+            rate = base_mean / size if size > 0 else np.zeros(n)
+            counts = rng.poisson(rate)
+            total = int(counts.sum())
+            sizes = c.order_size.sample(rng, total)
+            times = _sort_within_days(rng.random(total), counts)
+        out.append(_path(np.repeat(days, counts) + times, sizes, counts, scenario.warmup_days))
     return out
+
+
+def _path(at: np.ndarray, sizes: np.ndarray, counts: np.ndarray, warmup: int) -> DemandPath:
+    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    pairs = list(zip(at.tolist(), sizes.tolist(), strict=True))
+    running = list(itertools.accumulate((q for _, q in pairs), initial=0.0))
+    w = starts[warmup]
+    return DemandPath(
+        orders=[pairs[a:b] for a, b in itertools.pairwise(starts)],
+        before=(w, running[w]),
+        total=(len(pairs), running[-1]),
+    )
 
 
 def _sort_within_days(times: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -185,13 +208,16 @@ def _spikes(scenario: Scenario, spikes, rng: np.random.Generator) -> np.ndarray:
 
 
 class Warehouse:
-    """Stock of one SKU: on-hand, FIFO backorders, and the pipeline of open orders."""
+    """Stock of one SKU: on-hand, FIFO backorders, and the pipeline of open orders.
+
+    The day clock serves customer orders against it (:meth:`Replication.clock`);
+    the warehouse applies receipts and keeps the counters the metrics come from.
+    """
 
     __slots__ = (
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
-        "area", "t_last", "received", "shipped", "demand", "served", "backordered",
-        "lost", "orders", "complete", "ordered", "placed", "stockout_today", "log", "name",
-        "order_cost", "expedite",
+        "area", "t_last", "received", "shipped", "served", "backordered", "lost", "short",
+        "ordered", "placed", "log", "name", "order_cost", "expedite",
     )  # fmt: skip
 
     def __init__(
@@ -210,13 +236,12 @@ class Warehouse:
         # Ledger, whole run (warm-up included): units conserve exactly.
         self.received = self.shipped = 0.0
         # Counters that the measured window is taken from (differences of snapshots).
-        self.demand = self.served = self.backordered = self.lost = 0.0
-        self.orders = self.complete = 0
+        self.served = self.backordered = self.lost = 0.0
+        self.short = 0  # customer orders not shipped complete
         self.ordered = 0.0
         self.placed = 0
         self.order_cost = 0.0
         self.expedite = 0.0
-        self.stockout_today = False
 
     def expect(self, arrival: float, qty: float) -> None:
         """Add a shipment to the pipeline, due at ``arrival``."""
@@ -240,32 +265,6 @@ class Warehouse:
             self.on_hand += qty - fill
             if self.log is not None:
                 self.log.append((arrival, "receive", self.name, qty, self.on_hand, self.backorders))
-
-    def serve(self, qty: float, time: float) -> None:
-        """Serve one customer order of ``qty`` units arriving at ``time``."""
-        self.orders += 1
-        self.demand += qty
-        if qty <= self.on_hand:
-            if qty > 0:
-                self.area += self.on_hand * (time - self.t_last)
-                self.t_last = time
-                self.on_hand -= qty
-                self.served += qty
-                self.shipped += qty
-            self.complete += 1
-            return
-        self.area += self.on_hand * (time - self.t_last)
-        self.t_last = time
-        short = qty - self.on_hand
-        self.served += self.on_hand
-        self.shipped += self.on_hand
-        self.on_hand = 0.0
-        self.stockout_today = True
-        if self.lost_sales:
-            self.lost += short
-        else:
-            self.backorders += short
-            self.backordered += short
 
     @property
     def position(self) -> float:
@@ -355,21 +354,19 @@ class Replication:
         n = scenario.n_days
         self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, [False] * n) for _ in scenario.skus]
         self.start: list[tuple] = []
-        # What the day loop needs per SKU, looked up once.
-        self.sellers = [
-            (k, w, d.sizes, d.times, d.day_start, p.continuous)
-            for k, (w, d, p) in enumerate(zip(self.warehouses, demand, policies, strict=True))
-        ]
         self.env.process(self.clock())
 
-    def order(self, k: int, i: int, now: float) -> None:
-        """Ask SKU k's policy for an order on day index i at time ``now``; place it."""
-        w = self.warehouses[k]
-        qty = self.policies[k].review(i, w.position)
+    def review(self, k: int, w: Warehouse, review, i: int, now: float) -> None:
+        """Review SKU k (its policy's ``review``) on day index i at time ``now``; order."""
+        ip = w.on_hand - w.backorders + w.on_order
+        qty = review(i, ip)
         if self.log is not None:
-            self.log.append((now, "review", w.name, qty, w.on_hand, w.position))
-        if qty <= 0:
-            return
+            self.log.append((now, "review", w.name, qty, w.on_hand, ip))
+        if qty > 0:
+            self.order(k, i, now, qty)
+
+    def order(self, k: int, i: int, now: float, qty: float) -> None:
+        """Place SKU k's order of ``qty`` units from a review on day index i at time ``now``."""
         backup = self.backups[k]
         if backup is not None:
             fast = self.expedite(k, i, now, qty)
@@ -420,62 +417,77 @@ class Replication:
 
         One SimPy event per day drives every SKU, in SKU order at each step: a
         process per SKU would only wake at the same instants, in the same order.
+        The three steps are written out here, with the per-SKU state looked up
+        once, because this loop is where a run spends its time (docs/performance.md).
         """
         env = self.env
+        log = self.log
         first = self.scenario.first_day
         n = self.scenario.n_days
-        reviews = [(k, p.continuous, p.period) for k, p in enumerate(self.policies)]
+        ws = self.warehouses
+        closing = [(w, w.pipeline, *path[:3]) for w, path in zip(ws, self.paths, strict=True)]
+        pols = self.policies
+        everyone = [(k, w, p.review, 1) for k, (w, p) in enumerate(zip(ws, pols, strict=True))]
+        periodic = [(k, w, r, pols[k].period) for k, w, r, _ in everyone if not pols[k].continuous]
+        sellers = [
+            (k, w, w.pipeline, d.orders, path[3], r if pols[k].continuous else None)
+            for (k, w, r, _), d, path in zip(everyone, self.demand, self.paths, strict=True)
+        ]
         for i in range(n + 1):
             day = first + i
-            yield At(env, day - env.now, CLOSE)
+            yield At(env, 1 if i else 0, CLOSE)  # the clock starts at the first day
             now = float(day)
-            if i > 0:
-                self.close_day(i - 1, now)
+            # 1. Close yesterday: receipts due before now, then record the day.
+            if i:
+                y = i - 1
+                for w, pipe, on_hand, backorders, on_order in closing:
+                    if pipe and pipe[0][0] < now:
+                        w.receive_until(now, inclusive=False)
+                    w.area += w.on_hand * (now - w.t_last)
+                    w.t_last = now
+                    on_hand[y] = w.on_hand
+                    backorders[y] = w.backorders
+                    on_order[y] = w.on_order
+                    if log is not None:
+                        log.append((now, "close", w.name, w.on_order, w.on_hand, w.backorders))
             if day == 0:
-                self.start = [_counters(w) for w in self.warehouses]
+                self.start = [_counters(w) for w in ws]
             if i == n:
                 return
-            for k, continuous, period in reviews:
-                if continuous:
-                    if i == 0:
-                        self.order(k, i, now)
-                elif i % period == 0:
-                    self.order(k, i, now)
-            self.customers(i, day)
-
-    def close_day(self, i: int, end: float) -> None:
-        """End of day index i: apply receipts due before ``end``, record the state."""
-        log = self.log
-        for w, (on_hand, backorders, on_order, stockout) in zip(
-            self.warehouses, self.paths, strict=True
-        ):
-            pipe = w.pipeline
-            if pipe and pipe[0][0] < end:
-                w.receive_until(end, inclusive=False)
-            w.area += w.on_hand * (end - w.t_last)
-            w.t_last = end
-            on_hand[i] = w.on_hand
-            backorders[i] = w.backorders
-            on_order[i] = w.on_order
-            stockout[i] = w.stockout_today
-            w.stockout_today = False
-            if log is not None:
-                log.append((end, "close", w.name, w.on_order, w.on_hand, w.backorders))
-
-    def customers(self, i: int, day: int) -> None:
-        """Serve day index i's customer orders: SKU by SKU, each SKU's in time order."""
-        log = self.log
-        for k, w, sizes, times, starts, continuous in self.sellers:
-            pipe = w.pipeline
-            for j in range(starts[i], starts[i + 1]):
-                t = day + times[j]
-                if pipe and pipe[0][0] <= t:
-                    w.receive_until(t, inclusive=True)
-                w.serve(sizes[j], t)
-                if log is not None:
-                    log.append((t, "demand", w.name, sizes[j], w.on_hand, w.backorders))
-                if continuous:
-                    self.order(k, i, t)
+            # 2. Review: every policy on the first day, then periodic ones every R days.
+            for k, w, review, period in everyone if i == 0 else periodic:
+                if i % period == 0:
+                    self.review(k, w, review, i, now)
+            # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order.
+            for k, w, pipe, orders, stockout, review in sellers:
+                for t, qty in orders[i]:
+                    if pipe and pipe[0][0] <= t:
+                        w.receive_until(t, inclusive=True)
+                    on_hand = w.on_hand
+                    if qty <= on_hand:
+                        if qty > 0:
+                            w.area += on_hand * (t - w.t_last)
+                            w.t_last = t
+                            w.on_hand = on_hand - qty
+                            w.served += qty
+                            w.shipped += qty
+                    else:  # a stockout: ship what is there, backorder or lose the rest
+                        w.area += on_hand * (t - w.t_last)
+                        w.t_last = t
+                        w.served += on_hand
+                        w.shipped += on_hand
+                        w.on_hand = 0.0
+                        w.short += 1
+                        stockout[i] = True
+                        if w.lost_sales:
+                            w.lost += qty - on_hand
+                        else:
+                            w.backorders += qty - on_hand
+                            w.backordered += qty - on_hand
+                    if log is not None:
+                        log.append((t, "demand", w.name, qty, w.on_hand, w.backorders))
+                    if review is not None:  # continuous review after every customer order
+                        self.review(k, w, review, i, t)
 
     def run(self) -> list[SkuTrace]:
         """Run the replication to the end of the horizon; return one trace per SKU."""
@@ -485,24 +497,26 @@ class Replication:
         for k, (w, path) in enumerate(zip(self.warehouses, self.paths, strict=True)):
             s = self.start[k]
             sku = self.scenario.skus[k]
+            orders_before, units_before = self.demand[k].before
+            orders, units = self.demand[k].total
             traces.append(
                 SkuTrace(
                     on_hand=np.asarray(path[0][w0:]),
                     backorders=np.asarray(path[1][w0:]),
                     on_order=np.asarray(path[2][w0:]),
                     stockout=np.asarray(path[3][w0:], dtype=bool),
-                    demand_units=w.demand - s[0],
-                    served_units=w.served - s[1],
-                    backordered_units=w.backordered - s[2],
-                    lost_units=w.lost - s[3],
-                    customer_orders=w.orders - s[4],
-                    complete_orders=w.complete - s[5],
-                    orders_placed=w.placed - s[6],
-                    ordered_units=w.ordered - s[7],
-                    on_hand_area=w.area - s[8],
-                    shipped_units=w.shipped - s[9],
-                    ordering_cost=w.order_cost - s[10],
-                    expedite_cost=w.expedite - s[11],
+                    demand_units=units - units_before,
+                    served_units=w.served - s[0],
+                    backordered_units=w.backordered - s[1],
+                    lost_units=w.lost - s[2],
+                    customer_orders=orders - orders_before,
+                    complete_orders=orders - orders_before - (w.short - s[3]),
+                    orders_placed=w.placed - s[4],
+                    ordered_units=w.ordered - s[5],
+                    on_hand_area=w.area - s[6],
+                    shipped_units=w.shipped - s[7],
+                    ordering_cost=w.order_cost - s[8],
+                    expedite_cost=w.expedite - s[9],
                     ledger={
                         "initial": sku.initial_on_hand,
                         "received": w.received,
@@ -510,7 +524,7 @@ class Replication:
                         "lost": w.lost,
                         "backorders_end": w.backorders,
                         "on_hand_end": w.on_hand,
-                        "demand": w.demand,
+                        "demand": units,
                         "served": w.served,
                         "backordered": w.backordered,
                     },
@@ -521,7 +535,7 @@ class Replication:
 
 def _counters(w: Warehouse) -> tuple:
     return (
-        w.demand, w.served, w.backordered, w.lost, w.orders, w.complete, w.placed,
+        w.served, w.backordered, w.lost, w.short, w.placed,
         w.ordered, w.area, w.shipped, w.order_cost, w.expedite,
     )  # fmt: skip
 

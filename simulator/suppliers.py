@@ -166,8 +166,7 @@ class Route:
         """
         st = self.state
         if st.plain:
-            arrival = now + self.lead.next()
-            parts = [(arrival, qty)]
+            parts = [(now + self.lead.next(), qty)]
         else:
             t = now
             hit = st.outage_at(t)
@@ -178,16 +177,23 @@ class Route:
                 t = end  # held until the supplier is back
                 hit = st.outage_at(t)
             mult, extra = st.lead_time_factor(now)
-            parts = []
-            for ship_at, q in st.allocate(qty, t):
-                arrival = ship_at + self.lead.next() * mult + extra
-                parts.append((self._land(arrival), q))
+            parts = [
+                (self._land(ship_at + self.lead.next() * mult + extra), q)
+                for ship_at, q in st.allocate(qty, t)
+            ]
+        if self.in_order:
+            parts = self._in_order(parts)
+        for arrival, q in parts:
+            expect(arrival, q)
+        return parts
+
+    def _in_order(self, parts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """No overtaking: a shipment due before the previous one waits for it."""
         out = []
         for arrival, q in parts:
-            if self.in_order and arrival < self.last_arrival:
-                arrival = self.last_arrival  # no overtaking: wait for the previous shipment
-            self.last_arrival = max(self.last_arrival, arrival)
-            expect(arrival, q)
+            if arrival < self.last_arrival:
+                arrival = self.last_arrival
+            self.last_arrival = arrival
             out.append((arrival, q))
         return out
 
