@@ -38,6 +38,7 @@ import heapq
 import itertools
 import math
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +47,7 @@ from simpy.events import Event
 
 from simulator.policies import Plan, Policy, abc_classes, build_policy, make_plan
 from simulator.scenario import RandomOutage, Scenario
-from simulator.suppliers import Route, SupplierState
+from simulator.suppliers import LEAD_TIME_BLOCK, Route, SupplierState
 
 __all__ = [
     "CLOSE",
@@ -89,11 +90,37 @@ class Streams:
     def __init__(self, root_seed: int, replication: int) -> None:
         self.root_seed = root_seed
         self.replication = replication
+        self._tapes: dict[str, tuple[list[list[float]], Iterator[list[float]]]] = {}
 
     def rng(self, source: str) -> np.random.Generator:
         """Return a fresh generator for ``source`` (the same stream on every call)."""
         key = (self.replication, zlib.crc32(source.encode()))
         return np.random.default_rng(np.random.SeedSequence(self.root_seed, spawn_key=key))
+
+    def draws(self, source: str, dist) -> Iterator[float]:
+        """Endless draws from ``dist`` on ``source``'s stream, from its start on every call.
+
+        The same numbers as ``draws(dist, rng(source))``, but drawn once per
+        replication in blocks and shared: every policy reads the same tape.
+        """
+        if source not in self._tapes:
+            self._tapes[source] = ([], _blocks(dist, self.rng(source)))
+        return _read(*self._tapes[source])
+
+
+def _blocks(dist, rng: np.random.Generator) -> Iterator[list[float]]:
+    while True:
+        yield dist.sample(rng, LEAD_TIME_BLOCK).tolist()
+
+
+def _read(tape: list[list[float]], blocks: Iterator[list[float]]) -> Iterator[float]:
+    """Read a shared tape of blocks from its start, drawing a block when reading past its end."""
+    i = 0
+    while True:
+        if i == len(tape):
+            tape.append(next(blocks))
+        yield from tape[i]
+        i += 1
 
 
 @dataclass(frozen=True)
@@ -135,29 +162,30 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
             mean = _mean(d.per_day)
             mult = base_mean / mean if mean > 0 else np.ones(n)
             sizes = d.per_day.sample(rng, n) * mult
-            counts = np.ones(n, dtype=int)
-            times = np.zeros(n)
+            orders = [[o] for o in zip((days + 0.0).tolist(), sizes.tolist(), strict=True)]
         else:
             c = d.customers
             size = _mean(c.order_size)
             rate = base_mean / size if size > 0 else np.zeros(n)
             counts = rng.poisson(rate)
-            total = int(counts.sum())
-            sizes = c.order_size.sample(rng, total)
-            times = _sort_within_days(rng.random(total), counts)
-        out.append(_path(np.repeat(days, counts) + times, sizes, counts, scenario.warmup_days))
+            sizes = c.order_size.sample(rng, int(counts.sum()))
+            times = _sort_within_days(rng.random(sizes.size), counts)
+            at = np.repeat(days, counts) + times
+            pairs = list(zip(at.tolist(), sizes.tolist(), strict=True))
+            starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
+            orders = [pairs[a:b] for a, b in itertools.pairwise(starts)]
+        out.append(_path(orders, sizes, scenario.warmup_days))
     return out
 
 
-def _path(at: np.ndarray, sizes: np.ndarray, counts: np.ndarray, warmup: int) -> DemandPath:
-    starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
-    pairs = list(zip(at.tolist(), sizes.tolist(), strict=True))
-    running = list(itertools.accumulate((q for _, q in pairs), initial=0.0))
-    w = starts[warmup]
+def _path(orders: list[list[tuple[float, float]]], sizes: np.ndarray, warmup: int) -> DemandPath:
+    """Demand totals as a running counter would keep them (``cumsum`` adds in order)."""
+    running = np.cumsum(sizes)
+    before = sum(len(day) for day in orders[:warmup])
     return DemandPath(
-        orders=[pairs[a:b] for a, b in itertools.pairwise(starts)],
-        before=(w, running[w]),
-        total=(len(pairs), running[-1]),
+        orders=orders,
+        before=(before, float(running[before - 1]) if before else 0.0),
+        total=(sizes.size, float(running[-1]) if sizes.size else 0.0),
     )
 
 
@@ -340,7 +368,7 @@ class Replication:
                 scenario,
                 state,
                 sku_id,
-                streams.rng(f"lead_time:{sku_id}:{supplier}"),
+                streams.draws(f"lead_time:{sku_id}:{supplier}", state.lead_time),
                 streams.rng(f"clearing:{sku_id}:{supplier}") if state.closures else None,
             )
 
@@ -352,21 +380,22 @@ class Replication:
             for s, p in zip(scenario.skus, policies, strict=True)
         ]
         n = scenario.n_days
-        self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, [False] * n) for _ in scenario.skus]
+        # Per SKU: on-hand, backorders and on-order at each day's close; stockout day indices.
+        self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, []) for _ in scenario.skus]
         self.start: list[tuple] = []
         self.env.process(self.clock())
 
-    def review(self, k: int, w: Warehouse, review, i: int, now: float) -> None:
-        """Review SKU k (its policy's ``review``) on day index i at time ``now``; order."""
-        ip = w.on_hand - w.backorders + w.on_order
-        qty = review(i, ip)
-        if self.log is not None:
-            self.log.append((now, "review", w.name, qty, w.on_hand, ip))
-        if qty > 0:
-            self.order(k, i, now, qty)
+    def order(self, k: int, w: Warehouse, i: int, now: float, qty: float) -> None:
+        """Order ``qty`` units of SKU k, as its review on day index i at ``now`` asked.
 
-    def order(self, k: int, i: int, now: float, qty: float) -> None:
-        """Place SKU k's order of ``qty`` units from a review on day index i at time ``now``."""
+        The order goes to the primary supplier, or partly or wholly to the
+        backup when :meth:`expedite` says so. The clock calls this only when
+        there is something to order or to log.
+        """
+        if self.log is not None:
+            self.log.append((now, "review", w.name, qty, w.on_hand, w.position))
+        if qty <= 0:
+            return
         backup = self.backups[k]
         if backup is not None:
             fast = self.expedite(k, i, now, qty)
@@ -457,9 +486,11 @@ class Replication:
             # 2. Review: every policy on the first day, then periodic ones every R days.
             for k, w, review, period in everyone if i == 0 else periodic:
                 if i % period == 0:
-                    self.review(k, w, review, i, now)
+                    qty = review(i, w.on_hand - w.backorders + w.on_order)
+                    if qty > 0 or log is not None:
+                        self.order(k, w, i, now, qty)
             # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order.
-            for k, w, pipe, orders, stockout, review in sellers:
+            for k, w, pipe, orders, stockouts, review in sellers:
                 for t, qty in orders[i]:
                     if pipe and pipe[0][0] <= t:
                         w.receive_until(t, inclusive=True)
@@ -478,7 +509,7 @@ class Replication:
                         w.shipped += on_hand
                         w.on_hand = 0.0
                         w.short += 1
-                        stockout[i] = True
+                        stockouts.append(i)
                         if w.lost_sales:
                             w.lost += qty - on_hand
                         else:
@@ -487,12 +518,15 @@ class Replication:
                     if log is not None:
                         log.append((t, "demand", w.name, qty, w.on_hand, w.backorders))
                     if review is not None:  # continuous review after every customer order
-                        self.review(k, w, review, i, t)
+                        qty = review(i, w.on_hand - w.backorders + w.on_order)
+                        if qty > 0 or log is not None:
+                            self.order(k, w, i, t, qty)
 
     def run(self) -> list[SkuTrace]:
         """Run the replication to the end of the horizon; return one trace per SKU."""
         self.env.run()
         w0 = self.scenario.warmup_days
+        n = self.scenario.n_days
         traces = []
         for k, (w, path) in enumerate(zip(self.warehouses, self.paths, strict=True)):
             s = self.start[k]
@@ -501,10 +535,10 @@ class Replication:
             orders, units = self.demand[k].total
             traces.append(
                 SkuTrace(
-                    on_hand=np.asarray(path[0][w0:]),
-                    backorders=np.asarray(path[1][w0:]),
-                    on_order=np.asarray(path[2][w0:]),
-                    stockout=np.asarray(path[3][w0:], dtype=bool),
+                    on_hand=np.array(path[0][w0:], dtype=float),
+                    backorders=np.array(path[1][w0:], dtype=float),
+                    on_order=np.array(path[2][w0:], dtype=float),
+                    stockout=_mask(path[3], n)[w0:],
                     demand_units=units - units_before,
                     served_units=w.served - s[0],
                     backordered_units=w.backordered - s[1],
@@ -531,6 +565,12 @@ class Replication:
                 )
             )
         return traces
+
+
+def _mask(days: list[int], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=bool)
+    out[days] = True
+    return out
 
 
 def _counters(w: Warehouse) -> tuple:

@@ -21,6 +21,7 @@ time and only the *announced* windows, never the random outages.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -39,26 +40,6 @@ LEAD_TIME_BLOCK = 64
 """Lead times (and clearing delays) are drawn this many at a time."""
 
 
-class _Draws:
-    """A stream of draws from one distribution, taken in blocks."""
-
-    __slots__ = ("dist", "rng", "block", "pos")
-
-    def __init__(self, dist, rng: np.random.Generator) -> None:
-        self.dist = dist
-        self.rng = rng
-        self.block: list[float] = []
-        self.pos = 0
-
-    def next(self) -> float:
-        if self.pos == len(self.block):
-            self.block = self.dist.sample(self.rng, LEAD_TIME_BLOCK).tolist()
-            self.pos = 0
-        x = self.block[self.pos]
-        self.pos += 1
-        return x
-
-
 class SupplierState:
     """One supplier's disruptions in one replication (scheduled and random) and capacity use."""
 
@@ -67,6 +48,7 @@ class SupplierState:
         self.name = name
         self.order_cost = spec.order_cost
         self.premium = spec.unit_cost_premium
+        self.lead_time = spec.lead_time
         self.closures: list[tuple[float, float, object]] = []
         self.outages: list[tuple[float, float, str]] = []
         self.shocks: list[tuple[float, float, float, float]] = []
@@ -139,7 +121,10 @@ def _random_windows(
 
 
 class Route:
-    """One SKU's purchase route to one supplier: its own lead-time and clearing streams."""
+    """One SKU's purchase route to one supplier: its own lead-time and clearing streams.
+
+    ``lead`` yields the route's lead times in order (:meth:`model.Streams.draws`).
+    """
 
     __slots__ = ("state", "lead", "clearing", "in_order", "last_arrival", "log", "sku")
 
@@ -148,13 +133,13 @@ class Route:
         scenario: Scenario,
         state: SupplierState,
         sku: str,
-        lead_rng: np.random.Generator,
+        lead: Iterator[float],
         clearing_rng: np.random.Generator | None,
     ) -> None:
         spec = scenario.suppliers[state.name]
         self.state = state
         self.sku = sku
-        self.lead = _Draws(spec.lead_time, lead_rng)
+        self.lead = lead
         self.clearing = clearing_rng
         self.in_order = spec.deliver_in_order
         self.last_arrival = -math.inf
@@ -166,7 +151,7 @@ class Route:
         """
         st = self.state
         if st.plain:
-            parts = [(now + self.lead.next(), qty)]
+            parts = [(now + next(self.lead), qty)]
         else:
             t = now
             hit = st.outage_at(t)
@@ -178,7 +163,7 @@ class Route:
                 hit = st.outage_at(t)
             mult, extra = st.lead_time_factor(now)
             parts = [
-                (self._land(ship_at + self.lead.next() * mult + extra), q)
+                (self._land(ship_at + next(self.lead) * mult + extra), q)
                 for ship_at, q in st.allocate(qty, t)
             ]
         if self.in_order:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import TINY, run_one, scenario, with_sku
 
-from simulator.model import Warehouse
+from simulator.model import Streams, Warehouse
 from simulator.scenario import Scenario
 from simulator.suppliers import Route, SupplierState
 
@@ -90,7 +90,8 @@ def test_deliver_in_order_forbids_overtaking(in_order):
     }
     scn = Scenario.from_dict(data)
     rng = np.random.default_rng(7)
-    route = Route(scn, SupplierState(scn, "s", rng), "X", rng, rng)
+    lead = Streams(7, 0).draws("lead_time:X:s", scn.suppliers["s"].lead_time)
+    route = Route(scn, SupplierState(scn, "s", rng), "X", lead, rng)
     wh = Warehouse(0.0, False, 0.0)
     for day in range(100):
         route.ship(wh.expect, 1.0, float(day))
