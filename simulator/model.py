@@ -382,7 +382,7 @@ class Replication:
         n = scenario.n_days
         # Per SKU: on-hand, backorders and on-order at each day's close; stockout day indices.
         self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, []) for _ in scenario.skus]
-        self.start: list[tuple] = []
+        self.start: list[tuple] = [()] * len(scenario.skus)
         self.env.process(self.clock())
 
     def order(self, k: int, w: Warehouse, i: int, now: float, qty: float) -> None:
@@ -444,32 +444,36 @@ class Replication:
     def clock(self):
         """Drive the days: close yesterday (record it), review, then serve today's demand.
 
-        One SimPy event per day drives every SKU, in SKU order at each step: a
-        process per SKU would only wake at the same instants, in the same order.
-        The three steps are written out here, with the per-SKU state looked up
-        once, because this loop is where a run spends its time (docs/performance.md).
+        One SimPy event per day drives every SKU. Each SKU's day is closed and
+        reviewed in one pass (SKUs do not interact there), then the customer
+        orders are served SKU by SKU: a process per SKU would only wake at the
+        same instants, in the same order. The steps are written out here, with
+        the per-SKU state looked up once, because this loop is where a run
+        spends its time (docs/performance.md).
         """
         env = self.env
         log = self.log
         first = self.scenario.first_day
         n = self.scenario.n_days
-        ws = self.warehouses
-        closing = [(w, w.pipeline, *path[:3]) for w, path in zip(ws, self.paths, strict=True)]
-        pols = self.policies
-        everyone = [(k, w, p.review, 1) for k, (w, p) in enumerate(zip(ws, pols, strict=True))]
-        periodic = [(k, w, r, pols[k].period) for k, w, r, _ in everyone if not pols[k].continuous]
+        once = n + 1  # a "period" that reviews on the first day only
+        books = [
+            (k, w, w.pipeline, *path[:3], p.review, once if p.continuous else p.period)
+            for k, (w, p, path) in enumerate(zip(self.warehouses, self.policies, self.paths))
+        ]
         sellers = [
-            (k, w, w.pipeline, d.orders, path[3], r if pols[k].continuous else None)
-            for (k, w, r, _), d, path in zip(everyone, self.demand, self.paths, strict=True)
+            (k, w, w.pipeline, d.orders, path[3], p.review if p.continuous else None)
+            for k, (w, p, d, path) in enumerate(
+                zip(self.warehouses, self.policies, self.demand, self.paths, strict=True)
+            )
         ]
         for i in range(n + 1):
             day = first + i
             yield At(env, 1 if i else 0, CLOSE)  # the clock starts at the first day
             now = float(day)
-            # 1. Close yesterday: receipts due before now, then record the day.
-            if i:
-                y = i - 1
-                for w, pipe, on_hand, backorders, on_order in closing:
+            for k, w, pipe, on_hand, backorders, on_order, review, period in books:
+                # 1. Close yesterday: receipts due before now, then record the day.
+                if i:
+                    y = i - 1
                     if pipe and pipe[0][0] < now:
                         w.receive_until(now, inclusive=False)
                     w.area += w.on_hand * (now - w.t_last)
@@ -479,16 +483,15 @@ class Replication:
                     on_order[y] = w.on_order
                     if log is not None:
                         log.append((now, "close", w.name, w.on_order, w.on_hand, w.backorders))
-            if day == 0:
-                self.start = [_counters(w) for w in ws]
-            if i == n:
-                return
-            # 2. Review: every policy on the first day, then periodic ones every R days.
-            for k, w, review, period in everyone if i == 0 else periodic:
-                if i % period == 0:
+                if day == 0:
+                    self.start[k] = _counters(w)
+                # 2. Review: every policy on the first day, periodic ones every R days.
+                if i % period == 0 and i < n:
                     qty = review(i, w.on_hand - w.backorders + w.on_order)
                     if qty > 0 or log is not None:
                         self.order(k, w, i, now, qty)
+            if i == n:
+                return
             # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order.
             for k, w, pipe, orders, stockouts, review in sellers:
                 for t, qty in orders[i]:
