@@ -76,18 +76,18 @@ def replication_rows(
          "on_hand_sum", "backorders_sum", "area"),
         0.0,
     )  # fmt: skip
-    value_path = np.zeros(days)
-    any_stockout = np.zeros(days, dtype=bool)
-    any_backorder = np.zeros(days, dtype=bool)
+    value_path = any_stockout = any_backorder = None  # portfolio paths, summed over SKUs
     for tr, sku in zip(traces, skus, strict=True):
         value = tr.on_hand * sku.unit_cost
-        holding = float(value.sum()) * sku.holding_rate / 365
+        value_sum = float(value.sum())
+        backorder_sum = float(tr.backorders.sum())
+        holding = value_sum * sku.holding_rate / 365
         ordering = tr.ordering_cost
         margin = max(sku.price - sku.unit_cost, 0.0)
-        shortage = tr.lost_units * margin + float(tr.backorders.sum()) * sku.backorder_cost_per_day
+        shortage = tr.lost_units * margin + backorder_sum * sku.backorder_cost_per_day
         expedite = tr.expedite_cost
         cogs_per_day = tr.shipped_units * sku.unit_cost / days
-        cash = _avg(value)
+        cash = value_sum / days
         backordered_days = tr.backorders > 0
         row = {
             "replication": replication,
@@ -101,7 +101,7 @@ def replication_rows(
             "p_backorder_end": _avg(backordered_days),
             "avg_on_hand": _avg(tr.on_hand),
             "avg_on_hand_time": tr.on_hand_area / days,
-            "avg_backorders": _avg(tr.backorders),
+            "avg_backorders": backorder_sum / days,
             "demand_units": tr.demand_units,
             "served_units": tr.served_units,
             "lost_units": tr.lost_units,
@@ -139,9 +139,12 @@ def replication_rows(
         t["on_hand_sum"] += row["avg_on_hand"]
         t["backorders_sum"] += row["avg_backorders"]
         t["area"] += tr.on_hand_area
-        value_path += value
-        any_stockout |= tr.stockout
-        any_backorder |= backordered_days
+        if value_path is None:
+            value_path, any_stockout, any_backorder = value, tr.stockout, backordered_days
+        else:
+            value_path = value_path + value
+            any_stockout = any_stockout | tr.stockout
+            any_backorder = any_backorder | backordered_days
     t = totals
     cash = _avg(value_path)
     rows.append(
@@ -185,12 +188,11 @@ def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray
 
     Portfolio ("ALL") units are summed across SKUs; per-SKU paths only when asked.
     """
-    days = len(traces[0].on_hand)
     out: dict[str, np.ndarray] = {}
-    total = np.zeros((len(DAILY_FIELDS), days))
+    total = None
     for tr, sku in zip(traces, skus, strict=True):
         arr = np.stack([tr.on_hand, tr.backorders, tr.on_hand * sku.unit_cost, tr.on_order])
-        total += arr
+        total = arr if total is None else total + arr
         if per_sku:
             out[sku.id] = arr
     out["ALL"] = total
