@@ -244,7 +244,7 @@ class Warehouse:
 
     __slots__ = (
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
-        "area", "t_last", "received", "shipped", "served", "backordered", "lost", "short",
+        "area", "t_last", "received", "filled", "served", "backordered", "lost", "short",
         "ordered", "placed", "log", "name", "order_cost", "expedite",
     )  # fmt: skip
 
@@ -259,10 +259,11 @@ class Warehouse:
         self.pipeline: list[tuple[float, int, float]] = []
         self._seq = 0
         self.lost_sales = lost_sales
-        self.area = 0.0  # ∫ on-hand dt, for the time-weighted mean
+        self.area = 0.0  # ∫ on-hand dt up to t_last (each change of on-hand moves it on)
         self.t_last = t0
         # Ledger, whole run (warm-up included): units conserve exactly.
-        self.received = self.shipped = 0.0
+        self.received = 0.0
+        self.filled = 0.0  # backorders filled from receipts; shipped = served + filled
         # Counters that the measured window is taken from (differences of snapshots).
         self.served = self.backordered = self.lost = 0.0
         self.short = 0  # customer orders not shipped complete
@@ -289,10 +290,15 @@ class Warehouse:
             fill = qty if qty < self.backorders else self.backorders
             if fill > 0:
                 self.backorders -= fill
-                self.shipped += fill
+                self.filled += fill
             self.on_hand += qty - fill
             if self.log is not None:
                 self.log.append((arrival, "receive", self.name, qty, self.on_hand, self.backorders))
+
+    def settle(self, now: float) -> None:
+        """Bring the on-hand integral up to ``now`` (it is otherwise kept at each change)."""
+        self.area += self.on_hand * (now - self.t_last)
+        self.t_last = now
 
     @property
     def position(self) -> float:
@@ -476,14 +482,13 @@ class Replication:
                     y = i - 1
                     if pipe and pipe[0][0] < now:
                         w.receive_until(now, inclusive=False)
-                    w.area += w.on_hand * (now - w.t_last)
-                    w.t_last = now
                     on_hand[y] = w.on_hand
                     backorders[y] = w.backorders
                     on_order[y] = w.on_order
                     if log is not None:
                         log.append((now, "close", w.name, w.on_order, w.on_hand, w.backorders))
                 if day == 0:
+                    w.settle(now)
                     self.start[k] = _counters(w)
                 # 2. Review: every policy on the first day, periodic ones every R days.
                 if i % period == 0 and i < n:
@@ -504,12 +509,10 @@ class Replication:
                             w.t_last = t
                             w.on_hand = on_hand - qty
                             w.served += qty
-                            w.shipped += qty
                     else:  # a stockout: ship what is there, backorder or lose the rest
                         w.area += on_hand * (t - w.t_last)
                         w.t_last = t
                         w.served += on_hand
-                        w.shipped += on_hand
                         w.on_hand = 0.0
                         w.short += 1
                         stockouts.append(i)
@@ -528,6 +531,9 @@ class Replication:
     def run(self) -> list[SkuTrace]:
         """Run the replication to the end of the horizon; return one trace per SKU."""
         self.env.run()
+        end = float(self.scenario.first_day + self.scenario.n_days)
+        for w in self.warehouses:
+            w.settle(end)
         w0 = self.scenario.warmup_days
         n = self.scenario.n_days
         traces = []
@@ -551,13 +557,13 @@ class Replication:
                     orders_placed=w.placed - s[4],
                     ordered_units=w.ordered - s[5],
                     on_hand_area=w.area - s[6],
-                    shipped_units=w.shipped - s[7],
+                    shipped_units=w.served - s[0] + w.filled - s[7],
                     ordering_cost=w.order_cost - s[8],
                     expedite_cost=w.expedite - s[9],
                     ledger={
                         "initial": sku.initial_on_hand,
                         "received": w.received,
-                        "shipped": w.shipped,
+                        "shipped": w.served + w.filled,
                         "lost": w.lost,
                         "backorders_end": w.backorders,
                         "on_hand_end": w.on_hand,
@@ -579,7 +585,7 @@ def _mask(days: list[int], n: int) -> np.ndarray:
 def _counters(w: Warehouse) -> tuple:
     return (
         w.served, w.backordered, w.lost, w.short, w.placed,
-        w.ordered, w.area, w.shipped, w.order_cost, w.expedite,
+        w.ordered, w.area, w.filled, w.order_cost, w.expedite,
     )  # fmt: skip
 
 
