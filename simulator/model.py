@@ -34,12 +34,12 @@ sequence (common random numbers).
 from __future__ import annotations
 
 import functools
-import heapq
 import itertools
 import math
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
@@ -275,14 +275,14 @@ class Warehouse:
     def expect(self, arrival: float, qty: float) -> None:
         """Add a shipment to the pipeline, due at ``arrival``."""
         self._seq += 1
-        heapq.heappush(self.pipeline, (arrival, self._seq, qty))
+        heappush(self.pipeline, (arrival, self._seq, qty))
         self.on_order += qty
 
     def receive_until(self, time: float, inclusive: bool) -> None:
         """Apply every receipt due before ``time`` (or at it, if ``inclusive``)."""
         pipe = self.pipeline
         while pipe and (pipe[0][0] < time or (inclusive and pipe[0][0] == time)):
-            arrival, _, qty = heapq.heappop(pipe)
+            arrival, _, qty = heappop(pipe)
             self.area += self.on_hand * (arrival - self.t_last)
             self.t_last = arrival
             self.on_order -= qty
@@ -414,12 +414,14 @@ class Replication:
     def place(self, k: int, route: Route, qty: float, now: float, expedite: bool = False) -> None:
         """Send a purchase order down a route; count it unless the supplier refuses it."""
         w = self.warehouses[k]
-        parts = route.ship(w.expect, qty, now)
+        parts = route.ship(qty, now)
         if self.log is not None:
             kind = "refused" if parts is None else ("expedite" if expedite else "order")
             self.log.append((now, kind, w.name, qty, route.state.name, parts))
         if parts is None:
             return
+        for arrival, q in parts:
+            w.expect(arrival, q)
         w.placed += 1
         w.ordered += qty
         w.order_cost += route.state.order_cost
@@ -462,16 +464,13 @@ class Replication:
         first = self.scenario.first_day
         n = self.scenario.n_days
         once = n + 1  # a "period" that reviews on the first day only
-        books = [
-            (k, w, w.pipeline, *path[:3], p.review, once if p.continuous else p.period)
-            for k, (w, p, path) in enumerate(zip(self.warehouses, self.policies, self.paths))
-        ]
-        sellers = [
-            (k, w, w.pipeline, d.orders, path[3], p.review if p.continuous else None)
-            for k, (w, p, d, path) in enumerate(
-                zip(self.warehouses, self.policies, self.demand, self.paths, strict=True)
-            )
-        ]
+        books, sellers = [], []
+        for k, (w, p, d, path) in enumerate(
+            zip(self.warehouses, self.policies, self.demand, self.paths, strict=True)
+        ):
+            continuous = p.review if p.continuous else None  # reviews after each customer order
+            books.append((k, w, w.pipeline, *path[:3], p.review, once if continuous else p.period))
+            sellers.append((k, w, w.pipeline, d.orders, path[3], continuous))
         for i in range(n + 1):
             day = first + i
             yield At(env, 1 if i else 0, CLOSE)  # the clock starts at the first day

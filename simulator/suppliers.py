@@ -144,11 +144,8 @@ class Route:
         self.in_order = spec.deliver_in_order
         self.last_arrival = -math.inf
 
-    def ship(self, expect, qty: float, now: float) -> list[tuple[float, float]] | None:
-        """Turn an order placed at ``now`` into shipments; return them, or None if refused.
-
-        ``expect(arrival, qty)`` is called for every part (the warehouse's pipeline).
-        """
+    def ship(self, qty: float, now: float) -> list[tuple[float, float]] | None:
+        """Turn an order placed at ``now`` into shipments (landing time, units); None if refused."""
         st = self.state
         if st.plain:
             parts = [(now + next(self.lead), qty)]
@@ -166,11 +163,7 @@ class Route:
                 (self._land(ship_at + next(self.lead) * mult + extra), q)
                 for ship_at, q in st.allocate(qty, t)
             ]
-        if self.in_order:
-            parts = self._in_order(parts)
-        for arrival, q in parts:
-            expect(arrival, q)
-        return parts
+        return self._in_order(parts) if self.in_order else parts
 
     def _in_order(self, parts: list[tuple[float, float]]) -> list[tuple[float, float]]:
         """No overtaking: a shipment due before the previous one waits for it."""
