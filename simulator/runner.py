@@ -10,6 +10,7 @@ tables whatever the worker count.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import time
@@ -52,7 +53,25 @@ class Batch:
 
 
 def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
-    """Simulate the given replications under every policy of the scenario."""
+    """Simulate the given replications under every policy of the scenario.
+
+    Python's cyclic garbage collector is paused for the batch: the model
+    allocates many small containers (a day's customer orders, SimPy events),
+    none of them in reference cycles worth chasing, and the collector's passes
+    over them cost a busy catalogue a quarter of its time (docs/performance.md).
+    The few cycles a replication leaves (a SimPy environment) are collected
+    once the batch is done.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_batch(scenario, replications)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run_batch(scenario: Scenario, replications: list[int]) -> Batch:
     plans = make_plans(scenario)
     policies = build_policies(scenario, plans)
     classes = {p.sku.id: p.abc_class for p in plans}
