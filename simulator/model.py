@@ -15,20 +15,23 @@ Time is in days; day t is [t, t+1). Within day t (DESIGN.md):
 
 One SimPy process, the day clock, wakes once a day (priority ``CLOSE``, ahead
 of anything else at that instant) and does all four steps for every SKU: it
-closes yesterday, runs the reviews due, then serves the day's customer orders,
-SKU by SKU, each SKU's in time order. Every step takes the SKUs in the same
-order, so this is what a process per SKU would do, at one event per day
-instead of one per SKU and day.
+closes yesterday and runs the review due, SKU by SKU, then serves the day's
+customer orders, SKU by SKU, each SKU's in time order. Each SKU's steps keep
+the day's order; across SKUs, orders placed at the same instant go to the
+suppliers in the scenario's SKU order. This is what a process per SKU would
+do, at one event per day instead of one per SKU and day.
 
 Shipments are applied at their exact arrival time but lazily: the warehouse
 applies every receipt due before it next serves a customer or closes a day,
 which is the same as an event at that time and far cheaper than one event per
-shipment.
+shipment. Likewise the time-weighted on-hand is integrated at each change of
+the on-hand, not on a timer.
 
 Randomness comes in through :class:`Streams`: one independent generator per
 source (each SKU's demand and lead times), derived from the replication's
-seed, so every policy sees the same demand path and the same lead-time
-sequence (common random numbers).
+seed, so every policy sees the same demand path and the same lead times
+(common random numbers): demand is drawn once per replication, lead times
+once per replication onto a tape that every policy reads from its start.
 """
 
 from __future__ import annotations
