@@ -47,7 +47,7 @@ import minimal_simpy  # noqa: E402
 from simulator.runner import run_batch, run_scenario  # noqa: E402
 from simulator.scenario import Scenario, load_scenario  # noqa: E402
 
-__all__ = ["PATCH_GAINS", "PROFILE_NOTES", "TARGETS", "catalogue", "catalogue_dict", "main"]
+__all__ = ["TARGETS", "catalogue", "catalogue_dict", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "performance.md"
@@ -59,93 +59,6 @@ TARGETS = {
     "startup_s": 0.3,  # `supplysim --help`, below
 }
 """The performance targets of issue 6."""
-
-PROFILE_NOTES = """\
-Profiled with pyinstrument (`python benchmarks/bench.py --profile`) on `run_batch`
-for `classroom` (1 SKU, 3 policies, per-day demand) and the 50-SKU catalogue
-below (a third of its SKUs take customer orders, about 7 orders per SKU-day on
-average). Before the changes: classroom 3.5 and the catalogue 4.5 CPU µs per
-SKU-day.
-
-**What the profile showed.** About 85 % of the time is the SimPy event loop
-(`Environment.run` → `Process._resume` → the model's generators); demand
-drawing, per-run metric rows and daily paths make up the rest. In detail:
-
-- *Events per day.* Each replication ran one SimPy process for the day clock
-  and one more per SKU for its customers, so a day cost 1 + K events (2 for
-  classroom, 51 for the catalogue), each with a generator resumption and the
-  customers process's own look-ups. One event a day is enough: the customers
-  processes only ever woke at the start of the day, right after the clock, to
-  serve that day's orders, SKU after SKU.
-- *Calls that do nothing.* `Warehouse.receive_until` was called before every
-  customer order and at every day close, though almost always nothing is due;
-  the clock re-read `Scenario.n_days` (a property) and each policy's review
-  rule every day; daily paths were written through double subscripts.
-- *Work repeated per replication.* `draw_demand` asked the censored normal for
-  its mean twice per SKU and replication (`Normal.mean` is two scipy calls,
-  3 % of classroom's time); it sorted arrival times within days with
-  `np.lexsort`, more than half of the catalogue's demand drawing; each replication and
-  policy seeded generators for clearing delays and outages that are only drawn
-  from with port closures or random outages.
-- *Metrics.* `ndarray.mean()` on 365-day paths costs about 2 µs of dispatch
-  each, and some means and comparisons were computed twice.
-
-**What changed** (`/tmp/perf.patch` of issue 6: {status}). Measured on a copy
-of the repository, each change on top of the previous ones: CPU time of
-`run_batch` per SKU-day, best of 3 interleaved runs in fresh processes, on a
-shared 2-vCPU machine. Changes 3–6 are below that machine's run-to-run noise
-end to end, so their gain is the measured drop of the part they touch (demand
-drawing, set-up, metric rows), as a share of the total. After every step, the
-Parquet bytes of `runs` and `daily` for every built-in scenario, the catalogue
-and two continuous-review variants, and the full event logs, were identical to
-before.
-
-{changes}
-
-**Why the engine stays about 2× the minimal loop.** SimPy's own cost, about
-0.5 µs per event, is now paid once per day as in the minimal loop. The rest is
-bookkeeping the minimal loop does not do: the time-weighted on-hand, stockout
-flags and ledger counters per customer order, four daily paths, the event-log
-hooks, policy objects, supplier routes that handle disruptions, capacity and
-backup suppliers, and the per-run metric rows. Going further means inlining
-the warehouse and the routes into the day loop, which would trade away the
-model's structure (and its tests of `Warehouse` and `Route`) for the last
-factor; not done.
-"""
-"""What the profile showed and what changed; ``{changes}`` and ``{status}`` are filled in."""
-
-PATCH_GAINS = """\
-| # | change | file | classroom | catalogue-50 |
-|---|---|---|---:|---:|
-| 1 | One SimPy event per day: the day clock serves every SKU's customer orders \
-itself (1 + K events a day → 1) | model.py | −14.9 % | −27.8 % |
-| 2 | No no-op work in the day loop: `receive_until` only when a shipment is due; \
-per-SKU lists, flags and `n_days` looked up once per replication; daily paths \
-unpacked | model.py | −14.6 % | −2.4 % |
-| 3 | Distribution means cached (censored normal: two scipy calls per SKU and \
-replication) | model.py | −4.7 % | −1.2 % |
-| 4 | Arrival times sorted within days by one `argsort` and a stable regroup by day \
-(radix sort on small integers) instead of `np.lexsort`; identical output | model.py \
-| – | −6.5 % |
-| 5 | Random generators only for streams that are drawn from (clearing delays with \
-port closures, outages with random outages) | model.py, suppliers.py (type hints) \
-| −2.2 % | −1.8 % |
-| 6 | Per-run metrics: `sum() / n` for the means (exactly `mean()`), shared \
-sub-results computed once | metrics.py | −2.0 % | −1.1 % |
-| | **all together**, CPU µs per SKU-day | | **3.51 → 2.28 (−35 %)** \
-| **4.51 → 2.89 (−36 %)** |\
-"""
-"""The measured gain of each change of the issue-6 performance patch."""
-
-
-def patch_status() -> str:
-    """Whether the issue-6 performance patch is in the code being benchmarked."""
-    import simulator.model as model
-
-    if hasattr(model, "_sort_within_days"):
-        return "applied in the code measured above"
-    return "not yet applied in the code measured above"
-
 
 # --------------------------------------------------------------------------- scenarios
 
@@ -641,9 +554,10 @@ def render(res: dict[str, Any], quick: bool) -> str:
         f"`supplysim --help`: median {1000 * st['median_s']:.0f} ms, "
         f"best {1000 * st['min_s']:.0f} ms over {st['runs']} runs.",
         "",
-        "## Profile: what it showed and what changed",
+        "## Profile",
         "",
-        PROFILE_NOTES.format(changes=PATCH_GAINS, status=patch_status()).rstrip(),
+        "What the profiles showed and what changed, with each change's measured gain: "
+        "[profiling.md](profiling.md).",
         "",
         "## Reproduce",
         "",
