@@ -187,6 +187,8 @@ def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray
     """Daily paths of one replication × policy: ``{sku: array[len(DAILY_FIELDS), days]}``.
 
     Portfolio ("ALL") units are summed across SKUs; per-SKU paths only when asked.
+    With one SKU the portfolio is that SKU: only its paths are returned, once
+    (:func:`daily_bands` labels them as the portfolio's too).
     """
     out: dict[str, np.ndarray] = {}
     total = None
@@ -195,7 +197,8 @@ def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray
         total = arr if total is None else total + arr
         if per_sku:
             out[sku.id] = arr
-    out["ALL"] = total
+    if not (per_sku and len(out) == 1):
+        out["ALL"] = total
     return out
 
 
@@ -296,12 +299,14 @@ def daily_bands(
     samples: dict[tuple[str, str], np.ndarray],
     levels: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]],
     dates: pd.DatetimeIndex,
+    portfolio: str | None = None,
 ) -> pd.DataFrame:
     """Daily percentile bands across replications per policy × SKU.
 
     ``stacks[(policy, sku)]`` is ``array[replications, len(DAILY_FIELDS), days]``;
     ``samples`` holds replication 0's path; ``levels`` the policy's reorder point
-    and order-up-to level per day (NaN where none).
+    and order-up-to level per day (NaN where none). ``portfolio`` names the one
+    SKU of a one-SKU scenario, whose bands are the portfolio's ("ALL") too.
     """
     frames = []
     for (policy, sku), stack in stacks.items():
@@ -323,4 +328,6 @@ def daily_bands(
         cols["reorder_point"] = rop
         cols["order_up_to"] = upto
         frames.append(pd.DataFrame(cols))
+        if sku == portfolio:
+            frames.append(frames[-1].assign(sku="ALL", reorder_point=np.nan, order_up_to=np.nan))
     return pd.concat(frames, ignore_index=True)
