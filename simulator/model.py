@@ -103,8 +103,10 @@ class Streams:
     def draws(self, source: str, dist) -> Iterator[float]:
         """Endless draws from ``dist`` on ``source``'s stream, from its start on every call.
 
-        The same numbers as ``draws(dist, rng(source))``, but drawn once per
-        replication in blocks and shared: every policy reads the same tape.
+        The numbers are drawn from ``rng(source)`` in blocks of
+        ``LEAD_TIME_BLOCK``, once per replication, onto a tape that every
+        reader (every policy) reads from its start: common random numbers
+        without seeding the stream again for each policy.
         """
         if source not in self._tapes:
             self._tapes[source] = ([], _blocks(dist, self.rng(source)))
@@ -460,7 +462,7 @@ class Replication:
         orders are served SKU by SKU: a process per SKU would only wake at the
         same instants, in the same order. The steps are written out here, with
         the per-SKU state looked up once, because this loop is where a run
-        spends its time (docs/performance.md).
+        spends its time (docs/profiling.md).
         """
         env = self.env
         log = self.log

@@ -71,7 +71,7 @@ def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
     Python's cyclic garbage collector is paused for the batch: the model
     allocates many small containers (a day's customer orders, SimPy events),
     none of them in reference cycles worth chasing, and the collector's passes
-    over them cost a busy catalogue a quarter of its time (docs/performance.md).
+    over them cost a busy catalogue a quarter of its time (docs/profiling.md).
     The few cycles a replication leaves (a SimPy environment) are collected
     once the batch is done.
     """

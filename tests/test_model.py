@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import TINY, run_one, scenario, with_sku
 
-from simulator.model import Streams
+from simulator.model import Streams, draw_demand, make_plans
 from simulator.scenario import Scenario
 from simulator.suppliers import Route, SupplierState
 
@@ -67,6 +67,24 @@ def test_warmup_is_simulated_but_not_measured():
     # after the warm-up the base-stock system is in its steady state
     assert tr.on_hand.tolist() == [5] * 8
     assert tr.demand_units == 80
+    # receipts and demand come at the start of each day, so 5 are on hand all day:
+    # the integral starts at day 0 (not at the warm-up's last event) and runs to the end
+    assert tr.on_hand_area == 5 * 8
+
+
+def test_demand_counts_come_from_the_measured_days_only():
+    data = with_sku(
+        TINY, demand={"customers": {"orders_per_day": 6, "order_size": {"dist": "poisson", "mean": 2}}}
+    )
+    scn = Scenario.from_dict({**data, "warmup_days": 4, "horizon_days": 20})
+    plans = make_plans(scn)
+    (path,) = draw_demand(scn, Streams(scn.seed, 0), plans)
+    measured = path.orders[4:]  # day indices from the first measured day
+    assert len(measured) == 20
+    (tr,) = run_one(scn)
+    assert tr.customer_orders == sum(len(day) for day in measured) > 0
+    assert tr.demand_units == pytest.approx(sum(q for day in measured for _, q in day))
+    assert path.total[0] == sum(len(day) for day in path.orders)
 
 
 def test_lead_time_zero_arrives_before_that_days_demand():

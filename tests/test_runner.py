@@ -54,6 +54,32 @@ def test_streams_are_independent_per_source_and_replication():
     assert not np.array_equal(x, s0.rng("demand:B").random(4))
 
 
+def test_lead_time_tape_reads_the_stream_from_its_start_for_every_reader():
+    dist = load_scenario("classroom").suppliers["wholesaler"].lead_time
+    streams = Streams(5, 3)
+    first, second = streams.draws("lead_time:A:s", dist), streams.draws("lead_time:A:s", dist)
+    a = [next(first) for _ in range(150)]  # past two blocks: the tape grows
+    b = [next(second) for _ in range(150)]
+    rng = Streams(5, 3).rng("lead_time:A:s")
+    fresh = np.concatenate([dist.sample(rng, 64) for _ in range(3)])[:150]
+    assert a == b == fresh.tolist()
+    other = Streams(5, 3).draws("lead_time:B:s", dist)
+    assert next(other) != a[0]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_run_batch_restores_the_garbage_collector(enabled):
+    import gc
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        run_batch(SMALL, [0])
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
 def test_common_random_numbers_same_demand_for_every_policy():
     runs = run_scenario(SMALL).runs
     per_rep = runs[runs.sku == "ALL"].pivot(index="replication", columns="policy",
