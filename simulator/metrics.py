@@ -145,6 +145,9 @@ def replication_rows(
             value_path = value_path + value
             any_stockout = any_stockout | tr.stockout
             any_backorder = any_backorder | backordered_days
+    if len(rows) == 1:  # one SKU: the portfolio is that SKU, the same numbers
+        rows.append({**rows[0], "sku": "ALL", "abc_class": ""})
+        return rows
     t = totals
     cash = _avg(value_path)
     rows.append(

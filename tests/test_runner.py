@@ -143,3 +143,30 @@ def test_daily_bands_are_ordered_percentiles():
         assert (daily[f"{f}_p50"] <= daily[f"{f}_p95"]).all()
     sku_rows = daily[daily.sku == "MUG-01"]
     assert sku_rows.order_up_to.notna().all()
+
+
+@pytest.mark.parametrize("unmet", ["backorder", "lost_sale"])
+def test_one_sku_portfolio_row_equals_the_general_sum(unmet):
+    """A one-SKU portfolio row is copied from the SKU's; summing with an idle SKU agrees."""
+    data = {
+        **TINY,
+        "horizon_days": 60,
+        "warmup_days": 7,
+        "unmet_demand": unmet,
+        "suppliers": {"s": {"lead_time": {"dist": "gamma", "mean": 3, "sd": 1}, "order_cost": 4}},
+    }
+    data["skus"] = [
+        {**TINY["skus"][0], "backorder_cost_per_day": 0.3,
+         "demand": {"customers": {"orders_per_day": 4,
+                                  "order_size": {"dist": "poisson", "mean": 3}}}},
+    ]  # fmt: skip
+    idle = {**TINY["skus"][0], "id": "IDLE", "initial_on_hand": 0,
+            "demand": {"customers": {"orders_per_day": 0,
+                                     "order_size": {"dist": "constant", "value": 1}}}}  # fmt: skip
+    data["policies"] = {"jit": {"type": "jit", "review_every_days": 3}}
+    one = Scenario.from_dict(data)
+    two = Scenario.from_dict({**data, "skus": [*data["skus"], idle]})
+    for r in range(3):
+        (solo,) = [x for x in run_batch(one, [r]).rows if x["sku"] == "ALL"]
+        (summed,) = [x for x in run_batch(two, [r]).rows if x["sku"] == "ALL"]
+        assert solo == summed
