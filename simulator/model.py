@@ -93,7 +93,7 @@ class Streams:
     def __init__(self, root_seed: int, replication: int) -> None:
         self.root_seed = root_seed
         self.replication = replication
-        self._tapes: dict[str, tuple[list[list[float]], Iterator[list[float]]]] = {}
+        self._tapes: dict[str, tuple[object, list[list[float]], Iterator[list[float]]]] = {}
 
     def rng(self, source: str) -> np.random.Generator:
         """Return a fresh generator for ``source`` (the same stream on every call)."""
@@ -106,11 +106,15 @@ class Streams:
         The numbers are drawn from ``rng(source)`` in blocks of
         ``LEAD_TIME_BLOCK``, once per replication, onto a tape that every
         reader (every policy) reads from its start: common random numbers
-        without seeding the stream again for each policy.
+        without seeding the stream again for each policy. A source has one
+        distribution: asking for it with another is an error.
         """
         if source not in self._tapes:
-            self._tapes[source] = ([], _blocks(dist, self.rng(source)))
-        return _read(*self._tapes[source])
+            self._tapes[source] = (dist, [], _blocks(dist, self.rng(source)))
+        drawn_from, tape, blocks = self._tapes[source]
+        if drawn_from != dist:
+            raise ValueError(f"stream '{source}' was drawn from another distribution")
+        return _read(tape, blocks)
 
 
 def _blocks(dist, rng: np.random.Generator) -> Iterator[list[float]]:
@@ -135,13 +139,15 @@ class DemandPath:
     ``orders[d]`` holds the customer orders of day index d as (arrival time,
     units), in time order; daily-quantity demand is one order at the start of
     each day. ``before`` and ``total`` are (orders, units) before the first
-    measured day and over the whole run, summed in time order as a running
-    counter would be, so the model need not count demand order by order.
+    measured day (after ``warmup`` days) and over the whole run, summed in time
+    order as a running counter would be, so the model need not count demand
+    order by order. A path belongs to the scenario it was drawn for.
     """
 
     orders: list[list[tuple[float, float]]]
     before: tuple[int, float]
     total: tuple[int, float]
+    warmup: int
 
     def units(self) -> np.ndarray:
         """Units demanded on each day index."""
@@ -191,6 +197,7 @@ def _path(orders: list[list[tuple[float, float]]], sizes: np.ndarray, warmup: in
         orders=orders,
         before=(before, float(running[before - 1]) if before else 0.0),
         total=(sizes.size, float(running[-1]) if sizes.size else 0.0),
+        warmup=warmup,
     )
 
 
@@ -244,7 +251,8 @@ class Warehouse:
     """Stock of one SKU: on-hand, FIFO backorders, and the pipeline of open orders.
 
     The day clock serves customer orders against it (:meth:`Replication.clock`);
-    the warehouse applies receipts and keeps the counters the metrics come from.
+    the warehouse applies receipts and keeps the stock counters the metrics come
+    from (demand and order counts come from the :class:`DemandPath`).
     """
 
     __slots__ = (
@@ -354,6 +362,9 @@ class Replication:
         self.log = log
         self.env = simpy.Environment(initial_time=scenario.first_day)
         self.policies = policies
+        n = scenario.n_days
+        if any(d.warmup != scenario.warmup_days or len(d.orders) != n for d in demand):
+            raise ValueError("demand paths were drawn for another horizon or warm-up")
         self.demand = demand
         lost = scenario.unmet_demand == "lost_sale"
         t0 = float(scenario.first_day)
@@ -390,7 +401,6 @@ class Replication:
             else None
             for s, p in zip(scenario.skus, policies, strict=True)
         ]
-        n = scenario.n_days
         # Per SKU: on-hand, backorders and on-order at each day's close; stockout day indices.
         self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, []) for _ in scenario.skus]
         self.start: list[tuple] = [()] * len(scenario.skus)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import gc
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +55,8 @@ class Batch:
     replications: list[int]
     columns: dict[str, list[Any]]
     daily: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    """(policy, sku) -> float32 array[replications kept, fields, days]."""
+    """(policy, sku) -> float32 array[replications kept, fields, days]. A one-SKU
+    scenario has no ("ALL") keys: its portfolio paths are the SKU's."""
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -68,20 +71,42 @@ class Batch:
 def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
     """Simulate the given replications under every policy of the scenario.
 
-    Python's cyclic garbage collector is paused for the batch: the model
-    allocates many small containers (a day's customer orders, SimPy events),
-    none of them in reference cycles worth chasing, and the collector's passes
-    over them cost a busy catalogue a quarter of its time (docs/profiling.md).
-    The few cycles a replication leaves (a SimPy environment) are collected
-    once the batch is done.
+    Python's cyclic garbage collector is paused while batches run (see
+    :func:`_collector_paused`): the model allocates many small containers (a
+    day's customer orders, SimPy events), none of them in reference cycles
+    worth chasing, and the collector's passes over them cost a busy catalogue a
+    quarter of its time (docs/profiling.md).
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         return _run_batch(scenario, replications)
+
+
+_pause_lock = threading.Lock()
+_pause = {"batches": 0, "was_enabled": False}
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while at least one batch runs in this process.
+
+    The collector is process-wide, so batches running at once in threads (a
+    Dask worker with several threads) share one pause: the first to start
+    turns it off, the last to finish turns it back on if it was on. The few
+    cycles a replication leaves (about eight objects: a SimPy environment) are
+    collected then.
+    """
+    with _pause_lock:
+        if _pause["batches"] == 0:
+            _pause["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _pause["batches"] += 1
+    try:
+        yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _pause_lock:
+            _pause["batches"] -= 1
+            if _pause["batches"] == 0 and _pause["was_enabled"]:
+                gc.enable()
 
 
 def _run_batch(scenario: Scenario, replications: list[int]) -> Batch:

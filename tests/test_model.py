@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from helpers import TINY, run_one, scenario, with_sku
 
-from simulator.model import Streams, draw_demand, make_plans
+from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
 from simulator.scenario import Scenario
 from simulator.suppliers import Route, SupplierState
 
@@ -184,3 +184,12 @@ def test_conservation_on_a_random_multi_sku_scenario(seed):
         assert led["demand"] == pytest.approx(led["served"] + led["backordered"] + led["lost"])
         assert led["shipped"] == pytest.approx(led["demand"] - led["lost"] - led["backorders_end"])
         assert np.all(tr.on_hand >= 0) and np.all(tr.backorders >= 0) and np.all(tr.on_order >= 0)
+
+
+def test_demand_drawn_for_another_warmup_is_refused():
+    short, warm = scenario(), scenario(warmup_days=3, horizon_days=5)  # both 8 simulated days
+    plans = make_plans(warm)
+    path = draw_demand(short, Streams(1, 0), make_plans(short))
+    built = build_policies(warm, plans)["bs"]
+    with pytest.raises(ValueError, match="warm-up"):
+        simulate(warm, built, path, Streams(1, 0), plans=plans)

@@ -170,3 +170,40 @@ def test_one_sku_portfolio_row_equals_the_general_sum(unmet):
         (solo,) = [x for x in run_batch(one, [r]).rows if x["sku"] == "ALL"]
         (summed,) = [x for x in run_batch(two, [r]).rows if x["sku"] == "ALL"]
         assert solo == summed
+
+
+def test_collector_pause_is_shared_by_batches_running_at_once():
+    import gc
+    import threading
+
+    from simulator.runner import _collector_paused
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        inside, release = threading.Event(), threading.Event()
+
+        def long_batch():
+            with _collector_paused():
+                inside.set()
+                release.wait(10)
+
+        worker = threading.Thread(target=long_batch)
+        worker.start()
+        inside.wait(10)
+        run_batch(SMALL, [0])  # starts and ends while the other batch runs
+        assert not gc.isenabled()  # still paused for the batch in the thread
+        release.set()
+        worker.join(10)
+        assert gc.isenabled()
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_streams_refuse_a_second_distribution_for_one_source():
+    scn = load_scenario("classroom")
+    streams = Streams(1, 0)
+    streams.draws("lead_time:X:s", scn.suppliers["wholesaler"].lead_time)
+    other = Scenario.from_dict(TINY).suppliers["s"].lead_time
+    with pytest.raises(ValueError, match="another distribution"):
+        streams.draws("lead_time:X:s", other)
