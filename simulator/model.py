@@ -538,9 +538,9 @@ class Replication:
                     if log is not None:
                         log.append((t, "demand", w.name, qty, w.on_hand, w.backorders))
                     if review is not None:  # continuous review after every customer order
-                        qty = review(i, w.on_hand - w.backorders + w.on_order)
-                        if qty > 0 or log is not None:
-                            self.order(k, w, i, t, qty)
+                        want = review(i, w.on_hand - w.backorders + w.on_order)
+                        if want > 0 or log is not None:
+                            self.order(k, w, i, t, want)
 
     def run(self) -> list[SkuTrace]:
         """Run the replication to the end of the horizon; return one trace per SKU."""
