@@ -56,6 +56,7 @@ __all__ = [
     "build_scenario",
     "censoring_bound",
     "coverage_check",
+    "derived_seed",
     "erlang_b",
     "estimate",
     "evaluate",
@@ -1265,9 +1266,13 @@ class CheckResult:
         return exact in (0.0, 1.0) and abs(self.mean - exact) <= ZERO_SE_ATOL
 
 
-def _seed_for(root: int, index: int) -> int:
-    """Derive an independent scenario seed for case ``index`` (never root + i)."""
-    return int(np.random.SeedSequence(root, spawn_key=(index,)).generate_state(1)[0])
+def derived_seed(root: int, *key: int) -> int:
+    """Derive an independent seed from ``root`` and a spawn key (never root + i).
+
+    ``derived_seed(root, i)`` is case ``i``'s seed; a longer key such as
+    ``(i, 1)`` gives another seed, independent of it.
+    """
+    return int(np.random.SeedSequence(root, spawn_key=key).generate_state(1)[0])
 
 
 def build_scenario(case: TheoryCase, fast: bool = False, seed: int = DEFAULT_SEED):
@@ -1716,7 +1721,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if case.key not in wanted:
             continue
         t0 = time.perf_counter()
-        results[case.key] = run_case(case, args.fast, _seed_for(args.seed, i), args.workers)
+        results[case.key] = run_case(case, args.fast, derived_seed(args.seed, i), args.workers)
         bad = sum(not r.passed for r in results[case.key])
         print(
             f"{case.key}: {len(results[case.key]) - bad}/{len(results[case.key])} pass "
@@ -1729,7 +1734,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         t0 = time.perf_counter()
         size = {"runs": 100, "horizon_days": 200} if args.fast else {"runs": 400}
         coverage = coverage_check(
-            seed=_seed_for(args.seed, len(cases)), workers=args.workers, **size
+            seed=derived_seed(args.seed, len(cases)), workers=args.workers, **size
         )
         print(f"coverage: {coverage.runs} runs ({time.perf_counter() - t0:.1f} s)", flush=True)
     wall = time.perf_counter() - started

@@ -36,8 +36,7 @@ K = np.arange(0, 600)
 def _seed(key: str, confirm: bool = False) -> int:
     """The case's seed in this session; ``confirm`` gives an independent one."""
     index = list(CASES).index(key)
-    spawn_key = (index, 1) if confirm else (index,)
-    return int(np.random.SeedSequence(SEED, spawn_key=spawn_key).generate_state(1)[0])
+    return v.derived_seed(SEED, index, 1) if confirm else v.derived_seed(SEED, index)
 
 
 def _lines(results, label: str) -> list[str]:
@@ -72,8 +71,9 @@ def _coverage_confirmed(runs: int, **size) -> tuple[set[str], list]:
     assert set(cov.hits) == set(v.COVERAGE_METRICS)
     if cov.passed:
         return set(), [cov]
-    seed = int(np.random.SeedSequence(SEED, spawn_key=(len(CASES),)).generate_state(1)[0])
-    again = v.coverage_check(runs=4 * runs, seed=seed, workers=2, **size)
+    again = v.coverage_check(
+        runs=4 * runs, seed=v.derived_seed(SEED, len(CASES)), workers=2, **size
+    )
     return {m for m in cov.hits if _misses(cov, m) and _misses(again, m)}, [cov, again]
 
 
