@@ -65,6 +65,10 @@ class _Dist(StrictModel):
         """E[X²], used for compound-Poisson demand variance."""
         return self.var + self.mean**2
 
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:  # pragma: no cover - overridden
+        """P(X <= x), elementwise (planners use it for lead-time distributions)."""
+        raise NotImplementedError
+
 
 class Constant(_Dist):
     """Always ``value``."""
@@ -85,6 +89,10 @@ class Constant(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Return ``size`` copies of the value."""
         return np.full(size, self.value, dtype=float)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x): a step at the value."""
+        return (np.asarray(x, dtype=float) >= self.value).astype(float)
 
 
 class Normal(_Dist):
@@ -120,6 +128,15 @@ class Normal(_Dist):
         """Draw ``size`` values, negative ones set to zero."""
         return np.maximum(rng.normal(self.mean_, self.sd_, size), 0.0)
 
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x) of the censored variable (an atom at zero)."""
+        x = np.asarray(x, dtype=float)
+        if self.sd_ == 0:
+            return (x >= self.mean_).astype(float)
+        from scipy.stats import norm
+
+        return np.where(x < 0, 0.0, norm.cdf(x, self.mean_, self.sd_))
+
 
 class _MeanSd(_Dist):
     """A distribution parameterised directly by its mean and sd."""
@@ -150,6 +167,17 @@ class Lognormal(_MeanSd):
         mu = math.log(self.mean_) - sigma2 / 2
         return rng.lognormal(mu, math.sqrt(sigma2), size)
 
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        x = np.asarray(x, dtype=float)
+        if self.sd_ == 0:
+            return (x >= self.mean_).astype(float)
+        from scipy.stats import lognorm
+
+        sigma2 = math.log1p((self.sd_ / self.mean_) ** 2)
+        mu = math.log(self.mean_) - sigma2 / 2
+        return lognorm.cdf(x, math.sqrt(sigma2), scale=math.exp(mu))
+
 
 class Gamma(_MeanSd):
     """Gamma parameterised by mean and sd (shape = (mean/sd)², scale = sd²/mean)."""
@@ -160,6 +188,13 @@ class Gamma(_MeanSd):
         """Draw ``size`` values."""
         shape = (self.mean_ / self.sd_) ** 2
         return rng.gamma(shape, self.sd_**2 / self.mean_, size)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        from scipy.stats import gamma
+
+        shape = (self.mean_ / self.sd_) ** 2
+        return gamma.cdf(np.asarray(x, dtype=float), shape, scale=self.sd_**2 / self.mean_)
 
 
 class Exponential(_Dist):
@@ -182,6 +217,11 @@ class Exponential(_Dist):
         """Draw ``size`` values."""
         return rng.exponential(self.mean_, size)
 
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        x = np.asarray(x, dtype=float)
+        return np.where(x < 0, 0.0, -np.expm1(-np.maximum(x, 0) / self.mean_))
+
 
 class Poisson(_Dist):
     """Poisson counts with the given mean."""
@@ -203,6 +243,12 @@ class Poisson(_Dist):
         """Draw ``size`` counts."""
         return rng.poisson(self.mean_, size).astype(float)
 
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        from scipy.stats import poisson
+
+        return poisson.cdf(np.floor(np.asarray(x, dtype=float)), self.mean_)
+
 
 class NegativeBinomial(_MeanSd):
     """Over-dispersed counts with the given mean and sd (requires sd² > mean)."""
@@ -223,6 +269,14 @@ class NegativeBinomial(_MeanSd):
         var = self.sd_**2
         n = self.mean_**2 / (var - self.mean_)
         return rng.negative_binomial(n, self.mean_ / var, size).astype(float)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        from scipy.stats import nbinom
+
+        var = self.sd_**2
+        n = self.mean_**2 / (var - self.mean_)
+        return nbinom.cdf(np.floor(np.asarray(x, dtype=float)), n, self.mean_ / var)
 
 
 class Uniform(_Dist):
@@ -252,6 +306,13 @@ class Uniform(_Dist):
         """Draw ``size`` values."""
         return rng.uniform(self.low, self.high, size)
 
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        x = np.asarray(x, dtype=float)
+        if self.high == self.low:
+            return (x >= self.low).astype(float)
+        return np.clip((x - self.low) / (self.high - self.low), 0.0, 1.0)
+
 
 class DiscreteUniform(_Dist):
     """Integers low..high inclusive, equally likely."""
@@ -280,6 +341,11 @@ class DiscreteUniform(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` integers (as floats)."""
         return rng.integers(self.low, self.high, size, endpoint=True).astype(float)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        k = np.floor(np.asarray(x, dtype=float)) - self.low + 1
+        return np.clip(k / (self.high - self.low + 1), 0.0, 1.0)
 
 
 class Triangular(_Dist):
@@ -313,6 +379,13 @@ class Triangular(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` values."""
         return rng.triangular(self.low, self.mode, self.high, size)
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        from scipy.stats import triang
+
+        a, c, b = self.low, self.mode, self.high
+        return triang.cdf(np.asarray(x, dtype=float), (c - a) / (b - a), loc=a, scale=b - a)
 
 
 class Empirical(_Dist):
@@ -354,6 +427,12 @@ class Empirical(_Dist):
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
         """Draw ``size`` values."""
         return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
+
+    def cdf(self, x: np.ndarray | float) -> np.ndarray:
+        """P(X <= x)."""
+        v = np.asarray(self.values, dtype=float)
+        x = np.asarray(x, dtype=float)
+        return ((v[None, :] <= x.reshape(-1, 1)) @ self._p()).reshape(x.shape)
 
 
 Distribution = Annotated[

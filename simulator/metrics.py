@@ -34,7 +34,7 @@ ID_COLUMNS = ("replication", "seed", "policy", "sku", "abc_class")
 """Provenance carried by every row."""
 
 METRICS = (
-    "fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end",
+    "fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end", "cycle_service_level",
     "avg_on_hand", "avg_on_hand_time", "avg_backorders",
     "demand_units", "served_units", "lost_units", "backordered_units",
     "holding_cost", "ordering_cost", "shortage_cost", "expedite_cost", "total_cost",
@@ -73,7 +73,7 @@ def replication_rows(
     totals = dict.fromkeys(
         ("demand", "served", "backordered", "lost", "orders", "complete", "placed", "ordered",
          "holding", "ordering", "shortage", "expedite", "pipeline_sum", "shipped_value",
-         "on_hand_sum", "backorders_sum", "area"),
+         "on_hand_sum", "backorders_sum", "area", "cycles", "cycles_short"),
         0.0,
     )  # fmt: skip
     value_path = any_stockout = any_backorder = None  # portfolio paths, summed over SKUs
@@ -99,6 +99,7 @@ def replication_rows(
             "order_fill_rate": _ratio(tr.complete_orders, tr.customer_orders),
             "stockout_rate": _avg(tr.stockout),
             "p_backorder_end": _avg(backordered_days),
+            "cycle_service_level": _ratio(tr.cycles - tr.cycles_short, tr.cycles),
             "avg_on_hand": _avg(tr.on_hand),
             "avg_on_hand_time": tr.on_hand_area / days,
             "avg_backorders": backorder_sum / days,
@@ -139,6 +140,8 @@ def replication_rows(
         t["on_hand_sum"] += row["avg_on_hand"]
         t["backorders_sum"] += row["avg_backorders"]
         t["area"] += tr.on_hand_area
+        t["cycles"] += tr.cycles
+        t["cycles_short"] += tr.cycles_short
         if value_path is None:
             value_path, any_stockout, any_backorder = value, tr.stockout, backordered_days
         else:
@@ -161,6 +164,7 @@ def replication_rows(
             "order_fill_rate": _ratio(t["complete"], t["orders"]),
             "stockout_rate": _avg(any_stockout),
             "p_backorder_end": _avg(any_backorder),
+            "cycle_service_level": _ratio(t["cycles"] - t["cycles_short"], t["cycles"]),
             "avg_on_hand": t["on_hand_sum"],
             "avg_on_hand_time": t["area"] / days,
             "avg_backorders": t["backorders_sum"],

@@ -18,8 +18,12 @@ of anything else at that instant) and does all four steps for every SKU: it
 closes yesterday and runs the review due, SKU by SKU, then serves the day's
 customer orders, SKU by SKU, each SKU's in time order. Each SKU's steps keep
 the day's order; across SKUs, orders placed at the same instant go to the
-suppliers in the scenario's SKU order. This is what a process per SKU would
-do, at one event per day instead of one per SKU and day.
+suppliers in SKU id order, whatever the order of the file. SKUs interact only
+through a supplier's capacity: when several SKUs share one, the day's customer
+orders of all SKUs are served in time order (ties in SKU id order), so a
+continuous review's order takes capacity in the order it was placed. This is
+what a process per SKU would do, at one event per day instead of one per SKU
+and day.
 
 Shipments are applied at their exact arrival time but lazily: the warehouse
 applies every receipt due before it next serves a customer or closes a day,
@@ -37,9 +41,9 @@ once per replication onto a tape that every policy reads from its start.
 from __future__ import annotations
 
 import functools
+import hashlib
 import itertools
 import math
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
@@ -48,7 +52,14 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from simulator.policies import Plan, Policy, abc_classes, build_policy, make_plan
+from simulator.policies import (
+    Plan,
+    Policy,
+    abc_classes,
+    build_policy,
+    make_plan,
+    policy_classes,
+)
 from simulator.scenario import RandomOutage, Scenario
 from simulator.suppliers import LEAD_TIME_BLOCK, Route, SupplierState
 
@@ -85,22 +96,25 @@ class At(Event):
 class Streams:
     """Independent random generators of one replication, one per named source.
 
-    Each source's generator is ``SeedSequence(root, spawn_key=(replication,
-    crc32(source)))``: independent of every other source and replication, and
-    stable when SKUs are added or removed.
+    A source is named by a tuple of parts, e.g. ``("lead_time", sku, supplier)``.
+    Its generator is ``SeedSequence(root, spawn_key=(replication, h(part₁),
+    h(part₂), ...))`` with h a 64-bit hash of each part: independent of every
+    other source and replication, stable when SKUs are added or removed, and
+    parts are never joined into one string (so SKU ``A:B`` with supplier ``C``
+    and SKU ``A`` with supplier ``B:C`` get different streams).
     """
 
     def __init__(self, root_seed: int, replication: int) -> None:
         self.root_seed = root_seed
         self.replication = replication
-        self._tapes: dict[str, tuple[object, list[list[float]], Iterator[list[float]]]] = {}
+        self._tapes: dict[tuple, tuple[object, list[list[float]], Iterator[list[float]]]] = {}
 
-    def rng(self, source: str) -> np.random.Generator:
-        """Return a fresh generator for ``source`` (the same stream on every call)."""
-        key = (self.replication, zlib.crc32(source.encode()))
+    def rng(self, *source: str) -> np.random.Generator:
+        """Return a fresh generator for the source named by ``source``'s parts (same every call)."""
+        key = (self.replication, *(_part_key(p) for p in source))
         return np.random.default_rng(np.random.SeedSequence(self.root_seed, spawn_key=key))
 
-    def draws(self, source: str, dist) -> Iterator[float]:
+    def draws(self, source: tuple[str, ...], dist) -> Iterator[float]:
         """Endless draws from ``dist`` on ``source``'s stream, from its start on every call.
 
         The numbers are drawn from ``rng(source)`` in blocks of
@@ -109,12 +123,19 @@ class Streams:
         without seeding the stream again for each policy. A source has one
         distribution: asking for it with another is an error.
         """
+        source = (source,) if isinstance(source, str) else tuple(source)
         if source not in self._tapes:
-            self._tapes[source] = (dist, [], _blocks(dist, self.rng(source)))
+            self._tapes[source] = (dist, [], _blocks(dist, self.rng(*source)))
         drawn_from, tape, blocks = self._tapes[source]
         if drawn_from != dist:
             raise ValueError(f"stream '{source}' was drawn from another distribution")
         return _read(tape, blocks)
+
+
+@functools.lru_cache(maxsize=65536)
+def _part_key(part: str) -> int:
+    """Return a stable 64-bit key for one part of a stream's name."""
+    return int.from_bytes(hashlib.blake2b(part.encode(), digest_size=8).digest(), "little")
 
 
 def _blocks(dist, rng: np.random.Generator) -> Iterator[list[float]]:
@@ -141,7 +162,9 @@ class DemandPath:
     each day. ``before`` and ``total`` are (orders, units) before the first
     measured day (after ``warmup`` days) and over the whole run, summed in time
     order as a running counter would be, so the model need not count demand
-    order by order. A path belongs to the scenario it was drawn for.
+    order by order. An order of zero units (a Poisson or negative-binomial
+    size of 0, a day with no demand) is no order: it is not counted. A path
+    belongs to the scenario it was drawn for.
     """
 
     orders: list[list[tuple[float, float]]]
@@ -164,11 +187,11 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
     days = scenario.first_day + np.arange(n)
     out = []
     for sku, plan in zip(scenario.skus, plans, strict=True):
-        rng = streams.rng(f"demand:{sku.id}")
+        rng = streams.rng("demand", sku.id)
         d = sku.demand
         base_mean = plan.mean[:n]
         if d.spikes is not None:
-            base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng(f"spikes:{sku.id}"))
+            base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
         if d.per_day is not None:
             mean = _mean(d.per_day)
             mult = base_mean / mean if mean > 0 else np.ones(n)
@@ -192,11 +215,12 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
 def _path(orders: list[list[tuple[float, float]]], sizes: np.ndarray, warmup: int) -> DemandPath:
     """Demand totals as a running counter would keep them (``cumsum`` adds in order)."""
     running = np.cumsum(sizes)
+    nonzero = np.cumsum(sizes > 0)
     before = sum(len(day) for day in orders[:warmup])
     return DemandPath(
         orders=orders,
-        before=(before, float(running[before - 1]) if before else 0.0),
-        total=(sizes.size, float(running[-1]) if sizes.size else 0.0),
+        before=(int(nonzero[before - 1]), float(running[before - 1])) if before else (0, 0.0),
+        total=(int(nonzero[-1]), float(running[-1])) if sizes.size else (0, 0.0),
         warmup=warmup,
     )
 
@@ -259,6 +283,7 @@ class Warehouse:
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
         "area", "t_last", "received", "filled", "served", "backordered", "lost", "short",
         "ordered", "placed", "log", "name", "order_cost", "expedite",
+        "planned", "last_receipt", "cycles", "cycles_short", "lost_since",
     )  # fmt: skip
 
     def __init__(
@@ -284,18 +309,37 @@ class Warehouse:
         self.placed = 0
         self.order_cost = 0.0
         self.expedite = 0.0
+        # What a planner may see of the pipeline: each open shipment's planned landing
+        # (kept only for policies that expedite; None keeps the hot path free).
+        self.planned: dict[int, tuple[float, float]] | None = None
+        # Replenishment cycles: one ends at each receipt (shipments landing at the same
+        # instant end one), short when backorders wait as it lands or a sale was lost
+        # since the last receipt.
+        self.last_receipt = -math.inf
+        self.cycles = self.cycles_short = 0
+        self.lost_since = False
 
-    def expect(self, arrival: float, qty: float) -> None:
-        """Add a shipment to the pipeline, due at ``arrival``."""
+    def expect(self, arrival: float, qty: float, planned: float = math.nan) -> None:
+        """Add a shipment to the pipeline, due at ``arrival`` (planned for ``planned``)."""
         self._seq += 1
         heappush(self.pipeline, (arrival, self._seq, qty))
         self.on_order += qty
+        if self.planned is not None:
+            self.planned[self._seq] = (planned, qty)
 
     def receive_until(self, time: float, inclusive: bool) -> None:
         """Apply every receipt due before ``time`` (or at it, if ``inclusive``)."""
         pipe = self.pipeline
         while pipe and (pipe[0][0] < time or (inclusive and pipe[0][0] == time)):
-            arrival, _, qty = heappop(pipe)
+            arrival, seq, qty = heappop(pipe)
+            if self.planned is not None:
+                del self.planned[seq]
+            if arrival > self.last_receipt:
+                self.last_receipt = arrival
+                self.cycles += 1
+                if self.backorders > 0 or self.lost_since:
+                    self.cycles_short += 1
+                self.lost_since = False
             self.area += self.on_hand * (arrival - self.t_last)
             self.t_last = arrival
             self.on_order -= qty
@@ -342,6 +386,11 @@ class SkuTrace:
     shipped_units: float
     ordering_cost: float
     expedite_cost: float
+    cycles: int = 0
+    """Replenishment cycles (receipt to receipt) that ended in the measured days."""
+    cycles_short: int = 0
+    """Of those, the cycles in which demand went unmet: backorders waiting as the
+    shipment landed, or a sale lost since the previous receipt."""
     ledger: dict[str, float] = field(default_factory=dict)
 
 
@@ -377,7 +426,7 @@ class Replication:
             name: SupplierState(
                 scenario,
                 name,
-                streams.rng(f"outages:{name}")
+                streams.rng("outages", name)
                 if any(isinstance(d, RandomOutage) for d in spec.disruptions)
                 else None,
             )
@@ -390,8 +439,8 @@ class Replication:
                 scenario,
                 state,
                 sku_id,
-                streams.draws(f"lead_time:{sku_id}:{supplier}", state.lead_time),
-                streams.rng(f"clearing:{sku_id}:{supplier}") if state.closures else None,
+                streams.draws(("lead_time", sku_id, supplier), state.lead_time),
+                streams.rng("clearing", sku_id, supplier) if state.closures else None,
             )
 
         self.routes = [route(s.id, s.supplier) for s in scenario.skus]
@@ -401,6 +450,19 @@ class Replication:
             else None
             for s, p in zip(scenario.skus, policies, strict=True)
         ]
+        for w, backup in zip(self.warehouses, self.backups, strict=True):
+            if backup is not None:
+                w.planned = {}
+        # SKUs take their turn in id order (not file order): orders placed at the same
+        # instant claim a shared capacity the same way whatever the order of the file.
+        self.turns = sorted(range(len(scenario.skus)), key=lambda k: scenario.skus[k].id)
+        users: dict[str, int] = {}
+        for r in (*self.routes, *self.backups):
+            if r is not None and r.state.capacity is not None:
+                users[r.state.name] = users.get(r.state.name, 0) + 1
+        # With a capacity shared by several SKUs, serve the day's customer orders in
+        # time order across SKUs, so capacity goes to the order that came first.
+        self.interleave = any(n > 1 for n in users.values())
         # Per SKU: on-hand, backorders and on-order at each day's close; stockout day indices.
         self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, []) for _ in scenario.skus]
         self.start: list[tuple] = [()] * len(scenario.skus)
@@ -435,20 +497,43 @@ class Replication:
             self.log.append((now, kind, w.name, qty, route.state.name, parts))
         if parts is None:
             return
-        for arrival, q in parts:
-            w.expect(arrival, q)
+        if w.planned is None:
+            for arrival, q, _ in parts:
+                w.expect(arrival, q)
+        else:
+            for arrival, q, shipped in parts:
+                w.expect(arrival, q, self.planned_arrival(k, shipped, expedite))
         w.placed += 1
         w.ordered += qty
         w.order_cost += route.state.order_cost
         if expedite:
             w.expedite += qty * self.scenario.skus[k].unit_cost * route.state.premium
 
+    def planned_arrival(self, k: int, shipped: float, expedite: bool) -> float:
+        """When the planner expects a shipment that leaves the supplier at ``shipped``.
+
+        The supplier's confirmed ship date and its mean lead time, with the
+        announced calendar (the plan's expected arrival) for the primary; never
+        the realised lead time.
+        """
+        plan = self.plans[k]
+        if expedite:
+            return shipped + plan.backup_lead
+        day = math.floor(shipped)
+        idx = day - plan.first_day
+        if 0 <= idx < plan.arrival.size:
+            return float(plan.arrival[idx]) + (shipped - day)
+        return shipped + plan.lead_mean
+
     def expedite(self, k: int, i: int, now: float, qty: float) -> float:
         """Units of an order to take from the backup supplier (0 when the primary will do).
 
         All of it when the primary is down now; otherwise the shortfall when the
-        stock (with what lands before a primary order could) runs out before a
-        primary order would land and the backup is faster.
+        stock (with what is planned to land before a primary order could) runs
+        out before a primary order would land and the backup is faster. The
+        planner sees each open shipment's *planned* landing, never the realised
+        one; a shipment past its planned date that has not landed is late and
+        is not counted on.
         """
         primary = self.routes[k].state
         if primary.outage_at(now) is not None:
@@ -459,7 +544,7 @@ class Replication:
             return 0.0
         w = self.warehouses[k]
         horizon = now + delay
-        landing = sum(q for a, _, q in w.pipeline if a <= horizon)
+        landing = sum(q for planned, q in w.planned.values() if now <= planned <= horizon)
         need = plan.forecast(i, delay)
         short = need - (w.on_hand - w.backorders + landing)
         return min(qty, short) if short > 0 else 0.0
@@ -480,12 +565,12 @@ class Replication:
         n = self.scenario.n_days
         once = n + 1  # a "period" that reviews on the first day only
         books, sellers = [], []
-        for k, (w, p, d, path) in enumerate(
-            zip(self.warehouses, self.policies, self.demand, self.paths, strict=True)
-        ):
+        for k in self.turns:
+            w, p, d, path = self.warehouses[k], self.policies[k], self.demand[k], self.paths[k]
             continuous = p.review if p.continuous else None  # reviews after each customer order
             books.append((k, w, w.pipeline, *path[:3], p.review, once if continuous else p.period))
             sellers.append((k, w, w.pipeline, d.orders, path[3], continuous))
+        interleave = self.interleave
         for i in range(n + 1):
             day = first + i
             yield At(env, 1 if i else 0, CLOSE)  # the clock starts at the first day
@@ -511,9 +596,11 @@ class Replication:
                         self.order(k, w, i, now, qty)
             if i == n:
                 return
-            # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order.
-            for k, w, pipe, orders, stockouts, review in sellers:
-                for t, qty in orders[i]:
+            # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order
+            #    (or all in time order, when SKUs share a capacity).
+            runs = _interleaved(sellers, i) if interleave else [(s, s[3][i]) for s in sellers]
+            for (k, w, pipe, _, stockouts, review), day_orders in runs:
+                for t, qty in day_orders:
                     if pipe and pipe[0][0] <= t:
                         w.receive_until(t, inclusive=True)
                     on_hand = w.on_hand
@@ -532,6 +619,7 @@ class Replication:
                         stockouts.append(i)
                         if w.lost_sales:
                             w.lost += qty - on_hand
+                            w.lost_since = True
                         else:
                             w.backorders += qty - on_hand
                             w.backordered += qty - on_hand
@@ -574,6 +662,8 @@ class Replication:
                     shipped_units=w.served - s[0] + w.filled - s[7],
                     ordering_cost=w.order_cost - s[8],
                     expedite_cost=w.expedite - s[9],
+                    cycles=w.cycles - s[10],
+                    cycles_short=w.cycles_short - s[11],
                     ledger={
                         "initial": sku.initial_on_hand,
                         "received": w.received,
@@ -590,6 +680,25 @@ class Replication:
         return traces
 
 
+def _interleaved(sellers: list[tuple], i: int) -> list[tuple[tuple, list[tuple[float, float]]]]:
+    """Day i's customer orders of every SKU in time order, as runs of one SKU's orders.
+
+    Ties keep the sellers' order (SKU id order).
+    """
+    merged = sorted(
+        (t, rank, q) for rank, seller in enumerate(sellers) for t, q in seller[3][i]
+    )
+    runs: list[tuple[tuple, list[tuple[float, float]]]] = []
+    last = -1
+    for t, rank, q in merged:
+        if rank == last:
+            runs[-1][1].append((t, q))
+        else:
+            runs.append((sellers[rank], [(t, q)]))
+            last = rank
+    return runs
+
+
 def _mask(days: list[int], n: int) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     out[days] = True
@@ -600,11 +709,16 @@ def _counters(w: Warehouse) -> tuple:
     return (
         w.served, w.backordered, w.lost, w.short, w.placed,
         w.ordered, w.area, w.filled, w.order_cost, w.expedite,
+        w.cycles, w.cycles_short,
     )  # fmt: skip
 
 
 def make_plans(scenario: Scenario) -> list[Plan]:
-    """Build the planner's view of every SKU (forecasts, lead-time moments, ABC class)."""
+    """Build the planner's view of every SKU (forecasts, lead-time moments, ABC class).
+
+    The plan's class is the default ABC class (80 % / 15 %); a hybrid policy
+    classifies with its own shares when it is built (:func:`build_policies`).
+    """
     classes = abc_classes(scenario)
     longest = max(
         max(getattr(p, "cover_days", 0.0), p.review_every_days) for p in scenario.policies.values()
@@ -615,11 +729,16 @@ def make_plans(scenario: Scenario) -> list[Plan]:
 
 
 def build_policies(scenario: Scenario, plans: list[Plan]) -> dict[str, list[Policy]]:
-    """Build every policy of the scenario for every SKU (policies hold no run state)."""
-    return {
-        name: [build_policy(spec, plan) for plan in plans]
-        for name, spec in scenario.policies.items()
-    }
+    """Build every policy of the scenario for every SKU (policies hold no run state).
+
+    Each policy is built from its own spec alone (its ABC classes included),
+    so its decisions are the same whichever other policies run beside it.
+    """
+    out = {}
+    for name, spec in scenario.policies.items():
+        classes = policy_classes(scenario, spec)
+        out[name] = [build_policy(spec, plan, classes[plan.sku.id]) for plan in plans]
+    return out
 
 
 def simulate(

@@ -10,11 +10,15 @@ IP = on-hand − backorders + on-order and returns the quantity to order
 
 Conventions (DESIGN.md): a periodic review every R days at the start of the
 day, before receipts and demand, so an order-up-to level protects R + L days;
-a continuous review after every customer order protects L days.
+a continuous review after every customer order protects L days. L here is the
+lead time the planner must protect against (:meth:`Plan.lead`): for a daily
+quantity served at the start of the day, the whole days until a shipment can
+serve demand, and without overtaking, the wait behind earlier shipments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +38,7 @@ from simulator.scenario import (
     Sku,
     SSSpec,
 )
-from simulator.suppliers import expected_arrival
+from simulator.suppliers import effective_lead_time, expected_arrival
 
 __all__ = [
     "POLICIES",
@@ -44,6 +48,7 @@ __all__ = [
     "build_policy",
     "eoq",
     "make_plan",
+    "policy_classes",
     "safety_stock",
 ]
 
@@ -71,6 +76,24 @@ class Plan:
     """Whether the primary supplier has announced windows (closures, outages, shocks)."""
     backup_lead: float | None = None
     """Mean lead time of the backup supplier, if the SKU has one."""
+    lead_time: object = None
+    """The primary supplier's lead-time distribution (a :mod:`simulator.distributions` model)."""
+    in_order: bool = True
+    """Whether the primary supplier's shipments never overtake one another."""
+    whole_days: bool = False
+    """Demand is a daily quantity served at the start of the day (usable lead time ⌈L⌉)."""
+    order_gap: float = 1.0
+    """Mean days between customer orders (1 for a daily quantity; inf without demand)."""
+
+    def lead(self, spacing: float) -> tuple[float, float]:
+        """Mean and variance of the lead time to protect, orders ``spacing`` days apart.
+
+        See :func:`simulator.suppliers.effective_lead_time`. Without a
+        distribution (hand-built plans) it is ``lead_mean``/``lead_var``.
+        """
+        if self.lead_time is None:
+            return self.lead_mean, self.lead_var
+        return _lead_cached(self.lead_time, float(spacing), self.in_order, self.whole_days)
 
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative mean and variance, ``C[i] = sum(x[:i])``, for window sums."""
@@ -136,26 +159,55 @@ def eoq(order_cost: float, annual_demand: float, unit_cost: float, holding_rate:
     return math.sqrt(2 * order_cost * annual_demand / h)
 
 
-def _protection(spec: PolicySpec, plan: Plan) -> float | np.ndarray:
-    """Days an order must cover: E[L] (+ R under periodic review).
+_LEAD_CACHE: dict[tuple, tuple[float, float]] = {}
 
-    A policy that plans for disruptions covers instead until the next order
-    could land, given the announced calendar: through a port closure or an
-    outage, so buffers are built ahead of them and run down afterwards.
+
+def _lead_cached(dist, spacing: float, in_order: bool, whole_days: bool) -> tuple[float, float]:
+    """:func:`effective_lead_time`, computed once per distinct input in a process."""
+    key = (dist.model_dump_json(), round(spacing, 9), in_order, whole_days)
+    if key not in _LEAD_CACHE:
+        _LEAD_CACHE[key] = effective_lead_time(dist, spacing, in_order, whole_days)
+    return _LEAD_CACHE[key]
+
+
+def _spacing(spec: PolicySpec, plan: Plan, lot_days: float = 0.0) -> float:
+    """Return the expected days between a policy's orders (review period, or a lot's worth).
+
+    A continuous review orders after a customer order at the earliest, so
+    never more often than customer orders arrive.
+    """
+    every = plan.order_gap if spec.review == "continuous" else spec.review_every_days
+    return max(every, lot_days)
+
+
+def _protection(
+    spec: PolicySpec, plan: Plan, lot_days: float = 0.0
+) -> tuple[float | np.ndarray, float]:
+    """Days an order must cover, E[L] (+ R under periodic review), and Var[L].
+
+    L is the lead time to protect (:meth:`Plan.lead`), for orders spaced as
+    the policy places them. A policy that plans for disruptions covers instead
+    until the next order could land, given the announced calendar: through a
+    port closure or an outage, so buffers are built ahead of them and run down
+    afterwards.
     """
     review = 0 if spec.review == "continuous" else spec.review_every_days
+    lead_mean, lead_var = plan.lead(_spacing(spec, plan, lot_days))
     if getattr(spec, "plan_for_disruptions", False) and plan.disrupted:
         idx = np.arange(plan.n_days)
         nxt = np.minimum(idx + review, plan.arrival.size - 1)
-        return np.maximum(plan.arrival[nxt] - (plan.first_day + idx), 0.0)
-    return plan.lead_mean + review
+        # The calendar's arrival uses the mean lead time; shift it to the lead to protect.
+        shift = lead_mean - plan.lead_mean
+        days = np.maximum(plan.arrival[nxt] + shift - (plan.first_day + idx), 0.0)
+        return (np.ceil(days - 1e-9) if plan.whole_days else days), lead_var
+    return lead_mean + review, lead_var
 
 
-def _buffer(z: float, days: float, plan: Plan) -> np.ndarray:
+def _buffer(z: float, days: float | np.ndarray, lead_var: float, plan: Plan) -> np.ndarray:
     """Safety stock per day index with the forecast averaged over the protection period."""
     m, v = plan.window(days)
     d = np.maximum(days, 1e-12)
-    return safety_stock(z, days, m / d, v / d, plan.lead_var)
+    return safety_stock(z, days, m / d, v / d, lead_var)
 
 
 def _per_sku(value: float | dict[str, float], sku: Sku) -> float:
@@ -164,6 +216,9 @@ def _per_sku(value: float | dict[str, float], sku: Sku) -> float:
 
 class _Rule:
     """Shared machinery: a reorder point and an order-up-to level per day index."""
+
+    abc_class: str = ""
+    """The ABC class this policy used for the SKU (hybrid: its own shares)."""
 
     def __init__(self, spec: PolicySpec, rop: np.ndarray, upto: np.ndarray) -> None:
         self.continuous = spec.review == "continuous"
@@ -239,37 +294,39 @@ def _r_Q(spec: RQSpec, plan: Plan) -> Policy:
 
 
 def _jit(spec: JitSpec, plan: Plan) -> Policy:
-    level, _ = plan.window(_protection(spec, plan))
+    days, _ = _protection(spec, plan)
+    level, _ = plan.window(days)
     return BaseStock(spec, level, level)
 
 
 def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
-    days = _protection(spec, plan)
+    daily = float(np.mean(plan.mean[: plan.n_days]))
+    if spec.quantity == "cover_days":
+        q, _ = plan.window(spec.cover_days)
+        lot_days = spec.cover_days
+    else:
+        annual = daily * 365
+        lot = eoq(plan.order_cost, annual, plan.sku.unit_cost, plan.sku.holding_rate)
+        # With no fixed order cost EOQ is zero: fall back to one review period of demand.
+        q = np.full(plan.n_days, max(lot, daily * spec.review_every_days))  # 0 without demand
+        lot_days = float(q[0]) / daily if daily > 0 else 0.0
+    days, lead_var = _protection(spec, plan, lot_days)
     cover, _ = plan.window(days)
     if spec.weeks_of_cover is not None:
         buffer = spec.weeks_of_cover * 7 * plan.mean[: plan.n_days]
     else:
-        buffer = _buffer(float(norm.ppf(spec.service_level)), days, plan)
-    rop = cover + buffer
-    if spec.quantity == "cover_days":
-        q, _ = plan.window(spec.cover_days)
-    else:
-        annual = float(np.mean(plan.mean[: plan.n_days])) * 365
-        lot = eoq(plan.order_cost, annual, plan.sku.unit_cost, plan.sku.holding_rate)
-        # With no fixed order cost EOQ is zero: fall back to one review period of demand.
-        floor_lot = float(np.mean(plan.mean[: plan.n_days])) * spec.review_every_days
-        q = np.full(plan.n_days, max(lot, floor_lot))  # zero when there is no demand
-    return FixedLots(spec, rop, q)
+        buffer = _buffer(float(norm.ppf(spec.service_level)), days, lead_var, plan)
+    return FixedLots(spec, cover + buffer, q)
 
 
 def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
-    days = _protection(spec, plan)
+    days, lead_var = _protection(spec, plan)
     level, _ = plan.window(days)
     z = {"A": norm.ppf(spec.service_level_a), "B": norm.ppf(spec.service_level_b)}.get(
         plan.abc_class
     )
     if z is not None:
-        level = level + _buffer(float(z), days, plan)
+        level = level + _buffer(float(z), days, lead_var, plan)
     return BaseStock(spec, level, level)
 
 
@@ -284,20 +341,35 @@ POLICIES: dict[str, Callable[..., Policy]] = {
 """Policy type name -> builder ``(spec, plan) -> Policy``."""
 
 
-def build_policy(spec: PolicySpec, plan: Plan) -> Policy:
-    """Build the policy named by ``spec.type`` for one SKU."""
-    return POLICIES[spec.type](spec, plan)
+def build_policy(spec: PolicySpec, plan: Plan, abc_class: str | None = None) -> Policy:
+    """Build the policy named by ``spec.type`` for one SKU.
+
+    ``abc_class`` replaces the plan's class (a hybrid's classes come from its
+    own shares, see :func:`policy_classes`).
+    """
+    if abc_class is not None and abc_class != plan.abc_class:
+        plan = dataclasses.replace(plan, abc_class=abc_class)
+    policy = POLICIES[spec.type](spec, plan)
+    policy.abc_class = plan.abc_class
+    return policy
 
 
-def abc_classes(scenario: Scenario) -> dict[str, str]:
+def policy_classes(scenario: Scenario, spec: PolicySpec) -> dict[str, str]:
+    """ABC classes a policy uses: a hybrid's from its own shares, others the default ones."""
+    if spec.type == "hybrid":
+        return abc_classes(scenario, spec.a_share, spec.b_share)
+    return abc_classes(scenario)
+
+
+def abc_classes(scenario: Scenario, a: float = 0.80, b: float = 0.15) -> dict[str, str]:
     """ABC class of every SKU by expected revenue over the horizon.
 
-    Shares come from the scenario's first hybrid policy (default A 80 %, B 15 %):
-    a SKU is A while the revenue share of the SKUs ranked above it is below the
-    A share, B below A + B shares, else C.
+    A SKU is A while the revenue share of the SKUs ranked above it is below the
+    A share ``a``, B below ``a + b``, else C. Ties in revenue rank by SKU id,
+    so the classes do not depend on the order of the SKUs in the file. Each
+    hybrid policy classifies with its own shares (:func:`policy_classes`);
+    reports use the default 80 % / 15 %.
     """
-    hybrid = next((p for p in scenario.policies.values() if p.type == "hybrid"), None)
-    a, b = (hybrid.a_share, hybrid.b_share) if hybrid else (0.80, 0.15)
     revenue = {}
     for sku in scenario.skus:
         mean, _ = demand_moments(sku)
@@ -305,7 +377,7 @@ def abc_classes(scenario: Scenario) -> dict[str, str]:
         revenue[sku.id] = sku.price * mean * float(mult.sum())
     total = sum(revenue.values()) or 1.0
     out, above = {}, 0.0
-    for sku_id in sorted(revenue, key=lambda k: -revenue[k]):
+    for sku_id in sorted(revenue, key=lambda k: (-revenue[k], k)):
         share = above / total
         out[sku_id] = "A" if share < a else ("B" if share < a + b else "C")
         above += revenue[sku_id]
@@ -331,11 +403,16 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
     """
     base_mean, base_var = demand_moments(sku)
     days = scenario.n_days + lookahead
-    mult = _extend(scenario.demand_multiplier(sku), days)
+    mult = scenario.demand_multiplier(sku, until=scenario.horizon_days + lookahead)
     var_mult = mult**2 if sku.demand.per_day is not None else mult
     supplier = scenario.suppliers[sku.supplier]
     times = scenario.first_day + np.arange(days)
     backup = scenario.suppliers.get(sku.backup_supplier) if sku.backup_supplier else None
+    if sku.demand.per_day is not None:
+        gap = 1.0
+    else:
+        rate = sku.demand.customers.orders_per_day
+        gap = 1.0 / rate if rate > 0 else math.inf
     return Plan(
         sku=sku,
         mean=base_mean * mult,
@@ -349,14 +426,8 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         arrival=expected_arrival(scenario, sku.supplier, times),
         disrupted=any(getattr(d, "announced", False) for d in supplier.disruptions),
         backup_lead=backup.lead_time.mean if backup is not None else None,
+        lead_time=supplier.lead_time,
+        in_order=supplier.deliver_in_order,
+        whole_days=sku.demand.per_day is not None,
+        order_gap=gap,
     )
-
-
-def _extend(mult: np.ndarray, days: int) -> np.ndarray:
-    """Extend the multiplier past the horizon by repeating the last 365 days (or last value)."""
-    if mult.size >= days:
-        return mult[:days]
-    extra = days - mult.size
-    tail = mult[-365:] if mult.size >= 365 else mult[-1:]
-    reps = int(math.ceil(extra / tail.size))
-    return np.concatenate([mult, np.tile(tail, reps)[:extra]])

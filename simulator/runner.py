@@ -112,7 +112,10 @@ def _collector_paused() -> Iterator[None]:
 def _run_batch(scenario: Scenario, replications: list[int]) -> Batch:
     plans = make_plans(scenario)
     policies = build_policies(scenario, plans)
-    classes = {p.sku.id: p.abc_class for p in plans}
+    classes = {
+        name: {p.sku.id: pol.abc_class for p, pol in zip(plans, built, strict=True)}
+        for name, built in policies.items()
+    }
     per_sku = len(scenario.skus) <= PER_SKU_DAILY_LIMIT
     rows: list[dict[str, Any]] = []
     daily: dict[tuple[str, str], list[np.ndarray]] = {}
@@ -121,7 +124,9 @@ def _run_batch(scenario: Scenario, replications: list[int]) -> Batch:
         demand = draw_demand(scenario, streams, plans)
         for name, built in policies.items():
             traces = simulate(scenario, built, demand, streams, plans=plans)
-            rows += replication_rows(r, scenario.seed, name, traces, scenario.skus, classes)
+            rows += replication_rows(
+                r, scenario.seed, name, traces, scenario.skus, classes[name]
+            )
             if r < DAILY_BAND_REPLICATIONS:
                 for sku, arr in daily_paths(traces, scenario.skus, per_sku).items():
                     daily.setdefault((name, sku), []).append(arr.astype(np.float32))

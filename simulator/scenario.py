@@ -142,7 +142,7 @@ class Supplier(StrictModel):
     lead_time: Distribution
     order_cost: NonNeg = 0.0
     unit_cost_premium: NonNeg = 0.0
-    deliver_in_order: bool = False
+    deliver_in_order: bool = True
     description: str = ""
     disruptions: list[Disruption] = []
 
@@ -355,6 +355,11 @@ class Scenario(StrictModel):
                         f"skus[{i}].{field}: must name a supplier ({', '.join(names)}), "
                         f"got '{ref}'"
                     )
+            if s.backup_supplier is not None and s.backup_supplier == s.supplier:
+                raise ValueError(
+                    f"skus[{i}].backup_supplier: must differ from the supplier, "
+                    f"got '{s.backup_supplier}' for both"
+                )
             for j, c in enumerate(s.demand.campaigns):
                 start, end = self.day_of(c.start), self.day_of(c.end)
                 if end <= start:
@@ -495,12 +500,15 @@ class Scenario(StrictModel):
         """Simulated days, warm-up included."""
         return self.warmup_days + self.horizon_days
 
-    def demand_multiplier(self, sku: Sku) -> np.ndarray:
+    def demand_multiplier(self, sku: Sku, until: int | None = None) -> np.ndarray:
         """Known multiplier on mean demand for each simulated day (warm-up first).
 
         Seasonality and campaigns are the planner's calendar: policies see them.
+        ``until`` (a day number, default the horizon) extends the same demand
+        model past the horizon, for forecasts that look beyond it: the trend
+        keeps growing, weekdays and months keep their calendar.
         """
-        days = np.arange(self.first_day, self.horizon_days)
+        days = np.arange(self.first_day, self.horizon_days if until is None else until)
         mult = np.ones(days.size)
         season = sku.demand.seasonality
         if season is not None and season.monthly is not None:

@@ -34,7 +34,7 @@ from simulator.scenario import (
     SupplierOutage,
 )
 
-__all__ = ["LEAD_TIME_BLOCK", "Route", "SupplierState", "expected_arrival"]
+__all__ = ["LEAD_TIME_BLOCK", "Route", "SupplierState", "effective_lead_time", "expected_arrival"]
 
 LEAD_TIME_BLOCK = 64
 """Lead times (and clearing delays) are drawn this many at a time."""
@@ -93,20 +93,35 @@ class SupplierState:
         return mult, extra
 
     def allocate(self, qty: float, t: float) -> list[tuple[float, float]]:
-        """Split ``qty`` over weeks of capacity from time ``t``: [(ship time, units)]."""
+        """Split ``qty`` over weeks of capacity from time ``t``: [(ship time, units)].
+
+        Every part ships when the supplier is up: a part due inside an outage
+        waits for its end (the order was accepted, so a ``refuse`` outage holds
+        it too) and then takes the capacity of the week it really ships in.
+        """
         if self.capacity is None:
             return [(t, qty)]
         parts = []
-        week = math.floor(t / 7)
+        at = t
         while qty > 1e-12:
+            at = self.up_from(at)
+            week = math.floor(at / 7)
             room = self.capacity - self.used.get(week, 0.0)
             if room > 1e-12:
                 take = min(room, qty)
                 self.used[week] = self.used.get(week, 0.0) + take
-                parts.append((max(t, 7.0 * week), take))
+                parts.append((at, take))
                 qty -= take
-            week += 1
+            at = max(at, 7.0 * (week + 1))
         return parts
+
+    def up_from(self, t: float) -> float:
+        """Return the first time at or after ``t`` when no outage is in force."""
+        hit = self.outage_at(t)
+        while hit is not None:
+            t = hit[0]
+            hit = self.outage_at(t)
+        return t
 
 
 def _random_windows(
@@ -144,35 +159,36 @@ class Route:
         self.in_order = spec.deliver_in_order
         self.last_arrival = -math.inf
 
-    def ship(self, qty: float, now: float) -> list[tuple[float, float]] | None:
-        """Turn an order placed at ``now`` into shipments (landing time, units); None if refused."""
+    def ship(self, qty: float, now: float) -> list[tuple[float, float, float]] | None:
+        """Turn an order placed at ``now`` into shipments; None if the supplier refuses it.
+
+        Each shipment is (landing time, units, time it leaves the supplier).
+        """
         st = self.state
         if st.plain:
-            parts = [(now + next(self.lead), qty)]
+            parts = [(now + next(self.lead), qty, now)]
         else:
-            t = now
-            hit = st.outage_at(t)
-            while hit is not None:
-                end, mode = hit
-                if mode == "refuse":
-                    return None
-                t = end  # held until the supplier is back
-                hit = st.outage_at(t)
+            hit = st.outage_at(now)
+            if hit is not None and hit[1] == "refuse":
+                return None
+            t = st.up_from(now)  # a queued order is held until the supplier is back
             mult, extra = st.lead_time_factor(now)
             parts = [
-                (self._land(ship_at + next(self.lead) * mult + extra), q)
+                (self._land(ship_at + next(self.lead) * mult + extra), q, ship_at)
                 for ship_at, q in st.allocate(qty, t)
             ]
         return self._in_order(parts) if self.in_order else parts
 
-    def _in_order(self, parts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    def _in_order(
+        self, parts: list[tuple[float, float, float]]
+    ) -> list[tuple[float, float, float]]:
         """No overtaking: a shipment due before the previous one waits for it."""
         out = []
-        for arrival, q in parts:
+        for arrival, q, shipped in parts:
             if arrival < self.last_arrival:
                 arrival = self.last_arrival
             self.last_arrival = arrival
-            out.append((arrival, q))
+            out.append((arrival, q, shipped))
         return out
 
     def _land(self, arrival: float) -> float:
@@ -187,18 +203,90 @@ class Route:
         return arrival
 
 
-def expected_arrival(scenario: Scenario, supplier: str, times: np.ndarray) -> np.ndarray:
+def effective_lead_time(
+    dist, spacing: float, in_order: bool, whole_days: bool
+) -> tuple[float, float]:
+    """Mean and variance of the lead time a planner must protect against.
+
+    Two things separate it from the supplier's lead-time distribution L:
+
+    * **No overtaking** (``in_order``; docs/conventions.md). A shipment waits
+      for every earlier one, so with orders every ``spacing`` days the order
+      placed now lands after W = max(L₀, L₁ − s, L₂ − 2s, ...), where Lⱼ is
+      the lead time of the order placed j orders ago. Its distribution is
+      exact for i.i.d. lead times: P(W <= x) = ∏ⱼ F_L(x + j·s) (Kaplan 1970;
+      Zipkin 2000, *Foundations of Inventory Management*, §7.4, on sequential
+      deliveries). Orders that may cross (``in_order`` false) keep W = L.
+    * **Whole days** (``whole_days``): a daily quantity is served at the start
+      of its day, so a shipment landing at 7.01 serves demand from day 8 on.
+      The usable lead time is ⌈W⌉ (a landing at exactly 7.00 serves day 7).
+      Customer orders spread over the day use W itself.
+
+    ``spacing`` is the expected time between orders (the review period, or a
+    lot's worth of demand); it matters only with ``in_order``.
+    """
+    if dist.var == 0:  # a constant lead time: no overtaking to speak of
+        return (float(math.ceil(dist.mean)) if whole_days else float(dist.mean)), 0.0
+    hi = _upper(dist)
+    s = max(float(spacing), hi / 20000)
+    if not math.isfinite(s):  # no orders to wait behind
+        in_order = False
+        s = hi
+    if whole_days:
+        # P(⌈W⌉ <= n) = P(W <= n), evaluated exactly at the whole days.
+        n = np.arange(0.0, math.ceil(hi) + 1)
+        if in_order:
+            j = np.arange(0.0, math.ceil(hi / s) + 1)
+            cdf = np.exp(np.log(np.clip(dist.cdf(n[:, None] + s * j), 1e-300, 1.0)).sum(axis=1))
+        else:
+            cdf = dist.cdf(n)
+        return _moments_from_tail(1.0 - cdf, n, step=1.0, discrete=True)
+    k = max(1, math.ceil(s / (hi / 20000)))  # grid points per spacing
+    step = s / k
+    x = np.arange(0.0, hi + step, step)
+    log_f = np.log(np.clip(dist.cdf(x), 1e-300, 1.0))
+    if in_order:
+        # log P(W <= xᵢ) = Σⱼ log F(xᵢ + j·s): a cumulative sum along every k-th point.
+        for r in range(k):
+            log_f[r::k] = np.cumsum(log_f[r::k][::-1])[::-1]
+    return _moments_from_tail(1.0 - np.exp(log_f), x, step=step, discrete=False)
+
+
+def _upper(dist) -> float:
+    """Return a point beyond which the lead time falls with probability below 1e-12."""
+    hi = max(dist.mean + 12 * dist.sd, 1e-9)
+    while float(np.asarray(dist.cdf(hi))) < 1 - 1e-12 and hi < 1e7:
+        hi *= 2
+    return hi
+
+
+def _moments_from_tail(tail: np.ndarray, x: np.ndarray, step: float, discrete: bool):
+    """Mean and variance of a non-negative variable from P(X > x) on a grid."""
+    tail = np.clip(tail, 0.0, 1.0)
+    if discrete:  # X integer: E[X] = Σ P(X > n), E[X²] = Σ (2n + 1) P(X > n)
+        m1 = float(tail.sum())
+        m2 = float(((2 * x + 1) * tail).sum())
+    else:  # E[X] = ∫ P(X > x) dx, E[X²] = ∫ 2x P(X > x) dx (trapezoids)
+        m1 = float(np.trapezoid(tail, dx=step))
+        m2 = float(np.trapezoid(2 * x * tail, dx=step))
+    return m1, max(m2 - m1 * m1, 0.0)
+
+
+def expected_arrival(
+    scenario: Scenario, supplier: str, times: np.ndarray, lead: float | None = None
+) -> np.ndarray:
     """Planner's expected landing time of an order placed at each of ``times``.
 
     Uses the mean lead time, the mean clearing delay and the *announced*
     windows only (outages hold orders until they end; shocks stretch lead
     times; closures hold landings). Random outages and capacity are unknown.
+    ``lead`` replaces the mean lead time (a planner's effective lead time).
     A careful planner counts an order as caught by a closure when a late
     delivery (mean + 2 sd of the lead time) would land inside it, so that
     buffers are ordered early enough to land before the port closes.
     """
     spec = scenario.suppliers[supplier]
-    lead = spec.lead_time.mean
+    lead = spec.lead_time.mean if lead is None else lead
     late = lead + 2 * spec.lead_time.sd
     t = np.asarray(times, dtype=float).copy()
     placed = t.copy()

@@ -65,6 +65,7 @@ __all__ = [
     "normal_loss",
     "palm_base_stock",
     "periodic_base_stock_customers",
+    "periodic_base_stock_nocross",
     "periodic_base_stock_normal",
     "periodic_base_stock_poisson",
     "periodic_rq_normal",
@@ -191,8 +192,9 @@ def periodic_base_stock_poisson(s_level: int, mu: float, lead: int) -> dict:
 
     As :func:`periodic_base_stock_normal`, with D_k ~ Poisson(k·mu). A day is a
     stockout day when its demand exceeds the on-hand (S − D_L)^+, i.e.
-    P(D_{L+1} > S) − P(D_L > S)·P(D = 0); every day has one customer order, so
-    order fill rate = 1 − stockout rate.
+    P(D_{L+1} > S) − P(D_L > S)·P(D = 0); a day with demand is one customer
+    order (a day without is none), so order fill rate = 1 − stockout rate ÷
+    P(D > 0).
 
     Args:
         s_level: order-up-to level S.
@@ -214,9 +216,58 @@ def periodic_base_stock_poisson(s_level: int, mu: float, lead: int) -> dict:
         "avg_backorders": backorders,
         "p_backorder_end": p_bo,
         "stockout_rate": stockout,
-        "order_fill_rate": 1 - stockout,
+        "order_fill_rate": 1 - stockout / -math.expm1(-mu),
         "fill_rate": 1 - (backorders - short_before) / mu,
         "cash_in_pipeline": lead * mu,
+    }
+
+
+def periodic_base_stock_nocross(s_level: int, mu: float, lead_cdf: Callable) -> dict:
+    """Exact metrics of daily-review base-stock, Poisson daily demand, orders that never cross.
+
+    Each order's own lead time L is i.i.d. with CDF ``lead_cdf`` (continuous);
+    a shipment waits for every earlier one, so the order of day k lands at
+    k + W_k with W_k = max(L_k, W_{k−1} − 1), and
+    P(W <= x) = ∏_{j>=0} F_L(x + j) (Kaplan 1970; Zipkin 2000, §7.4).
+    Arrivals come in order, so the shipments in stock at any time are those
+    ordered up to some day: the inventory level is S minus the demand since
+    that day's review. At the end of day t the shipments landed before t + 1
+    count: the order of day t − a is in iff W < a + 1, so
+    IL_end = S − D_{1+A}, P(A <= a) = P(W < a + 1). When day t's demand
+    comes (at its start) only the shipments landed by t count: A' with
+    P(A' <= a) = P(W <= a); day t is a stockout day when D_{1+A'} > S and
+    D_t > 0. Demand is one order at the start of each day (Poisson(μ); an
+    order is placed every day except with probability e^{−μ}, negligible).
+
+    Args:
+        s_level: order-up-to level S.
+        mu: mean daily demand.
+        lead_cdf: the CDF of one order's lead time (vectorised).
+
+    Returns:
+        ``{metric: exact value}``.
+
+    """
+    x = np.arange(0, 401)
+    f_w = np.exp(np.log(np.clip(lead_cdf(x[:, None] + x[None, :]), 1e-300, 1)).sum(axis=1))
+    a = x[:-1]
+    p_end = np.diff(np.concatenate([[0.0], f_w[1:]]))  # A: landed before t + 1
+    p_day = np.diff(np.concatenate([[0.0], f_w[:-1]]))  # A': landed by t
+    keep = (p_end > 1e-16) | (p_day > 1e-16)
+    on_hand = backorders = p_bo = stockout = 0.0
+    for ai, pe, pd in zip(a[keep], p_end[keep], p_day[keep], strict=True):
+        oh, bo = poisson_loss(s_level, (1 + ai) * mu)
+        on_hand += pe * oh
+        backorders += pe * bo
+        p_bo += pe * float(stats.poisson.sf(s_level, (1 + ai) * mu))
+        sf_before = float(stats.poisson.sf(s_level, ai * mu)) if ai else float(s_level < 0)
+        sf_day = float(stats.poisson.sf(s_level, (1 + ai) * mu))
+        stockout += pd * (sf_day - sf_before * math.exp(-mu))
+    return {
+        "avg_on_hand": on_hand,
+        "avg_backorders": backorders,
+        "p_backorder_end": p_bo,
+        "stockout_rate": stockout,
     }
 
 
@@ -529,11 +580,13 @@ def _scenario(
     unit_cost: float = 1.0,
     holding_rate: float = 0.25,
     skus: Sequence[dict[str, Any]] | None = None,
+    in_order: bool = True,
 ) -> dict[str, Any]:
     """Scenario dict with one SKU ``X``, or the given SKUs, each with its own supplier.
 
     ``skus`` items are ``{"id", "lead_time"}`` with optional ``"demand"`` and
-    ``"initial"`` overriding the shared ``demand`` and ``initial``.
+    ``"initial"`` overriding the shared ``demand`` and ``initial``. ``in_order``
+    is every supplier's ``deliver_in_order`` (false: orders may cross).
     """
     routes = skus or [{"id": "X", "lead_time": lead_time}]
     return {
@@ -545,7 +598,11 @@ def _scenario(
         "seed": 0,
         "unmet_demand": unmet,
         "suppliers": {
-            f"sup_{r['id']}": {"lead_time": r["lead_time"], "order_cost": order_cost}
+            f"sup_{r['id']}": {
+                "lead_time": r["lead_time"],
+                "order_cost": order_cost,
+                "deliver_in_order": in_order,
+            }
             for r in routes
         },
         "skus": [
@@ -570,6 +627,7 @@ def _checks(exact: dict, names: Sequence[str], policy: str = "p", sku: str = "X"
         "avg_on_hand_time": "time-weighted mean on-hand",
         "avg_backorders": "mean end-of-day backorders",
         "p_backorder_end": "P(backorders > 0 at end of day)",
+        "cycle_service_level": "review cycles ending without backorders ÷ cycles",
         "stockout_rate": "P(some demand of the day not met from stock)",
         "fill_rate": "units met from stock ÷ units demanded",
         "order_fill_rate": "orders shipped complete ÷ orders",
@@ -841,9 +899,68 @@ def theory_cases() -> list[TheoryCase]:
                 warmup=100,
                 replications=300,
                 skus=routes,
+                in_order=False,
             ),
             checks=tuple(checks),
             fast={"replications": 200, "horizon_days": 500},
+        )
+    )
+
+    # ---------------------------------------------------------------- 3b no crossing
+    mu_n, s_n = 20.0, 150
+    routes = [
+        {"id": "G", "lead_time": {"dist": "gamma", "mean": 4, "sd": 2}},
+        {"id": "U", "lead_time": {"dist": "uniform", "low": 1, "high": 7}},
+    ]
+    cdfs = {
+        "G": lambda x: stats.gamma.cdf(x, 4.0, scale=1.0),
+        "U": lambda x: stats.uniform.cdf(x, loc=1.0, scale=6.0),
+    }
+    checks = []
+    for sku in ("G", "U"):
+        checks += _checks(
+            periodic_base_stock_nocross(s_n, mu_n, cdfs[sku]),
+            ("avg_on_hand", "avg_backorders", "p_backorder_end", "stockout_rate"),
+            sku=sku,
+        )
+    cases.append(
+        TheoryCase(
+            key="nocross_base_stock",
+            title="3b. Periodic base-stock, stochastic lead times, shipments in order",
+            setting=(
+                f"Daily review, S = {s_n}; daily demand Poisson({mu_n:g}) as one order at the "
+                "start of the day; each order's lead time i.i.d., SKU G gamma(mean 4, sd 2), "
+                "SKU U uniform(1, 7); deliver_in_order true (the default: a shipment waits "
+                "for every earlier one); backorders."
+            ),
+            formula=(
+                "Order k lands at k + W_k, W_k = max(L_k, W_{k−1} − 1), P(W <= x) = "
+                "∏_{j>=0} F_L(x + j) (Kaplan 1970; Zipkin 2000 §7.4); arrivals are in order, so "
+                "IL_end(t) = S − D_{1+A}, P(A <= a) = P(W < a + 1) (shipments landed before the "
+                "day closes). avg_on_hand = Σ_a P(A=a) E[(S − D_{1+a})^+]; avg_backorders "
+                "likewise; p_backorder_end = Σ_a P(A=a) P(D_{1+a} > S). At the day's demand only "
+                "shipments landed by its start count: A' with P(A' <= a) = P(W <= a); "
+                "stockout_rate = Σ_a P(A'=a) [P(D_{1+a} > S) − P(D_a > S)e^{−μ}]."
+            ),
+            scenario=_scenario(
+                "nocross",
+                demand={"per_day": {"dist": "poisson", "mean": mu_n}},
+                policies={"p": {"type": "base_stock", "S": s_n, **periodic}},
+                lead_time=routes[0]["lead_time"],
+                initial=s_n,
+                horizon=2000,
+                warmup=100,
+                replications=300,
+                skus=routes,
+                in_order=True,
+            ),
+            checks=tuple(checks),
+            fast={"replications": 200, "horizon_days": 500},
+            note=(
+                "The same lead times with orders free to cross give a shorter mean wait and "
+                "fewer backorders; the planner's effective lead time "
+                "(`simulator.suppliers.effective_lead_time`) uses this same distribution of A."
+            ),
         )
     )
 
@@ -903,7 +1020,7 @@ def theory_cases() -> list[TheoryCase]:
             setting=(
                 f"Continuous base-stock S = {s_e}; unit customer orders Poisson {lam_e:g}/day; "
                 "unmet demand lost; i.i.d. lead times with E[L] = 4: SKU E exponential, "
-                "SKU N lognormal(mean 4, sd 3)."
+                "SKU N lognormal(mean 4, sd 3); deliver_in_order false (orders cross)."
             ),
             formula=(
                 "Outstanding orders = busy servers of an M/G/S/S queue, a = λE[L]. Lost "
@@ -922,6 +1039,7 @@ def theory_cases() -> list[TheoryCase]:
                 replications=300,
                 unmet="lost_sale",
                 skus=routes,
+                in_order=False,
             ),
             checks=tuple(checks),
             fast={"replications": 200, "horizon_days": 500},
@@ -1213,12 +1331,26 @@ def formula_checks() -> list[FormulaResult]:
     (plan,) = make_plans(scn)
     rop = float(build_policies(scn, [plan])["ss"][0].levels()[0][0])
     m, var = _censored_normal_moments(20.0, 6.0)
-    hand = 9 * m + float(stats.norm.ppf(0.95)) * math.sqrt(9 * var + m * m * 2.5**2)
+    # The lead time to protect: shipments in order, orders every s = Q/μ days (EOQ lot),
+    # a daily quantity usable from the day after landing: U = ⌈W⌉,
+    # P(U <= n) = ∏_j F_L(n + j·s), summed directly over whole days here.
+    unit = case.scenario["skus"][0]["unit_cost"]
+    rate = case.scenario["skus"][0].get("holding_rate", 0.25)
+    s_gap = max(math.sqrt(2 * 25 * 365 * m / (unit * rate)), 2 * m) / m
+    n = np.arange(0, 80)
+    shape, scale = (7 / 2.5) ** 2, 2.5**2 / 7
+    cdf_u = np.prod(stats.gamma.cdf(n[:, None] + s_gap * np.arange(0, 80), shape, scale=scale), 1)
+    tail = 1 - cdf_u
+    e_u = float(tail.sum())
+    var_u = float(((2 * n + 1) * tail).sum()) - e_u**2
+    days = e_u + 2
+    hand = days * m + float(stats.norm.ppf(0.95)) * math.sqrt(days * var + m * m * var_u)
     out.append(
         FormulaResult(
             "safety_stock reorder point, gamma lead time",
-            "(E[L]+R)·μ + z·√((E[L]+R)·σ² + μ²·Var[L]), E[L] 7, sd 2.5, R 2, N(20, 6²) "
-            "censored at 0 (moments by quadrature)",
+            "(E[U]+R)·μ + z·√((E[U]+R)·σ² + μ²·Var[U]), U = ⌈W⌉ the usable lead time of "
+            "shipments in order, P(U <= n) = ∏_j F_L(n + j·Q/μ); L gamma(7, sd 2.5), R 2, "
+            "N(20, 6²) censored at 0 (moments by quadrature)",
             hand,
             rop,
         )
@@ -1504,9 +1636,10 @@ CONVENTIONS = """\
   mean of per-replication ratios is listed under each table for comparison.
 * **stockout_rate and p_backorder_end are different things.** stockout_rate counts days
   on which some demand was not served at once; p_backorder_end counts days that end with
-  backorders (1 − cycle service level). A day that starts with backorders and has no
-  demand is in the second but not the first. For a fast mover the two nearly coincide;
-  the slow mover Y of case 1b (no demand on about a third of its days) shows them apart,
+  backorders. `cycle_service_level` is a third: the share of replenishment cycles (from
+  one receipt to the next) with no demand left unmet. A day that starts with backorders
+  and has no demand is in the second but not the first. For a fast mover the two nearly
+  coincide; the slow mover Y of case 1b (no demand on about a third of its days) shows them apart,
   each agreeing with its own formula.
 * **End-of-day versus time-weighted on-hand.** `avg_on_hand` averages the end-of-day
   snapshot, `avg_on_hand_time` integrates on-hand over time. When the day's demand comes
@@ -1514,6 +1647,12 @@ CONVENTIONS = """\
   and the two agree; when demand falls through the day under periodic review (1c) the
   end-of-day value is lower. Under continuous review in steady state the two have the
   same expectation (2, 3, 4).
+* **Shipments in order or crossing.** A supplier's shipments never overtake one another
+  by default (`deliver_in_order: true`): a shipment due before an earlier one waits for
+  it (case 3b). Palm's and Erlang's results (cases 3, 4) need orders that cross, so those
+  cases set `deliver_in_order: false`.
+* **Zero-unit orders are no orders.** A day without demand (a Poisson count of 0) is not a
+  customer order, so the order fill rate of 1b divides by P(D > 0).
 * **Stationarity.** Each case runs a warm-up (`warmup_days`) that is simulated but not
   measured, long against the lead time and the order cycle, so the measured days are
   stationary and the exact values apply.

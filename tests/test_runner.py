@@ -54,16 +54,26 @@ def test_streams_are_independent_per_source_and_replication():
     assert not np.array_equal(x, s0.rng("demand:B").random(4))
 
 
+def test_stream_names_are_tuples_that_never_collide_when_joined():
+    """SKU 'A:B' with supplier 'C' and SKU 'A' with supplier 'B:C' read different streams."""
+    s = Streams(5, 0)
+    x = s.rng("lead_time", "A:B", "C").random(4)
+    assert not np.array_equal(x, s.rng("lead_time", "A", "B:C").random(4))
+    assert not np.array_equal(x, s.rng("lead_time:A:B:C").random(4))
+    assert np.array_equal(x, Streams(5, 0).rng("lead_time", "A:B", "C").random(4))
+
+
 def test_lead_time_tape_reads_the_stream_from_its_start_for_every_reader():
     dist = load_scenario("classroom").suppliers["wholesaler"].lead_time
     streams = Streams(5, 3)
-    first, second = streams.draws("lead_time:A:s", dist), streams.draws("lead_time:A:s", dist)
+    key = ("lead_time", "A", "s")
+    first, second = streams.draws(key, dist), streams.draws(key, dist)
     a = [next(first) for _ in range(150)]  # past two blocks: the tape grows
     b = [next(second) for _ in range(150)]
-    rng = Streams(5, 3).rng("lead_time:A:s")
+    rng = Streams(5, 3).rng(*key)
     fresh = np.concatenate([dist.sample(rng, 64) for _ in range(3)])[:150]
     assert a == b == fresh.tolist()
-    other = Streams(5, 3).draws("lead_time:B:s", dist)
+    other = Streams(5, 3).draws(("lead_time", "B", "s"), dist)
     assert next(other) != a[0]
 
 

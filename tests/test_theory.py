@@ -98,7 +98,8 @@ def test_periodic_poisson_values_match_direct_convolution(s, mu, lead):
     stockout = sum(px * np.sum(p_d[K > y]) for px, y in zip(p_x, start, strict=True))
     assert ex["fill_rate"] == pytest.approx(served / mu, abs=1e-12)
     assert ex["stockout_rate"] == pytest.approx(stockout, abs=1e-12)
-    assert ex["order_fill_rate"] == pytest.approx(1 - stockout, abs=1e-12)
+    # a day without demand is no customer order: orders are the days with D > 0
+    assert ex["order_fill_rate"] == pytest.approx(1 - stockout / (1 - p_d[0]), abs=1e-12)
     p_total = np.convolve(p_x, p_d)[: K.size]  # D over L + 1 days
     assert ex["avg_on_hand"] == pytest.approx(np.sum(np.maximum(s - K, 0) * p_total), abs=1e-12)
     assert ex["avg_backorders"] == pytest.approx(np.sum(np.maximum(K - s, 0) * p_total), abs=1e-10)
