@@ -85,15 +85,18 @@ class Plan:
     order_gap: float = 1.0
     """Mean days between customer orders (1 for a daily quantity; inf without demand)."""
 
-    def lead(self, spacing: float) -> tuple[float, float]:
+    def lead(self, spacing: float, order_up_to: bool = True) -> tuple[float, float]:
         """Mean and variance of the lead time to protect, orders ``spacing`` days apart.
 
-        See :func:`simulator.suppliers.effective_lead_time`. Without a
-        distribution (hand-built plans) it is ``lead_mean``/``lead_var``.
+        See :func:`simulator.suppliers.effective_lead_time` (``order_up_to``:
+        orders replace the demand since the last one; else fixed lots). Without
+        a distribution (hand-built plans) it is ``lead_mean``/``lead_var``.
         """
         if self.lead_time is None:
             return self.lead_mean, self.lead_var
-        return _lead_cached(self.lead_time, float(spacing), self.in_order, self.whole_days)
+        return _lead_cached(
+            self.lead_time, float(spacing), self.in_order, self.whole_days, order_up_to
+        )
 
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative mean and variance, ``C[i] = sum(x[:i])``, for window sums."""
@@ -162,11 +165,13 @@ def eoq(order_cost: float, annual_demand: float, unit_cost: float, holding_rate:
 _LEAD_CACHE: dict[tuple, tuple[float, float]] = {}
 
 
-def _lead_cached(dist, spacing: float, in_order: bool, whole_days: bool) -> tuple[float, float]:
+def _lead_cached(
+    dist, spacing: float, in_order: bool, whole_days: bool, order_up_to: bool
+) -> tuple[float, float]:
     """:func:`effective_lead_time`, computed once per distinct input in a process."""
-    key = (dist.model_dump_json(), round(spacing, 9), in_order, whole_days)
+    key = (dist.model_dump_json(), round(spacing, 9), in_order, whole_days, order_up_to)
     if key not in _LEAD_CACHE:
-        _LEAD_CACHE[key] = effective_lead_time(dist, spacing, in_order, whole_days)
+        _LEAD_CACHE[key] = effective_lead_time(dist, spacing, in_order, whole_days, order_up_to)
     return _LEAD_CACHE[key]
 
 
@@ -192,7 +197,7 @@ def _protection(
     afterwards.
     """
     review = 0 if spec.review == "continuous" else spec.review_every_days
-    lead_mean, lead_var = plan.lead(_spacing(spec, plan, lot_days))
+    lead_mean, lead_var = plan.lead(_spacing(spec, plan, lot_days), order_up_to=lot_days == 0)
     if getattr(spec, "plan_for_disruptions", False) and plan.disrupted:
         idx = np.arange(plan.n_days)
         nxt = np.minimum(idx + review, plan.arrival.size - 1)

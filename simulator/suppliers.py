@@ -204,7 +204,7 @@ class Route:
 
 
 def effective_lead_time(
-    dist, spacing: float, in_order: bool, whole_days: bool
+    dist, spacing: float, in_order: bool, whole_days: bool, order_up_to: bool = True
 ) -> tuple[float, float]:
     """Mean and variance of the lead time a planner must protect against.
 
@@ -223,15 +223,24 @@ def effective_lead_time(
       Customer orders spread over the day use W itself.
 
     ``spacing`` is the expected time between orders (the review period, or a
-    lot's worth of demand); it matters only with ``in_order``.
+    lot's worth of demand). When orders may cross, an order-up-to policy
+    (``order_up_to``: each order replaces the demand since the last one) has
+    many orders in transit whose lateness partly averages out
+    (:func:`_crossing`); a lot-sizing policy protects one lot's lead time, and
+    keeps Var[U].
     """
     if dist.var == 0:  # a constant lead time: no overtaking to speak of
         return (float(math.ceil(dist.mean)) if whole_days else float(dist.mean)), 0.0
     hi = _upper(dist)
     s = max(float(spacing), hi / 20000)
-    if not math.isfinite(s):  # no orders to wait behind
-        in_order = False
-        s = hi
+    if not math.isfinite(s):  # no orders to wait behind, none to cross
+        return _crossing(dist, hi, hi, whole_days)
+    if not in_order:
+        if order_up_to:
+            return _crossing(dist, s, hi, whole_days)
+        return effective_lead_time(dist, s, False, whole_days, order_up_to=True)[0], _var_u(
+            dist, hi, whole_days
+        )
     if whole_days:
         # P(⌈W⌉ <= n) = P(W <= n), evaluated exactly at the whole days.
         n = np.arange(0.0, math.ceil(hi) + 1)
@@ -250,6 +259,37 @@ def effective_lead_time(
         for r in range(k):
             log_f[r::k] = np.cumsum(log_f[r::k][::-1])[::-1]
     return _moments_from_tail(1.0 - np.exp(log_f), x, step=step, discrete=False)
+
+
+def _crossing(dist, s: float, hi: float, whole_days: bool) -> tuple[float, float]:
+    """Mean and variance of the lead time to protect when orders may cross.
+
+    Each outstanding order lands independently: of the orders placed 0, s,
+    2s, ... days ago (about s·μ units each), the one placed a·s days ago is
+    still out with probability p_a = P(U > a·s), U the usable lead time. The
+    shortfall of the pipeline then has mean μ·E[U] and variance
+    (s·μ)²·Σ_a p_a(1 − p_a), so the lead-time term of the safety stock is
+    Var = s²·Σ_a p_a(1 − p_a), at most Var[U] and smaller the more often one
+    orders (variability averages out over many orders in transit; Zipkin 2000,
+    §7.4, independent lead times).
+    """
+    a = np.arange(0.0, hi + s, s)
+    # P(⌈L⌉ > x) = P(L > ⌊x⌋) for whole days, else P(L > x)
+    p = np.clip(1.0 - dist.cdf(np.floor(a + 1e-9) if whole_days else a), 0.0, 1.0)
+    if whole_days:
+        n = np.arange(0.0, math.ceil(hi) + 1)
+        mean = float(np.clip(1.0 - dist.cdf(n), 0.0, 1.0).sum())
+    else:
+        mean = float(dist.mean)
+    return mean, float(s * s * np.sum(p * (1 - p)))
+
+
+def _var_u(dist, hi: float, whole_days: bool) -> float:
+    """Var[U] of the usable lead time U = ⌈L⌉ (whole days) or L."""
+    if not whole_days:
+        return float(dist.var)
+    n = np.arange(0.0, math.ceil(hi) + 1)
+    return _moments_from_tail(1.0 - dist.cdf(n), n, step=1.0, discrete=True)[1]
 
 
 def _upper(dist) -> float:
