@@ -712,6 +712,7 @@ def theory_cases() -> list[TheoryCase]:
     mu_p, s_p, mu_y, s_y = 20.0, 88, 1.0, 5
     ex = periodic_base_stock_poisson(s_p, mu_p, lead)
     ex_y = periodic_base_stock_poisson(s_y, mu_y, lead)
+    CSL = "cycle_service_level"  # noqa: N806 - a metric name
     names = (*base_metrics, "stockout_rate", "order_fill_rate", "cash_in_pipeline")
     cases.append(
         TheoryCase(
@@ -726,7 +727,9 @@ def theory_cases() -> list[TheoryCase]:
                 "As 1a with D_k ~ Poisson(kμ): E[(S − D)^+] = Σ_{k<S} (S − k) p(k), E[(D − S)^+] "
                 "= E[D] − S + E[(S − D)^+]; stockout_rate = P(D_{L+1} > S) − P(D_L > S)·e^{−μ} "
                 "(a day that starts with backorders but has no demand is no stockout day, yet "
-                "ends with backorders), order_fill_rate = 1 − stockout_rate."
+                "ends with backorders), order_fill_rate = 1 − stockout_rate ÷ P(D > 0) (a day "
+                "without demand is no order). X receives a shipment every day (before its "
+                "demand), so its cycle_service_level = 1 − p_backorder_end."
             ),
             scenario=_scenario(
                 "base-stock-poisson",
@@ -747,7 +750,11 @@ def theory_cases() -> list[TheoryCase]:
                     },
                 ],
             ),
-            checks=tuple(_checks(ex, names) + _checks(ex_y, names, sku="Y")),
+            checks=tuple(
+                _checks(ex, names)
+                + _checks(ex_y, names, sku="Y")
+                + _checks({"cycle_service_level": 1 - ex["p_backorder_end"]}, [CSL])
+            ),
             fast={"replications": 200, "horizon_days": 500},
         )
     )
@@ -1146,7 +1153,14 @@ def _named_policy_case() -> TheoryCase:
             1 - sl,
             "p_backorder_end",
             policy="hybrid",
-            meaning="1 − cycle service level = 1 − service_level_a",
+            meaning="backorders at the day's end: 1 − service_level_a",
+        ),
+        Check(
+            "cycle_service_level",
+            sl,
+            "cycle_service_level",
+            policy="hybrid",
+            meaning="the target: a shipment a day, none finding backorders, service_level_a",
         ),
         Check(
             "avg_on_hand",
