@@ -215,11 +215,36 @@ def _print_summary(summary, metadata: dict) -> None:
     if not console.is_terminal:
         console = Console(width=120)  # pipes and logs: no need to squeeze into 80 columns
     console.print(table)
+    _print_targets(summary, metadata)
     click.echo(
         "Fill rate: units served from stock at once ÷ units demanded. Orders complete: "
         "customer orders shipped in full at once.\nStockout days: share of days with demand "
         "not served at once. Cash tied up: mean inventory value. Costs per replication."
     )
+
+
+def _print_targets(summary, metadata: dict) -> None:
+    """Print each policy's service target beside the cycle service level it achieved."""
+    targets = metadata.get("service_targets") or []
+    if not targets:
+        return
+    csl = summary[summary["metric"] == "cycle_service_level"].set_index(["policy", "sku"])
+    groups: dict[tuple[str, str, float], list[str]] = {}
+    for t in targets:
+        groups.setdefault((t["policy"], t["abc_class"], t["target"]), []).append(t["sku"])
+    parts = []
+    for (policy, cls, target), skus in groups.items():
+        means = [csl.loc[(policy, s), "mean"] for s in skus if (policy, s) in csl.index]
+        means = [m for m in means if m == m]
+        if not means:
+            continue
+        achieved = sum(means) / len(means)
+        who = f" class {cls}" if cls and len({t["abc_class"] for t in targets}) > 1 else ""
+        parts.append(
+            f"{policy}{who} {100 * target:.0f} % → {100 * achieved:.1f} %"
+        )
+    if parts:
+        click.echo("Cycle service level, target → achieved (mean over SKUs): " + "; ".join(parts))
 
 
 @cli.command()

@@ -49,6 +49,7 @@ __all__ = [
     "eoq",
     "make_plan",
     "policy_classes",
+    "service_target",
     "safety_stock",
 ]
 
@@ -357,6 +358,20 @@ def build_policy(spec: PolicySpec, plan: Plan, abc_class: str | None = None) -> 
     policy = POLICIES[spec.type](spec, plan)
     policy.abc_class = plan.abc_class
     return policy
+
+
+def service_target(spec: PolicySpec, abc_class: str) -> float | None:
+    """Return the cycle service level a policy sizes its buffer for on an ``abc_class`` SKU.
+
+    ``safety_stock`` with ``service_level``, and ``hybrid`` for classes A and B;
+    None where the policy sets no service target (C items, cover-based and
+    textbook policies).
+    """
+    if spec.type == "safety_stock":
+        return spec.service_level if spec.weeks_of_cover is None else None
+    if spec.type == "hybrid":
+        return {"A": spec.service_level_a, "B": spec.service_level_b}.get(abc_class)
+    return None
 
 
 def policy_classes(scenario: Scenario, spec: PolicySpec) -> dict[str, str]:

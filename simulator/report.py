@@ -37,7 +37,9 @@ METRIC_DEFINITIONS = {
     "order_fill_rate": "Customer orders shipped complete from stock on arrival ÷ "
     "customer orders.",
     "stockout_rate": "Days on which some demand was not served from stock at once ÷ days.",
-    "p_backorder_end": "Days ending with backorders > 0 ÷ days (1 − cycle service level).",
+    "p_backorder_end": "Days ending with backorders > 0 ÷ days.",
+    "cycle_service_level": "Replenishment cycles (from one receipt to the next) in which "
+    "no demand went unmet ÷ cycles: what a service-level target aims at.",
     "avg_on_hand": "Mean end-of-day on-hand units.",
     "avg_on_hand_time": "Time-weighted mean on-hand units over the day.",
     "avg_backorders": "Mean end-of-day backordered units.",
@@ -75,6 +77,7 @@ SUMMARY_METRICS = (
     ("order_fill_rate", "Order fill rate", "ratio"),
     ("stockout_rate", "Stockout rate (share of days)", "ratio"),
     ("p_backorder_end", "Days ending with backorders", "ratio"),
+    ("cycle_service_level", "Cycle service level", "ratio"),
     ("total_cost", "Total cost", "money"),
     ("holding_cost", "Holding cost", "money"),
     ("ordering_cost", "Ordering cost", "money"),
@@ -528,6 +531,46 @@ def _summary_table(res: Any, colors: Mapping[str, str]) -> str:
     )
 
 
+def _targets(res: Any, colors: Mapping[str, str]) -> str:
+    """Each policy's service target next to the cycle service level it achieved, by class."""
+    meta = res.metadata
+    runs = res.runs
+    rows = []
+    targets = pd.DataFrame(meta["service_targets"])
+    for (policy, cls, target), g in targets.groupby(["policy", "abc_class", "target"],
+                                                     sort=False):
+        sel = runs[(runs["policy"] == policy) & runs["sku"].isin(g["sku"])]
+        # per replication: cycles of the class's SKUs pooled (the mean of SKU ratios weighted
+        # alike), then mean, CI and the spread across replications
+        per_rep = sel.groupby("replication")["cycle_service_level"].mean().dropna()
+        n = per_rep.size
+        if n == 0:
+            continue
+        mean = float(per_rep.mean())
+        half = (1.96 * float(per_rep.std(ddof=1)) / n**0.5) if n > 1 else float("nan")
+        p5, p95 = (float(x) for x in per_rep.quantile([0.05, 0.95]))
+        gap = mean - target
+        verdict = "meets it" if mean + half >= target else f"short by {_pct(-gap)}"
+        label = f"class {cls}" if cls else "all"
+        rows.append(
+            f"<tr><td>{_policy(policy, colors)}</td><td>{_e(label)} "
+            f"<small>({len(g)} SKU{'s' * (len(g) != 1)})</small></td>"
+            f'<td class="num">{_e(_pct(target))}</td>'
+            f'<td class="num">{_e(_pct(mean))}<small>[{_e(_pct(mean - half))} – '
+            f"{_e(_pct(mean + half))}]</small></td>"
+            f'<td class="num">{_e(_pct(p5))} – {_e(_pct(p95))}</td><td>{_e(verdict)}</td></tr>'
+        )
+    return (
+        '<div class="table-wrap"><table class="summary"><thead><tr><th scope="col">Policy'
+        '</th><th scope="col">SKUs</th><th scope="col">Target</th><th scope="col">Achieved '
+        '(95 % CI)</th><th scope="col">p5 – p95 across replications</th><th scope="col">'
+        f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+        '<p class="note">The target is the cycle service level the policy sizes its buffer '
+        "for: the chance that a replenishment cycle passes with no demand left unmet. "
+        "Achieved: the share of such cycles, per SKU, averaged over the SKUs of the class.</p>"
+    )
+
+
 def _css_width(png: bytes) -> int | None:
     """Return the width in CSS pixels at which a PNG shows at its intended size.
 
@@ -634,6 +677,8 @@ def _page(res: Any, folder: Path, names: Sequence[str]) -> str:
                                                      getattr(res, "scenario_yaml", ""))),
         ("findings", "Findings", _findings(res, colors)),
         ("summary", "Summary table", _summary_table(res, colors)),
+        *((("targets", "Service targets", _targets(res, colors)),)
+          if meta.get("service_targets") else ()),
         ("charts", "Charts", _figures(folder, names, meta.get("skus") or [])),
         ("definitions", "Metric definitions", _definitions(metrics)),
         ("reproducibility", "Reproducibility", _reproducibility(res)),

@@ -25,7 +25,7 @@ import numpy as np
 
 from simulator.metrics import DAILY_FIELDS, daily_paths, replication_rows
 from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
-from simulator.policies import abc_classes
+from simulator.policies import abc_classes, policy_classes, service_target
 from simulator.scenario import Scenario
 
 __all__ = [
@@ -304,4 +304,18 @@ def _metadata(
             for name, sp in scenario.suppliers.items()
         },
         "calendar": scenario.calendar(),
+        "service_targets": _targets(scenario),
     }
+
+
+def _targets(scenario: Scenario) -> list[dict[str, Any]]:
+    """List the cycle service level each policy aims at, per SKU (policies that set one)."""
+    out = []
+    for name, spec in scenario.policies.items():
+        classes = policy_classes(scenario, spec)
+        for s in scenario.skus:
+            target = service_target(spec, classes[s.id])
+            if target is not None:
+                out.append({"policy": name, "sku": s.id, "abc_class": classes[s.id],
+                            "target": target})  # fmt: skip
+    return out
