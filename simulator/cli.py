@@ -229,20 +229,21 @@ def _print_targets(summary, metadata: dict) -> None:
     if not targets:
         return
     csl = summary[summary["metric"] == "cycle_service_level"].set_index(["policy", "sku"])
-    groups: dict[tuple[str, str, float], list[str]] = {}
+    groups: dict[tuple[str, float], list[str]] = {}
+    classes: dict[tuple[str, float], set[str]] = {}
     for t in targets:
-        groups.setdefault((t["policy"], t["abc_class"], t["target"]), []).append(t["sku"])
+        groups.setdefault((t["policy"], t["target"]), []).append(t["sku"])
+        classes.setdefault((t["policy"], t["target"]), set()).add(t["abc_class"])
+    several = {p for p, _ in groups if sum(q == p for q, _ in groups) > 1}
     parts = []
-    for (policy, cls, target), skus in groups.items():
+    for (policy, target), skus in groups.items():
         means = [csl.loc[(policy, s), "mean"] for s in skus if (policy, s) in csl.index]
         means = [m for m in means if m == m]
         if not means:
             continue
         achieved = sum(means) / len(means)
-        who = f" class {cls}" if cls and len({t["abc_class"] for t in targets}) > 1 else ""
-        parts.append(
-            f"{policy}{who} {100 * target:.0f} % → {100 * achieved:.1f} %"
-        )
+        who = f" class {'/'.join(sorted(classes[(policy, target)]))}" if policy in several else ""
+        parts.append(f"{policy}{who} {100 * target:g} % → {100 * achieved:.1f} %")
     if parts:
         click.echo("Cycle service level, target → achieved (mean over SKUs): " + "; ".join(parts))
 

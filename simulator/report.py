@@ -537,8 +537,9 @@ def _targets(res: Any, colors: Mapping[str, str]) -> str:
     runs = res.runs
     rows = []
     targets = pd.DataFrame(meta["service_targets"])
-    for (policy, cls, target), g in targets.groupby(["policy", "abc_class", "target"],
-                                                     sort=False):
+    several = targets.groupby("policy")["target"].nunique()
+    for (policy, target), g in targets.groupby(["policy", "target"], sort=False):
+        cls = "/".join(sorted(set(g["abc_class"]))) if several[policy] > 1 else ""
         sel = runs[(runs["policy"] == policy) & runs["sku"].isin(g["sku"])]
         # per replication: cycles of the class's SKUs pooled (the mean of SKU ratios weighted
         # alike), then mean, CI and the spread across replications
