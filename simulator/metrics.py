@@ -77,7 +77,11 @@ def replication_rows(
         0.0,
     )  # fmt: skip
     value_path = any_stockout = any_backorder = None  # portfolio paths, summed over SKUs
-    for tr, sku in zip(traces, skus, strict=True):
+    # Sum the portfolio in SKU id order, so it does not depend on the order of the file
+    # to the last bit; the SKU rows keep the file's order.
+    order = sorted(range(len(skus)), key=lambda k: skus[k].id)
+    for k in order:
+        tr, sku = traces[k], skus[k]
         value = tr.on_hand * sku.unit_cost
         value_sum = float(value.sum())
         backorder_sum = float(tr.backorders.sum())
@@ -148,6 +152,7 @@ def replication_rows(
             value_path = value_path + value
             any_stockout = any_stockout | tr.stockout
             any_backorder = any_backorder | backordered_days
+    rows = [rows[order.index(k)] for k in range(len(skus))]
     if len(rows) == 1:  # one SKU: the portfolio is that SKU, the same numbers
         rows.append({**rows[0], "sku": "ALL", "abc_class": ""})
         return rows

@@ -283,7 +283,7 @@ class Warehouse:
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
         "area", "t_last", "received", "filled", "served", "backordered", "lost", "short",
         "ordered", "placed", "log", "name", "order_cost", "expedite",
-        "planned", "last_receipt", "cycles", "cycles_short", "lost_since",
+        "planned", "cycles", "cycles_short", "lost_since",
     )  # fmt: skip
 
     def __init__(
@@ -312,10 +312,10 @@ class Warehouse:
         # What a planner may see of the pipeline: each open shipment's planned landing
         # (kept only for policies that expedite; None keeps the hot path free).
         self.planned: dict[int, tuple[float, float]] | None = None
-        # Replenishment cycles: one ends at each receipt (shipments landing at the same
-        # instant end one), short when backorders wait as it lands or a sale was lost
-        # since the last receipt.
-        self.last_receipt = -math.inf
+        # Replenishment cycles: one ends at each receipt, short when backorders wait as
+        # it lands or a sale was lost since the previous receipt. Shipments landing at
+        # the same instant each end a cycle (the later ones empty), as each order's
+        # cycle runs until the next order can serve demand.
         self.cycles = self.cycles_short = 0
         self.lost_since = False
 
@@ -334,12 +334,10 @@ class Warehouse:
             arrival, seq, qty = heappop(pipe)
             if self.planned is not None:
                 del self.planned[seq]
-            if arrival > self.last_receipt:
-                self.last_receipt = arrival
-                self.cycles += 1
-                if self.backorders > 0 or self.lost_since:
-                    self.cycles_short += 1
-                self.lost_since = False
+            self.cycles += 1
+            if self.backorders > 0 or self.lost_since:
+                self.cycles_short += 1
+            self.lost_since = False
             self.area += self.on_hand * (arrival - self.t_last)
             self.t_last = arrival
             self.on_order -= qty

@@ -199,6 +199,10 @@ def _protection(
     """
     review = 0 if spec.review == "continuous" else spec.review_every_days
     lead_mean, lead_var = plan.lead(_spacing(spec, plan, lot_days), order_up_to=lot_days == 0)
+    if review == 0 and plan.whole_days:
+        # A continuous review orders right after the day's quantity was served: even a
+        # shipment landing at once serves the next day's demand at the earliest.
+        lead_mean = max(lead_mean, 1.0)
     if getattr(spec, "plan_for_disruptions", False) and plan.disrupted:
         idx = np.arange(plan.n_days)
         nxt = np.minimum(idx + review, plan.arrival.size - 1)

@@ -38,7 +38,7 @@ METRIC_DEFINITIONS = {
     "customer orders.",
     "stockout_rate": "Days on which some demand was not served from stock at once ÷ days.",
     "p_backorder_end": "Days ending with backorders > 0 ÷ days.",
-    "cycle_service_level": "Replenishment cycles (from one receipt to the next) in which "
+    "cycle_service_level": "Replenishment cycles (each receipt ends one) in which "
     "no demand went unmet ÷ cycles: what a service-level target aims at.",
     "avg_on_hand": "Mean end-of-day on-hand units.",
     "avg_on_hand_time": "Time-weighted mean on-hand units over the day.",

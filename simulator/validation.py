@@ -1650,8 +1650,8 @@ CONVENTIONS = """\
   mean of per-replication ratios is listed under each table for comparison.
 * **stockout_rate and p_backorder_end are different things.** stockout_rate counts days
   on which some demand was not served at once; p_backorder_end counts days that end with
-  backorders. `cycle_service_level` is a third: the share of replenishment cycles (from
-  one receipt to the next) with no demand left unmet. A day that starts with backorders
+  backorders. `cycle_service_level` is a third: the share of replenishment cycles (each
+  receipt ends one) with no demand left unmet. A day that starts with backorders
   and has no demand is in the second but not the first. For a fast mover the two nearly
   coincide; the slow mover Y of case 1b (no demand on about a third of its days) shows them apart,
   each agreeing with its own formula.
