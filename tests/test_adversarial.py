@@ -529,8 +529,13 @@ def test_lead_time_longer_than_the_horizon_is_handled():
 
 def test_zero_lead_time_base_stock_covers_one_day_of_demand():
     """L = 0, periodic review every day: S = one day of demand serves everything."""
-    data = scenario_dict("per_day", lead={"dist": "constant", "value": 0},
-                         policies={"bs": {"type": "base_stock", "S": 100}}, horizon=30, warmup=0)
+    data = scenario_dict(
+        "per_day",
+        lead={"dist": "constant", "value": 0},
+        policies={"bs": {"type": "base_stock", "S": 100}},
+        horizon=30,
+        warmup=0,
+    )
     data["skus"][0]["demand"] = {"per_day": {"dist": "constant", "value": 100}}
     data["skus"][0]["initial_on_hand"] = 100
     rows = sku_rows(data, 1)
@@ -587,7 +592,10 @@ def test_hybrid_daily_review_hits_its_class_a_target(demand):
 def test_plan_for_disruptions_keeps_service_through_an_announced_closure():
     """Guard: a 3-week announced port closure, lead ~ gamma(21, 4): planning policies keep
     stockout days inside the closure (+ clearing) well below the non-planning ones."""
-    pols = {"hyb": {"type": "hybrid"}, "hyb_noplan": {"type": "hybrid", "plan_for_disruptions": False}}
+    pols = {
+        "hyb": {"type": "hybrid"},
+        "hyb_noplan": {"type": "hybrid", "plan_for_disruptions": False},
+    }
     data = scenario_dict("per_day", lead={"dist": "gamma", "mean": 21, "sd": 4}, policies=pols,
                          horizon=160, warmup=60)  # fmt: skip
     data["skus"][0]["initial_on_hand"] = 3000
@@ -607,7 +615,10 @@ def test_continuous_hybrid_prebuilds_for_an_announced_closure_like_the_periodic_
     a stream of small continuous-review orders, a shipment's in-order wait is ~30 days:
     the buffer ordered on the first day the planner deems caught lands in the closure.
     """
-    pols = {"periodic": {"type": "hybrid"}, "continuous": {"type": "hybrid", "review": "continuous"}}
+    pols = {
+        "periodic": {"type": "hybrid"},
+        "continuous": {"type": "hybrid", "review": "continuous"},
+    }
     data = scenario_dict("customers", lead={"dist": "gamma", "mean": 21, "sd": 4}, policies=pols,
                          horizon=160, warmup=60)  # fmt: skip
     data["skus"][0]["initial_on_hand"] = 3000
@@ -627,7 +638,10 @@ def test_continuous_hybrid_prebuilds_for_an_announced_closure_like_the_periodic_
 def test_continuous_review_prebuilds_for_an_announced_outage_like_the_periodic_one(mode):
     """per_day demand, announced supplier outage days 100–114: a continuous hybrid
     (plan_for_disruptions by default) protects it no worse than a daily hybrid."""
-    pols = {"periodic": {"type": "hybrid"}, "continuous": {"type": "hybrid", "review": "continuous"}}
+    pols = {
+        "periodic": {"type": "hybrid"},
+        "continuous": {"type": "hybrid", "review": "continuous"},
+    }
     data = scenario_dict("per_day", policies=pols, horizon=140, warmup=30)
     data["suppliers"]["s"]["disruptions"] = [
         {"kind": "supplier_outage", "start": 100, "end": 114, "mode": mode}
