@@ -235,8 +235,10 @@ def validate(scenarios: tuple[str, ...]) -> None:
         except ScenarioError as exc:
             bad += 1
             for line in str(exc).splitlines():
-                click.echo(f"{name}: {line}", err=True)
+                click.echo(line if line.startswith(f"{name}:") else f"{name}: {line}", err=True)
             continue
+        for line in scn.window_warnings():
+            click.echo(f"{name}: warning: {line}", err=True)
         click.echo(
             f"{name}: ok ({len(scn.skus)} SKU{'s' * (len(scn.skus) != 1)}, "
             f"{len(scn.policies)} policies, {scn.horizon_days} days)"
