@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -58,7 +59,10 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(min=0), help="Root random seed.")
 @click.option("-p", "--policy", "policies", multiple=True, help="Run only this policy (repeat).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Results folder to write.")
-@click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
+@click.option(
+    "--force", is_flag=True, help="Replace the folder if supplysim wrote it (or it is empty)."
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoints.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
 @click.option(
     "--backend",
@@ -76,6 +80,7 @@ def run(
     policies: tuple[str, ...],
     out: Path | None,
     force: bool,
+    resume: bool,
     workers: int | None,
     backend: str | None,
     scheduler: str | None,
@@ -86,49 +91,146 @@ def run(
 
     Every policy runs on the same random demand and lead times (common random
     numbers); the results folder gets the tables, charts and an HTML report.
+    The folder is claimed before the run starts and appears whole at the end;
+    finished batches are checkpointed beside it, so an interrupted run (Ctrl-C,
+    SIGTERM, a lost worker) continues with --resume.
     """
-    from simulator.results import ResultsError, default_folder, write_results
-    from simulator.runner import run_scenario
+    from simulator.results import ResultsError
     from simulator.scenario import ScenarioError
+    from simulator.workspace import check_out_path
 
     scn = _load(scenario)
     try:
         scn = scn.with_overrides(replications, seed, list(policies) or None)
-    except ScenarioError as exc:
+        if out is not None:
+            check_out_path(out)
+    except (ScenarioError, ResultsError) as exc:
         raise BadInput(str(exc)) from None
-    folder = out or default_folder(scn.name)
-    if folder.exists() and not force:
-        raise BadInput(f"{folder}: already exists; use --force to replace it or --out elsewhere")
+    for line in scn.window_warnings():
+        click.echo(f"warning: {line}", err=True)
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     if backend is None:
         backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
+    if backend == "dask":
+        from simulator.dask_backend import BackendError, require_dask
+
+        try:
+            require_dask()
+        except BackendError as exc:
+            raise BadInput(str(exc)) from None
     if backend != "serial" and workers is None:
         workers = os.cpu_count() or 1
     command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    _run_claimed(scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command)
+
+
+class Stopped(click.ClickException):
+    """The run was stopped (signal, lost worker): one line saying what is kept, then exit."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:  # noqa: D102 - no "Error:" prefix: not the user's mistake
+        click.echo(self.message, err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop as on Ctrl-C, but exit 143."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
+def _run_claimed(scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command):
+    """Claim the folder, run (resuming from checkpoints), write; on a stop, keep the checkpoints."""
+    from simulator.results import ResultsError, write_tables
+    from simulator.runner import Batch, WorkerLost, run_scenario
+    from simulator.workspace import Workspace
+
+    identity = {
+        "scenario": scn.name,
+        "scenario_hash": scn.content_hash(),
+        "seed": scn.seed,
+        "replications": scn.replications,
+        "command": command,
+    }
+    try:
+        ws = Workspace.claim(out, identity, force=force, resume=resume)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+    for note in ws.notes:
+        click.echo(note, err=True)
+    n = scn.replications
+    args = [a for a in sys.argv[1:] if a != "--resume"] if sys.argv[1:2] == ["run"] else []
+    again = "supplysim " + " ".join(shlex.quote(a) for a in args or ["run", "..."])
+    if out is None:
+        again += f" --out {shlex.quote(str(ws.target))}"
+    again += " --resume"
+
+    def kept(what: str) -> str:
+        k = ws.checkpointed()
+        if k == 0:
+            return f"{what} before any batch finished; nothing was written"
+        return (
+            f"{what} with {k:,} of {n:,} replications done, checkpointed in {ws.work}; "
+            f"resume with: {again}"
+        )
 
     try:
-        result = _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet)
-    except ValueError as exc:
-        if backend == "dask":
+        done = [Batch(reps, cols, daily) for reps, cols, daily in ws.load_batches()]
+        if done and not quiet:
+            k = sum(len(b.replications) for b in done)
+            click.echo(f"Resuming: {k:,} of {n:,} replications already done in {ws.work}", err=True)
+
+        def checkpoint(batch) -> None:
+            ws.save_batch(batch.replications, batch.columns, batch.daily)
+
+        try:
+            result = _run_with_progress(
+                run_scenario, scn, backend, workers, scheduler, command, quiet, done, checkpoint
+            )
+        except ValueError as exc:
             from simulator.dask_backend import BackendError
 
             if isinstance(exc, BackendError):
                 raise BadInput(str(exc)) from None
-        raise
+            raise
+        if done:
+            result.metadata["resumed_replications"] = sum(len(b.replications) for b in done)
 
-    def finish(tmp: Path) -> None:
-        if not no_plots:
-            from simulator.plots import make_figures
-            from simulator.report import build_report
+        def write(tmp: Path) -> None:
+            write_tables(result, tmp)
+            if not no_plots:
+                from simulator.plots import make_figures
+                from simulator.report import build_report
 
-            make_figures(tmp)
-            build_report(tmp)
+                make_figures(tmp)
+                build_report(tmp)
 
-    try:
-        written = write_results(result, folder, force=force, finish=finish)
+        written = ws.commit(write)
+    except KeyboardInterrupt as exc:
+        ws.suspend()
+        sig = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+        raise Stopped(kept(f"stopped by {sig[0]}"), sig[1]) from None
+    except WorkerLost as exc:
+        ws.suspend()
+        raise Stopped("error: " + kept(str(exc)), 1) from None
     except ResultsError as exc:
-        raise BadInput(str(exc)) from None
+        ws.suspend()
+        raise Stopped(f"error: {exc}", 1) from None
+    except BadInput:
+        ws.discard()
+        raise
+    except BaseException:
+        if ws.checkpointed():
+            ws.suspend()
+            click.echo(kept("the run failed"), err=True)
+        else:
+            ws.discard()
+        raise
     if quiet:
         click.echo(str(written))
         return
@@ -138,7 +240,9 @@ def run(
         click.echo(f"Report:  {written / 'report.html'}")
 
 
-def _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet):
+def _run_with_progress(
+    run_scenario, scn, backend, workers, scheduler, command, quiet, done=(), on_batch=None
+):
     """Run, showing a progress bar once the run has taken more than a second."""
     state: dict = {"bar": None, "task": None, "t0": time.perf_counter()}
 
@@ -169,6 +273,8 @@ def _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, 
             scheduler=scheduler,
             progress=progress,
             command=command,
+            done=done,
+            on_batch=on_batch,
         )
     finally:
         if state["bar"] is not None:
@@ -287,7 +393,15 @@ def report(results: Path) -> None:
 
 
 def main() -> None:
-    """Console-script entry point: exit 2 for bad input, 1 for internal errors."""
+    """Console-script entry point: exit 2 for bad input, 1 for internal errors.
+
+    Ctrl-C exits 130 and SIGTERM 143 (128 + the signal), after the run has
+    stopped its workers and kept its checkpoints.
+    """
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    # A script's background job starts with SIGINT ignored (POSIX shells do that
+    # without job control); an hour-long run must still stop when interrupted.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -296,9 +410,9 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("interrupted; nothing was written", err=True)
-        sys.exit(130)
+        sys.exit(143 if isinstance(exc, Terminated) else 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence, message without traceback
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if os.environ.get("SUPPLYSIM_DEBUG"):

@@ -21,10 +21,29 @@ if TYPE_CHECKING:
     from simulator.runner import Batch
     from simulator.scenario import Scenario
 
-__all__ = ["CONNECT_TIMEOUT_S", "BackendError", "run_batches_dask"]
+__all__ = ["CONNECT_TIMEOUT_S", "BackendError", "require_dask", "run_batches_dask"]
+
 
 class BackendError(ValueError):
     """The Dask backend cannot run: the scheduler is unreachable (bad input, exit code 2)."""
+
+
+def require_dask() -> None:
+    """Check that the optional Dask packages are installed, without importing them.
+
+    Raises:
+        BackendError: ``dask`` or ``distributed`` is missing; the message says
+            what to install.
+
+    """
+    from importlib.util import find_spec
+
+    missing = [name for name in ("dask", "distributed") if find_spec(name) is None]
+    if missing:
+        raise BackendError(
+            f"--backend dask: needs the optional package{'s' * (len(missing) > 1)} "
+            f"{' and '.join(missing)}; install them with: pip install 'supplysim[dask]'"
+        )
 
 
 CONNECT_TIMEOUT_S = 10
@@ -85,14 +104,16 @@ def run_batches_dask(
         One :class:`simulator.runner.Batch` per batch, in the order of ``batches``.
 
     Raises:
-        BackendError: the scheduler could not be reached (one line).
+        BackendError: Dask is not installed, or the scheduler could not be reached.
+        WorkerLost: a task's workers kept dying (Dask gave up on it: ``KilledWorker``).
 
     """
     if not batches:
         return
-    from distributed import as_completed
+    require_dask()
+    from distributed import KilledWorker, as_completed
 
-    from simulator.runner import run_batch
+    from simulator.runner import WorkerLost, run_batch
 
     client, cluster = _connect(scheduler, workers)
     futures = []
@@ -107,7 +128,14 @@ def run_batches_dask(
         done: dict[int, Batch] = {}
         following = 0
         for future in as_completed(futures):
-            done[index[future.key]] = future.result()
+            try:
+                done[index[future.key]] = future.result()
+            except KilledWorker:
+                i = index[future.key]
+                raise WorkerLost(
+                    f"Dask workers died while running batch {i} (replications "
+                    f"{batches[i][0]}..{batches[i][-1]}) and Dask gave up on it (KilledWorker)"
+                ) from None
             future.release()
             while following in done:
                 yield done.pop(following)
