@@ -7,6 +7,7 @@ commands so that ``supplysim --help`` starts fast.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -390,6 +391,151 @@ def report(results: Path) -> None:
     from simulator.report import build_report
 
     click.echo(str(build_report(results)))
+
+
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), help="Also write the reproduced folder here."
+)
+@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
+@click.option(
+    "--backend",
+    type=click.Choice(["serial", "processes", "dask"]),
+    default=None,
+    help="Where replications run [processes when workers > 1, else serial].",
+)
+def rerun(results: Path, out: Path | None, workers: int | None, backend: str | None) -> None:
+    """Run RESULTS again from its scenario.yaml and metadata.json; compare runs.parquet.
+
+    Says whether runs.parquet came out byte for byte identical (exit 0) or
+    shows the first row that differs (exit 1). With --out, the reproduced
+    folder (tables only) is kept there.
+    """
+    import tempfile
+
+    from simulator.results import ResultsError, write_tables
+    from simulator.runner import run_scenario
+    from simulator.scenario import Scenario, ScenarioError
+    from simulator.workspace import Workspace
+
+    if not results.is_dir():
+        raise BadInput(f"{results}: no such results folder")
+    for name in ("scenario.yaml", "metadata.json", "runs.parquet"):
+        if not (results / name).is_file():
+            raise BadInput(f"{results}: not a results folder (missing {name})")
+    try:
+        scn = Scenario.from_yaml(results / "scenario.yaml")
+        meta = json.loads((results / "metadata.json").read_text(encoding="utf-8"))
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{results / 'metadata.json'}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BadInput(f"{results / 'metadata.json'}: must be a JSON object")
+    for line in _provenance_warnings(scn, meta):
+        click.echo(f"warning: {line}", err=True)
+    if backend is None:
+        backend = "serial" if workers == 1 else "processes"
+    if backend == "dask":
+        from simulator.dask_backend import BackendError, require_dask
+
+        try:
+            require_dask()
+        except BackendError as exc:
+            raise BadInput(str(exc)) from None
+    ws = None
+    if out is not None:
+        identity = {
+            "scenario": scn.name,
+            "scenario_hash": scn.content_hash(),
+            "seed": scn.seed,
+            "replications": scn.replications,
+        }
+        try:
+            ws = Workspace.claim(out, identity)
+        except ResultsError as exc:
+            raise BadInput(str(exc)) from None
+    command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        result = _run_with_progress(run_scenario, scn, backend, workers, None, command, False)
+        if ws is not None:
+            where = ws.commit(lambda tmp: write_tables(result, tmp))
+            fresh = where / "runs.parquet"
+            _report_rerun(results / "runs.parquet", fresh, meta)
+            return
+        with tempfile.TemporaryDirectory(prefix="supplysim-rerun-") as tmp:
+            fresh = Path(tmp) / "runs.parquet"
+            result.runs.to_parquet(fresh, index=False)
+            _report_rerun(results / "runs.parquet", fresh, meta)
+    except BaseException:
+        if ws is not None:
+            ws.discard()
+        raise
+
+
+def _provenance_warnings(scn, meta: dict) -> list[str]:
+    """Say where the folder's metadata disagrees with its scenario.yaml or this installation."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for key, mine in (("seed", scn.seed), ("replications", scn.replications)):
+        if key in meta and meta[key] != mine:
+            out.append(f"metadata.json: {key} is {meta[key]}, scenario.yaml says {mine}")
+    if meta.get("scenario_hash") not in (None, scn.content_hash()):
+        out.append(
+            f"scenario.yaml: hash {scn.content_hash()}, metadata.json recorded "
+            f"{meta['scenario_hash']} (edited since the run?)"
+        )
+    for pkg, was in (meta.get("versions") or {}).items():
+        if pkg == "python":
+            continue
+        try:
+            now = version(pkg)
+        except PackageNotFoundError:
+            now = "not installed"
+        if now != was:
+            out.append(f"{pkg}: the run used {was}, this is {now}")
+    return out
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _report_rerun(original: Path, fresh: Path, meta: dict) -> None:
+    """Print whether two runs.parquet files are identical, else the first difference; exit 1."""
+    import pandas as pd
+
+    if original.read_bytes() == fresh.read_bytes():
+        n = len(pd.read_parquet(fresh, columns=["replication"]))
+        click.echo(
+            f"identical: {original} reproduced byte for byte ({n:,} rows, seed "
+            f"{meta.get('seed')}, {meta.get('replications')} replications)"
+        )
+        return
+    a, b = pd.read_parquet(original), pd.read_parquet(fresh)
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        what = (
+            f"{len(a):,} rows × {len(a.columns)} columns recorded, "
+            f"{len(b):,} × {len(b.columns)} reproduced"
+        )
+    else:
+        differ = a.ne(b) & ~(a.isna() & b.isna())
+        rows = differ.any(axis=1)
+        if not rows.any():
+            what = "same values, but the files differ (another pyarrow or pandas version?)"
+        else:
+            i = int(rows.to_numpy().nonzero()[0][0])
+            cols = [c for c in a.columns if differ.iloc[i][c]]
+            keys = ", ".join(f"{k} {a.iloc[i][k]}" for k in ("replication", "policy", "sku"))
+            vals = "; ".join(
+                f"{c} {_plain(a.iloc[i][c])!r} recorded vs {_plain(b.iloc[i][c])!r} now"
+                for c in cols[:3]
+            )
+            more = f" (+{len(cols) - 3} more columns)" if len(cols) > 3 else ""
+            what = f"first difference at row {i} ({keys}): {vals}{more}"
+    raise Stopped(f"differs: {original} was not reproduced; {what}", 1)
 
 
 def main() -> None:

@@ -13,8 +13,11 @@ the runner's table is identical to a serial run whatever the worker count.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -60,15 +63,8 @@ def _connect(scheduler: str | None, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # No dashboard; its bare HTTP server on a free local port, not a busy :8787.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        )
+        with _ctrl_c_ignored():
+            cluster = _local_cluster(LocalCluster, workers)
         try:
             return Client(cluster), cluster
         except BaseException:
@@ -82,6 +78,36 @@ def _connect(scheduler: str | None, workers: int):
             f"--scheduler: cannot reach the Dask scheduler at {scheduler!r} ({reason})"
         ) from None
     return client, None
+
+
+def _local_cluster(LocalCluster, workers: int):  # noqa: N803 - the class, imported lazily
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # No dashboard; its bare HTTP server on a free local port, not a busy :8787.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Start the local workers with Ctrl-C ignored (an ignored signal stays ignored in a child).
+
+    Ctrl-C in a terminal reaches every process of the group. The main process
+    stops the run and closes the cluster; workers that took the signal
+    themselves would only die first with a traceback each.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 def run_batches_dask(

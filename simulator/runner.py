@@ -223,17 +223,9 @@ def _run_in_processes(
             yield future.result()
         finished = True
     except BrokenProcessPool:
-        done = sum(f.done() and not f.cancelled() and f.exception() is None for f in futures)
         codes = sorted({-p.exitcode for p in procs if p.exitcode is not None and p.exitcode < 0})
-        how = (
-            f"killed by {', '.join(signal.Signals(c).name for c in codes)}"
-            if codes
-            else "it exited unexpectedly"
-        )
-        raise WorkerLost(
-            f"a worker process died ({how}; out of memory?) after {done} of "
-            f"{len(batches)} batches"
-        ) from None
+        how = f"killed by {', '.join(signal.Signals(c).name for c in codes)}" if codes else "exited"
+        raise WorkerLost(f"a worker process died ({how}; out of memory?)") from None
     finally:
         if finished:
             pool.shutdown(wait=True)
