@@ -100,6 +100,14 @@ def run(
     from simulator.scenario import ScenarioError
     from simulator.workspace import check_out_path
 
+    again = ["run", scenario]  # the command that resumes this run, should it stop
+    for flag, value in (("-n", replications), ("--seed", seed)):
+        again += [flag, str(value)] if value is not None else []
+    for p in policies:
+        again += ["-p", p]
+    for flag, value in (("-w", workers), ("--backend", backend), ("--scheduler", scheduler)):
+        again += [flag, str(value)] if value is not None else []
+    again += ["--no-plots"] * no_plots + ["-q"] * quiet + ["--force"] * force
     scn = _load(scenario)
     try:
         scn = scn.with_overrides(replications, seed, list(policies) or None)
@@ -123,15 +131,19 @@ def run(
     if backend != "serial" and workers is None:
         workers = os.cpu_count() or 1
     command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    _run_claimed(scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command)
+    _run_claimed(
+        scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again
+    )
 
 
 class Stopped(click.ClickException):
     """The run was stopped (signal, lost worker): one line saying what is kept, then exit."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, exit_code: int, hard: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.hard = hard
+        """Exit at once after the message (see :func:`main`)."""
 
     def show(self, file=None) -> None:  # noqa: D102 - no "Error:" prefix: not the user's mistake
         click.echo(self.message, err=True)
@@ -145,7 +157,9 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated()
 
 
-def _run_claimed(scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command):
+def _run_claimed(
+    scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again
+):
     """Claim the folder, run (resuming from checkpoints), write; on a stop, keep the checkpoints."""
     from simulator.results import ResultsError, write_tables
     from simulator.runner import Batch, WorkerLost, run_scenario
@@ -165,11 +179,9 @@ def _run_claimed(scn, out, force, resume, backend, workers, scheduler, no_plots,
     for note in ws.notes:
         click.echo(note, err=True)
     n = scn.replications
-    args = [a for a in sys.argv[1:] if a != "--resume"] if sys.argv[1:2] == ["run"] else []
-    again = "supplysim " + " ".join(shlex.quote(a) for a in args or ["run", "..."])
-    if out is None:
-        again += f" --out {shlex.quote(str(ws.target))}"
-    again += " --resume"
+    again = "supplysim " + " ".join(
+        shlex.quote(a) for a in [*again, "--out", str(ws.target), "--resume"]
+    )
 
     def kept(what: str) -> str:
         k = ws.checkpointed()
@@ -215,10 +227,10 @@ def _run_claimed(scn, out, force, resume, backend, workers, scheduler, no_plots,
     except KeyboardInterrupt as exc:
         ws.suspend()
         sig = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
-        raise Stopped(kept(f"stopped by {sig[0]}"), sig[1]) from None
+        raise Stopped(kept(f"stopped by {sig[0]}"), sig[1], hard=True) from None
     except WorkerLost as exc:
         ws.suspend()
-        raise Stopped("error: " + kept(str(exc)), 1) from None
+        raise Stopped("error: " + kept(str(exc)), 1, hard=True) from None
     except ResultsError as exc:
         ws.suspend()
         raise Stopped(f"error: {exc}", 1) from None
@@ -550,6 +562,17 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(standalone_mode=False)
+    except Stopped as exc:
+        exc.show()
+        if exc.hard:
+            # The workers are gone and the checkpoints are on disk. A process pool
+            # that was torn down mid-run can leave its feeder and manager threads
+            # for the interpreter to join at exit (sometimes forever, on 3.11):
+            # leave without them.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

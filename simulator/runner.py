@@ -234,12 +234,14 @@ def _run_in_processes(
 
 
 def _stop_pool(pool: ProcessPoolExecutor, futures: list[Future], procs: list[Any]) -> None:
-    """Cancel what has not started, terminate the workers, wait (briefly) until they are gone."""
+    """Terminate the workers, wait (briefly) until they are gone, then cancel the rest.
+
+    The workers go first: with them dead, the pool's feeder thread fails its
+    pending writes quietly (their futures get the error) rather than racing
+    the shutdown that closes its queue.
+    """
     with _signals_held():
-        for f in futures:
-            f.cancel()
         procs = procs or list((pool._processes or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
         for p in procs:
             if p.is_alive():
                 p.terminate()
@@ -250,6 +252,9 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: list[Future], procs: list[Any
             if p.is_alive():
                 p.kill()
                 p.join(1.0)
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextmanager
