@@ -150,11 +150,20 @@ class Stopped(click.ClickException):
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: stop as on Ctrl-C, but exit 143."""
+    """SIGTERM (or SIGHUP: the terminal closed) arrived: stop as on Ctrl-C, exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, as a shell reports a process killed by it."""
+        return 128 + self.signum
 
 
-def _on_sigterm(signum, frame) -> None:
-    raise Terminated()
+def _on_stop_signal(signum, frame) -> None:
+    raise Terminated(signum)
 
 
 def _run_claimed(
@@ -226,7 +235,11 @@ def _run_claimed(
         written = ws.commit(write)
     except KeyboardInterrupt as exc:
         ws.suspend()
-        sig = ("SIGTERM", 143) if isinstance(exc, Terminated) else ("Ctrl-C", 130)
+        sig = (
+            (signal.Signals(exc.signum).name, exc.exit_code)
+            if isinstance(exc, Terminated)
+            else ("Ctrl-C", 130)
+        )
         raise Stopped(kept(f"stopped by {sig[0]}"), sig[1], hard=True) from None
     except WorkerLost as exc:
         ws.suspend()
@@ -553,17 +566,22 @@ def _report_rerun(original: Path, fresh: Path, meta: dict) -> None:
 def main() -> None:
     """Console-script entry point: exit 2 for bad input, 1 for internal errors.
 
-    Ctrl-C exits 130 and SIGTERM 143 (128 + the signal), after the run has
+    Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal), after the run has
     stopped its workers and kept its checkpoints.
     """
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _on_stop_signal)
     # A script's background job starts with SIGINT ignored (POSIX shells do that
     # without job control); an hour-long run must still stop when interrupted.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(standalone_mode=False)
     except Stopped as exc:
-        exc.show()
+        try:
+            exc.show()
+        except OSError:
+            pass  # SIGHUP: the terminal is gone, and so is anyone to read this
         if exc.hard:
             # The workers are gone and the checkpoints are on disk. A process pool
             # that was torn down mid-run can leave its feeder and manager threads
@@ -581,7 +599,7 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
         click.echo("interrupted; nothing was written", err=True)
-        sys.exit(143 if isinstance(exc, Terminated) else 130)
+        sys.exit(exc.exit_code if isinstance(exc, Terminated) else 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence, message without traceback
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if os.environ.get("SUPPLYSIM_DEBUG"):

@@ -196,11 +196,13 @@ def _worker_init() -> None:
     Ctrl-C in a terminal reaches the whole process group. A worker that took
     it as ``KeyboardInterrupt`` would hand it back as that batch's result and
     carry on with the next one, so the parent alone decides, and terminates
-    the workers. Forked workers inherit the parent's SIGTERM handler; the
+    the workers. Forked workers inherit the parent's SIGTERM and SIGHUP handlers; the
     default (die) is restored.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _run_in_processes(
@@ -259,11 +261,13 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: list[Future], procs: list[Any
 
 @contextmanager
 def _signals_held() -> Iterator[None]:
-    """Ignore a second Ctrl-C or SIGTERM while the workers are being stopped (main thread only)."""
+    """Ignore a second Ctrl-C, SIGTERM or SIGHUP while the workers stop (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    stops = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    saved = {s: signal.signal(s, signal.SIG_IGN) for s in stops}
     try:
         yield
     finally:
