@@ -7,8 +7,10 @@ commands so that ``supplysim --help`` starts fast.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -58,7 +60,10 @@ def cli() -> None:
 @click.option("--seed", type=click.IntRange(min=0), help="Root random seed.")
 @click.option("-p", "--policy", "policies", multiple=True, help="Run only this policy (repeat).")
 @click.option("-o", "--out", type=click.Path(path_type=Path), help="Results folder to write.")
-@click.option("--force", is_flag=True, help="Replace the results folder if it exists.")
+@click.option(
+    "--force", is_flag=True, help="Replace the folder if supplysim wrote it (or it is empty)."
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoints.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
 @click.option(
     "--backend",
@@ -76,6 +81,7 @@ def run(
     policies: tuple[str, ...],
     out: Path | None,
     force: bool,
+    resume: bool,
     workers: int | None,
     backend: str | None,
     scheduler: str | None,
@@ -86,49 +92,171 @@ def run(
 
     Every policy runs on the same random demand and lead times (common random
     numbers); the results folder gets the tables, charts and an HTML report.
+    The folder is claimed before the run starts and appears whole at the end;
+    finished batches are checkpointed beside it, so an interrupted run (Ctrl-C,
+    SIGTERM, a lost worker) continues with --resume.
     """
-    from simulator.results import ResultsError, default_folder, write_results
-    from simulator.runner import run_scenario
+    from simulator.results import ResultsError
     from simulator.scenario import ScenarioError
+    from simulator.workspace import check_out_path
 
+    again = ["run", scenario]  # the command that resumes this run, should it stop
+    for flag, value in (("-n", replications), ("--seed", seed)):
+        again += [flag, str(value)] if value is not None else []
+    for p in policies:
+        again += ["-p", p]
+    for flag, value in (("-w", workers), ("--backend", backend), ("--scheduler", scheduler)):
+        again += [flag, str(value)] if value is not None else []
+    again += ["--no-plots"] * no_plots + ["-q"] * quiet + ["--force"] * force
     scn = _load(scenario)
     try:
         scn = scn.with_overrides(replications, seed, list(policies) or None)
-    except ScenarioError as exc:
+        if out is not None:
+            check_out_path(out)
+    except (ScenarioError, ResultsError) as exc:
         raise BadInput(str(exc)) from None
-    folder = out or default_folder(scn.name)
-    if folder.exists() and not force:
-        raise BadInput(f"{folder}: already exists; use --force to replace it or --out elsewhere")
+    for line in scn.window_warnings():
+        click.echo(f"warning: {line}", err=True)
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     if backend is None:
         backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
+    if backend == "dask":
+        from simulator.dask_backend import BackendError, require_dask
+
+        try:
+            require_dask()
+        except BackendError as exc:
+            raise BadInput(str(exc)) from None
     if backend != "serial" and workers is None:
         workers = os.cpu_count() or 1
     command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    _run_claimed(
+        scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again
+    )
+
+
+class Stopped(click.ClickException):
+    """The run was stopped (signal, lost worker): one line saying what is kept, then exit."""
+
+    def __init__(self, message: str, exit_code: int, hard: bool = False) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.hard = hard
+        """Exit at once after the message (see :func:`main`)."""
+
+    def show(self, file=None) -> None:  # noqa: D102 - no "Error:" prefix: not the user's mistake
+        click.echo(self.message, err=True)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (or SIGHUP: the terminal closed) arrived: stop as on Ctrl-C, exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal number, as a shell reports a process killed by it."""
+        return 128 + self.signum
+
+
+def _on_stop_signal(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+def _run_claimed(
+    scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again
+):
+    """Claim the folder, run (resuming from checkpoints), write; on a stop, keep the checkpoints."""
+    from simulator.results import ResultsError, write_tables
+    from simulator.runner import Batch, WorkerLost, run_scenario
+    from simulator.workspace import Workspace
+
+    identity = {
+        "scenario": scn.name,
+        "scenario_hash": scn.content_hash(),
+        "seed": scn.seed,
+        "replications": scn.replications,
+        "command": command,
+    }
+    try:
+        ws = Workspace.claim(out, identity, force=force, resume=resume)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+    for note in ws.notes:
+        click.echo(note, err=True)
+    n = scn.replications
+    again = "supplysim " + " ".join(
+        shlex.quote(a) for a in [*again, "--out", str(ws.target), "--resume"]
+    )
+
+    def kept(what: str) -> str:
+        k = ws.checkpointed()
+        if k == 0:
+            return f"{what} before any batch finished; nothing was written"
+        return (
+            f"{what} with {k:,} of {n:,} replications done, checkpointed in {ws.work}; "
+            f"resume with: {again}"
+        )
 
     try:
-        result = _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet)
-    except ValueError as exc:
-        if backend == "dask":
+        done = [Batch(reps, cols, daily) for reps, cols, daily in ws.load_batches()]
+        if done and not quiet:
+            k = sum(len(b.replications) for b in done)
+            click.echo(f"Resuming: {k:,} of {n:,} replications already done in {ws.work}", err=True)
+
+        def checkpoint(batch) -> None:
+            ws.save_batch(batch.replications, batch.columns, batch.daily)
+
+        try:
+            result = _run_with_progress(
+                run_scenario, scn, backend, workers, scheduler, command, quiet, done, checkpoint
+            )
+        except ValueError as exc:
             from simulator.dask_backend import BackendError
 
             if isinstance(exc, BackendError):
                 raise BadInput(str(exc)) from None
-        raise
+            raise
+        if done:
+            result.metadata["resumed_replications"] = sum(len(b.replications) for b in done)
 
-    def finish(tmp: Path) -> None:
-        if not no_plots:
-            from simulator.plots import make_figures
-            from simulator.report import build_report
+        def write(tmp: Path) -> None:
+            write_tables(result, tmp)
+            if not no_plots:
+                from simulator.plots import make_figures
+                from simulator.report import build_report
 
-            make_figures(tmp)
-            build_report(tmp)
+                make_figures(tmp)
+                build_report(tmp)
 
-    try:
-        written = write_results(result, folder, force=force, finish=finish)
+        written = ws.commit(write)
+    except KeyboardInterrupt as exc:
+        ws.suspend()
+        sig = (
+            (signal.Signals(exc.signum).name, exc.exit_code)
+            if isinstance(exc, Terminated)
+            else ("Ctrl-C", 130)
+        )
+        raise Stopped(kept(f"stopped by {sig[0]}"), sig[1], hard=True) from None
+    except WorkerLost as exc:
+        ws.suspend()
+        raise Stopped("error: " + kept(str(exc)), 1, hard=True) from None
     except ResultsError as exc:
-        raise BadInput(str(exc)) from None
+        ws.suspend()
+        raise Stopped(f"error: {exc}", 1) from None
+    except BadInput:
+        ws.discard()
+        raise
+    except BaseException:
+        if ws.checkpointed():
+            ws.suspend()
+            click.echo(kept("the run failed"), err=True)
+        else:
+            ws.discard()
+        raise
     if quiet:
         click.echo(str(written))
         return
@@ -138,7 +266,9 @@ def run(
         click.echo(f"Report:  {written / 'report.html'}")
 
 
-def _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, quiet):
+def _run_with_progress(
+    run_scenario, scn, backend, workers, scheduler, command, quiet, done=(), on_batch=None
+):
     """Run, showing a progress bar once the run has taken more than a second."""
     state: dict = {"bar": None, "task": None, "t0": time.perf_counter()}
 
@@ -169,6 +299,8 @@ def _run_with_progress(run_scenario, scn, backend, workers, scheduler, command, 
             scheduler=scheduler,
             progress=progress,
             command=command,
+            done=done,
+            on_batch=on_batch,
         )
     finally:
         if state["bar"] is not None:
@@ -261,8 +393,10 @@ def validate(scenarios: tuple[str, ...]) -> None:
         except ScenarioError as exc:
             bad += 1
             for line in str(exc).splitlines():
-                click.echo(f"{name}: {line}", err=True)
+                click.echo(line if line.startswith(f"{name}:") else f"{name}: {line}", err=True)
             continue
+        for line in scn.window_warnings():
+            click.echo(f"{name}: warning: {line}", err=True)
         click.echo(
             f"{name}: ok ({len(scn.skus)} SKU{'s' * (len(scn.skus) != 1)}, "
             f"{len(scn.policies)} policies, {scn.horizon_days} days)"
@@ -310,19 +444,188 @@ def report(results: Path) -> None:
     click.echo(str(build_report(results)))
 
 
+@cli.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option(
+    "-o", "--out", type=click.Path(path_type=Path), help="Also write the reproduced folder here."
+)
+@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
+@click.option(
+    "--backend",
+    type=click.Choice(["serial", "processes", "dask"]),
+    default=None,
+    help="Where replications run [processes when workers > 1, else serial].",
+)
+def rerun(results: Path, out: Path | None, workers: int | None, backend: str | None) -> None:
+    """Run RESULTS again from its scenario.yaml and metadata.json; compare runs.parquet.
+
+    Says whether runs.parquet came out byte for byte identical (exit 0) or
+    shows the first row that differs (exit 1). With --out, the reproduced
+    folder (tables only) is kept there.
+    """
+    import tempfile
+
+    from simulator.results import ResultsError, write_tables
+    from simulator.runner import run_scenario
+    from simulator.scenario import Scenario, ScenarioError
+    from simulator.workspace import Workspace
+
+    if not results.is_dir():
+        raise BadInput(f"{results}: no such results folder")
+    for name in ("scenario.yaml", "metadata.json", "runs.parquet"):
+        if not (results / name).is_file():
+            raise BadInput(f"{results}: not a results folder (missing {name})")
+    try:
+        scn = Scenario.from_yaml(results / "scenario.yaml")
+        meta = json.loads((results / "metadata.json").read_text(encoding="utf-8"))
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{results / 'metadata.json'}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise BadInput(f"{results / 'metadata.json'}: must be a JSON object")
+    for line in _provenance_warnings(scn, meta):
+        click.echo(f"warning: {line}", err=True)
+    if backend is None:
+        backend = "serial" if workers == 1 else "processes"
+    if backend == "dask":
+        from simulator.dask_backend import BackendError, require_dask
+
+        try:
+            require_dask()
+        except BackendError as exc:
+            raise BadInput(str(exc)) from None
+    ws = None
+    if out is not None:
+        identity = {
+            "scenario": scn.name,
+            "scenario_hash": scn.content_hash(),
+            "seed": scn.seed,
+            "replications": scn.replications,
+        }
+        try:
+            ws = Workspace.claim(out, identity)
+        except ResultsError as exc:
+            raise BadInput(str(exc)) from None
+    command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    try:
+        result = _run_with_progress(run_scenario, scn, backend, workers, None, command, False)
+        if ws is not None:
+            where = ws.commit(lambda tmp: write_tables(result, tmp))
+            fresh = where / "runs.parquet"
+            _report_rerun(results / "runs.parquet", fresh, meta)
+            return
+        with tempfile.TemporaryDirectory(prefix="supplysim-rerun-") as tmp:
+            fresh = Path(tmp) / "runs.parquet"
+            result.runs.to_parquet(fresh, index=False)
+            _report_rerun(results / "runs.parquet", fresh, meta)
+    except BaseException:
+        if ws is not None:
+            ws.discard()
+        raise
+
+
+def _provenance_warnings(scn, meta: dict) -> list[str]:
+    """Say where the folder's metadata disagrees with its scenario.yaml or this installation."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for key, mine in (("seed", scn.seed), ("replications", scn.replications)):
+        if key in meta and meta[key] != mine:
+            out.append(f"metadata.json: {key} is {meta[key]}, scenario.yaml says {mine}")
+    if meta.get("scenario_hash") not in (None, scn.content_hash()):
+        out.append(
+            f"scenario.yaml: hash {scn.content_hash()}, metadata.json recorded "
+            f"{meta['scenario_hash']} (edited since the run?)"
+        )
+    for pkg, was in (meta.get("versions") or {}).items():
+        if pkg == "python":
+            continue
+        try:
+            now = version(pkg)
+        except PackageNotFoundError:
+            now = "not installed"
+        if now != was:
+            out.append(f"{pkg}: the run used {was}, this is {now}")
+    return out
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _report_rerun(original: Path, fresh: Path, meta: dict) -> None:
+    """Print whether two runs.parquet files are identical, else the first difference; exit 1."""
+    import pandas as pd
+
+    if original.read_bytes() == fresh.read_bytes():
+        n = len(pd.read_parquet(fresh, columns=["replication"]))
+        click.echo(
+            f"identical: {original} reproduced byte for byte ({n:,} rows, seed "
+            f"{meta.get('seed')}, {meta.get('replications')} replications)"
+        )
+        return
+    a, b = pd.read_parquet(original), pd.read_parquet(fresh)
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        what = (
+            f"{len(a):,} rows × {len(a.columns)} columns recorded, "
+            f"{len(b):,} × {len(b.columns)} reproduced"
+        )
+    else:
+        differ = a.ne(b) & ~(a.isna() & b.isna())
+        rows = differ.any(axis=1)
+        if not rows.any():
+            what = "same values, but the files differ (another pyarrow or pandas version?)"
+        else:
+            i = int(rows.to_numpy().nonzero()[0][0])
+            cols = [c for c in a.columns if differ.iloc[i][c]]
+            keys = ", ".join(f"{k} {a.iloc[i][k]}" for k in ("replication", "policy", "sku"))
+            vals = "; ".join(
+                f"{c} {_plain(a.iloc[i][c])!r} recorded vs {_plain(b.iloc[i][c])!r} now"
+                for c in cols[:3]
+            )
+            more = f" (+{len(cols) - 3} more columns)" if len(cols) > 3 else ""
+            what = f"first difference at row {i} ({keys}): {vals}{more}"
+    raise Stopped(f"differs: {original} was not reproduced; {what}", 1)
+
+
 def main() -> None:
-    """Console-script entry point: exit 2 for bad input, 1 for internal errors."""
+    """Console-script entry point: exit 2 for bad input, 1 for internal errors.
+
+    Ctrl-C exits 130, SIGTERM 143 and SIGHUP 129 (128 + the signal), after the run has
+    stopped its workers and kept its checkpoints.
+    """
+    signal.signal(signal.SIGTERM, _on_stop_signal)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _on_stop_signal)
+    # A script's background job starts with SIGINT ignored (POSIX shells do that
+    # without job control); an hour-long run must still stop when interrupted.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         cli.main(standalone_mode=False)
+    except Stopped as exc:
+        try:
+            exc.show()
+        except OSError:
+            pass  # SIGHUP: the terminal is gone, and so is anyone to read this
+        if exc.hard:
+            # The workers are gone and the checkpoints are on disk. A process pool
+            # that was torn down mid-run can leave its feeder and manager threads
+            # for the interpreter to join at exit (sometimes forever, on 3.11):
+            # leave without them.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         click.echo("interrupted; nothing was written", err=True)
-        sys.exit(130)
+        sys.exit(exc.exit_code if isinstance(exc, Terminated) else 130)
     except Exception as exc:  # noqa: BLE001 - last line of defence, message without traceback
         click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
         if os.environ.get("SUPPLYSIM_DEBUG"):

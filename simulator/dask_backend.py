@@ -13,18 +13,40 @@ the runner's table is identical to a serial run whatever the worker count.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from simulator.runner import Batch
     from simulator.scenario import Scenario
 
-__all__ = ["CONNECT_TIMEOUT_S", "BackendError", "run_batches_dask"]
+__all__ = ["CONNECT_TIMEOUT_S", "BackendError", "require_dask", "run_batches_dask"]
+
 
 class BackendError(ValueError):
     """The Dask backend cannot run: the scheduler is unreachable (bad input, exit code 2)."""
+
+
+def require_dask() -> None:
+    """Check that the optional Dask packages are installed, without importing them.
+
+    Raises:
+        BackendError: ``dask`` or ``distributed`` is missing; the message says
+            what to install.
+
+    """
+    from importlib.util import find_spec
+
+    missing = [name for name in ("dask", "distributed") if find_spec(name) is None]
+    if missing:
+        raise BackendError(
+            f"--backend dask: needs the optional package{'s' * (len(missing) > 1)} "
+            f"{' and '.join(missing)}; install them with: pip install 'supplysim[dask]'"
+        )
 
 
 CONNECT_TIMEOUT_S = 10
@@ -41,15 +63,8 @@ def _connect(scheduler: str | None, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            # No dashboard; its bare HTTP server on a free local port, not a busy :8787.
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        )
+        with _ctrl_c_ignored():
+            cluster = _local_cluster(LocalCluster, workers)
         try:
             return Client(cluster), cluster
         except BaseException:
@@ -63,6 +78,36 @@ def _connect(scheduler: str | None, workers: int):
             f"--scheduler: cannot reach the Dask scheduler at {scheduler!r} ({reason})"
         ) from None
     return client, None
+
+
+def _local_cluster(LocalCluster, workers: int):  # noqa: N803 - the class, imported lazily
+    return LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        # No dashboard; its bare HTTP server on a free local port, not a busy :8787.
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        silence_logs=logging.ERROR,
+    )
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Start the local workers with Ctrl-C ignored (an ignored signal stays ignored in a child).
+
+    Ctrl-C in a terminal reaches every process of the group. The main process
+    stops the run and closes the cluster; workers that took the signal
+    themselves would only die first with a traceback each.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, saved)
 
 
 def run_batches_dask(
@@ -85,14 +130,16 @@ def run_batches_dask(
         One :class:`simulator.runner.Batch` per batch, in the order of ``batches``.
 
     Raises:
-        BackendError: the scheduler could not be reached (one line).
+        BackendError: Dask is not installed, or the scheduler could not be reached.
+        WorkerLost: a task's workers kept dying (Dask gave up on it: ``KilledWorker``).
 
     """
     if not batches:
         return
-    from distributed import as_completed
+    require_dask()
+    from distributed import KilledWorker, as_completed
 
-    from simulator.runner import run_batch
+    from simulator.runner import WorkerLost, run_batch
 
     client, cluster = _connect(scheduler, workers)
     futures = []
@@ -107,7 +154,14 @@ def run_batches_dask(
         done: dict[int, Batch] = {}
         following = 0
         for future in as_completed(futures):
-            done[index[future.key]] = future.result()
+            try:
+                done[index[future.key]] = future.result()
+            except KilledWorker:
+                i = index[future.key]
+                raise WorkerLost(
+                    f"Dask workers died while running batch {i} (replications "
+                    f"{batches[i][0]}..{batches[i][-1]}) and Dask gave up on it (KilledWorker)"
+                ) from None
             future.release()
             while following in done:
                 yield done.pop(following)

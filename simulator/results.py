@@ -4,16 +4,14 @@ A folder holds ``scenario.yaml``, ``metadata.json``, ``runs.parquet``,
 ``summary.csv``, ``differences.csv``, ``daily.parquet`` and, when charts are
 made, ``figures/`` and ``report.html``. It is written whole or not at all: the
 files go to a temporary sibling folder that is renamed into place at the end,
-and an existing folder is replaced only when ``force`` is given.
+and an existing folder is replaced only when ``force`` is given and supplysim
+wrote it (:mod:`simulator.workspace` claims, checkpoints and renames).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ __all__ = [
     "default_folder",
     "load",
     "write_results",
+    "write_tables",
 ]
 
 REQUIRED_FILES = (
@@ -56,9 +55,25 @@ class Results:
 
 
 def default_folder(scenario_name: str, root: Path = Path("results")) -> Path:
-    """Return ``results/<scenario>/<timestamp>`` (local time, to the second)."""
+    """Return ``results/<scenario>/<timestamp>`` (local time, to the second).
+
+    Two runs started in the same second get the same name here; a run claims a
+    unique one with :meth:`simulator.workspace.Workspace.claim`.
+    """
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return root / scenario_name / stamp
+
+
+def write_tables(result: Any, folder: Path) -> None:
+    """Write the tables of a :class:`~simulator.runner.RunResult` into an existing folder."""
+    (folder / "scenario.yaml").write_text(result.scenario.to_yaml(), encoding="utf-8")
+    (folder / "metadata.json").write_text(
+        json.dumps(result.metadata, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    result.runs.to_parquet(folder / "runs.parquet", index=False)
+    result.daily.to_parquet(folder / "daily.parquet", index=False)
+    result.summary.to_csv(folder / "summary.csv", index=False)
+    result.differences.to_csv(folder / "differences.csv", index=False)
 
 
 def write_results(
@@ -69,47 +84,37 @@ def write_results(
 ) -> Path:
     """Write a :class:`~simulator.runner.RunResult` to ``folder`` atomically.
 
+    The folder is claimed and written as a run's would be (see
+    :mod:`simulator.workspace`): it appears whole or not at all.
+
     Args:
         result: what :func:`simulator.runner.run_scenario` returned.
         folder: the results folder to create.
-        force: replace an existing folder.
+        force: replace an existing folder, if supplysim wrote it (or it is empty).
         finish: called with the temporary folder after the tables are written
             (charts and report go in there too, so they appear all at once).
 
     Raises:
-        ResultsError: the folder exists and ``force`` is not given.
+        ResultsError: the folder exists and ``force`` is not given, or it holds
+            files supplysim did not write.
 
     """
-    target = Path(folder)
-    if target.exists() and not force:
-        raise ResultsError(
-            f"{target}: already exists; use --force to replace it or --out elsewhere"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        (tmp / "scenario.yaml").write_text(result.scenario.to_yaml(), encoding="utf-8")
-        (tmp / "metadata.json").write_text(
-            json.dumps(result.metadata, indent=2, default=str) + "\n", encoding="utf-8"
-        )
-        result.runs.to_parquet(tmp / "runs.parquet", index=False)
-        result.daily.to_parquet(tmp / "daily.parquet", index=False)
-        result.summary.to_csv(tmp / "summary.csv", index=False)
-        result.differences.to_csv(tmp / "differences.csv", index=False)
+    from simulator.workspace import Workspace
+
+    meta = result.metadata
+    identity = {k: meta[k] for k in ("scenario", "scenario_hash", "seed", "replications")}
+    ws = Workspace.claim(Path(folder), identity, force=force)
+
+    def write(tmp: Path) -> None:
+        write_tables(result, tmp)
         if finish is not None:
             finish(tmp)
-        os.chmod(tmp, 0o755)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
+
+    try:
+        return ws.commit(write)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        ws.discard()
         raise
-    return target
 
 
 def load(folder: str | Path) -> Results:

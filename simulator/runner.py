@@ -13,11 +13,13 @@ from __future__ import annotations
 import gc
 import math
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +35,7 @@ __all__ = [
     "DAILY_BAND_REPLICATIONS",
     "Batch",
     "RunResult",
+    "WorkerLost",
     "run_batch",
     "run_scenario",
 ]
@@ -149,10 +152,25 @@ class RunResult:
     metadata: dict[str, Any]
 
 
-def _batches(n: int, workers: int) -> list[list[int]]:
-    """Split replications 0..n-1 into contiguous batches, a few per worker."""
-    size = max(1, min(50, math.ceil(n / (workers * 4))))
-    return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
+class WorkerLost(RuntimeError):
+    """A worker process (or a Dask worker) died while running a batch: killed, or out of memory."""
+
+
+def _batches(todo: Sequence[int], workers: int) -> list[list[int]]:
+    """Split the replications to run into contiguous batches, a few per worker.
+
+    ``todo`` is ``range(n)`` for a fresh run; a resumed run passes what its
+    checkpoints lack, and batches never span a gap (a checkpoint is one
+    contiguous range of replications).
+    """
+    size = max(1, min(50, math.ceil(len(todo) / (workers * 4)))) if todo else 1
+    out: list[list[int]] = []
+    for r in todo:
+        if out and len(out[-1]) < size and out[-1][-1] == r - 1:
+            out[-1].append(r)
+        else:
+            out.append([r])
+    return out
 
 
 def _execute(
@@ -160,20 +178,106 @@ def _execute(
     backend: str,
     workers: int,
     scheduler: str | None,
+    todo: Sequence[int],
 ) -> Iterator[Batch]:
-    batches = _batches(scenario.replications, workers)
+    """Yield the batches of ``todo`` as they finish (processes: in any order)."""
+    batches = _batches(todo, workers)
     if backend == "serial" or (backend == "processes" and workers == 1):
         for b in batches:
             yield run_batch(scenario, b)
     elif backend == "processes":
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            yield from pool.map(run_batch, [scenario] * len(batches), batches)
+        yield from _run_in_processes(scenario, batches, workers)
     elif backend == "dask":
         from simulator.dask_backend import run_batches_dask
 
         yield from run_batches_dask(scenario, batches, workers, scheduler)
     else:
         raise ValueError(f"--backend: must be one of {', '.join(BACKENDS)}, got '{backend}'")
+
+
+def _worker_init() -> None:
+    """Leave stopping to the parent: a worker ignores Ctrl-C and dies on SIGTERM.
+
+    Ctrl-C in a terminal reaches the whole process group. A worker that took
+    it as ``KeyboardInterrupt`` would hand it back as that batch's result and
+    carry on with the next one, so the parent alone decides, and terminates
+    the workers. Forked workers inherit the parent's SIGTERM and SIGHUP handlers; the
+    default (die) is restored.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+def _run_in_processes(
+    scenario: Scenario, batches: list[list[int]], workers: int
+) -> Iterator[Batch]:
+    """Run batches on a process pool, yielding each as it finishes.
+
+    However the generator ends early (an interrupt, an error, the consumer
+    closing it), pending batches are cancelled and the worker processes are
+    terminated before it returns: none outlives the run.
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    futures: list[Future] = []
+    procs: list[Any] = []
+    finished = False
+    try:
+        futures = [pool.submit(run_batch, scenario, b) for b in batches]
+        procs = list((pool._processes or {}).values())  # to terminate them, or ask how they died
+        for future in as_completed(futures):
+            yield future.result()
+        finished = True
+    except BrokenProcessPool:
+        codes = sorted({-p.exitcode for p in procs if p.exitcode is not None and p.exitcode < 0})
+        how = f"killed by {', '.join(signal.Signals(c).name for c in codes)}" if codes else "exited"
+        raise WorkerLost(f"a worker process died ({how}; out of memory?)") from None
+    finally:
+        if finished:
+            pool.shutdown(wait=True)
+        else:
+            _stop_pool(pool, futures, procs)
+
+
+def _stop_pool(pool: ProcessPoolExecutor, futures: list[Future], procs: list[Any]) -> None:
+    """Terminate the workers, wait (briefly) until they are gone, then cancel the rest.
+
+    The workers go first: with them dead, the pool's feeder thread fails its
+    pending writes quietly (their futures get the error) rather than racing
+    the shutdown that closes its queue.
+    """
+    with _signals_held():
+        procs = procs or list((pool._processes or {}).values())
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        deadline = time.monotonic() + 3.0
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+        for f in futures:
+            f.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ignore a second Ctrl-C, SIGTERM or SIGHUP while the workers stop (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    stops = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    saved = {s: signal.signal(s, signal.SIG_IGN) for s in stops}
+    try:
+        yield
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
 
 
 def run_scenario(
@@ -183,6 +287,8 @@ def run_scenario(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     command: str = "",
+    done: Sequence[Batch] = (),
+    on_batch: Callable[[Batch], None] | None = None,
 ) -> RunResult:
     """Run every policy of ``scenario`` over its replications and summarise.
 
@@ -193,6 +299,12 @@ def run_scenario(
         scheduler: Dask scheduler address (``dask`` backend; none = local cluster).
         progress: called as ``progress(done, total)`` after each batch.
         command: the command line that asked for this run (for provenance).
+        done: batches already run (checkpoints of an interrupted run); only the
+            other replications are simulated. The result is the same either way.
+        on_batch: called with each newly finished batch (to checkpoint it).
+
+    Raises:
+        WorkerLost: a worker process died; no result is made from the rest.
 
     """
     import pandas as pd
@@ -201,17 +313,44 @@ def run_scenario(
 
     workers = 1 if backend == "serial" else (workers or os.cpu_count() or 1)
     started = time.perf_counter()
+    n = scenario.replications
+    have = {r for b in done for r in b.replications}
+    todo = [r for r in range(n) if r not in have]
+    # Batches arrive in any order; they are absorbed in replication order, so the
+    # tables are the same as a serial run's whatever the backend, workers or resume.
+    starts = sorted([b.replications[0] for b in done] + [b[0] for b in _batches(todo, workers)])
+    waiting: dict[int, Batch] = {}
     columns: dict[str, list[Any]] = {}
     stacks: dict[tuple[str, str], list[np.ndarray]] = {}
-    done = 0
-    for batch in _execute(scenario, backend, workers, scheduler):
-        for name, values in batch.columns.items():
-            columns.setdefault(name, []).extend(values)
-        for key, arr in batch.daily.items():
-            stacks.setdefault(key, []).append(arr)
-        done += len(batch.replications)
-        if progress is not None:
-            progress(done, scenario.replications)
+    absorbed = 0
+
+    def absorb(batch: Batch) -> None:
+        nonlocal absorbed
+        waiting[batch.replications[0]] = batch
+        while absorbed < len(starts) and starts[absorbed] in waiting:
+            b = waiting.pop(starts[absorbed])
+            for name, values in b.columns.items():
+                columns.setdefault(name, []).extend(values)
+            for key, arr in b.daily.items():
+                stacks.setdefault(key, []).append(arr)
+            absorbed += 1
+
+    count = 0
+    for batch in done:
+        absorb(batch)
+        count += len(batch.replications)
+    if progress is not None and count:
+        progress(count, n)
+    with closing(_execute(scenario, backend, workers, scheduler, todo)) as batches:
+        for batch in batches:
+            if on_batch is not None:
+                on_batch(batch)
+            absorb(batch)
+            count += len(batch.replications)
+            if progress is not None:
+                progress(count, n)
+    if absorbed != len(starts) or count != n:
+        raise RuntimeError(f"replications: ran {count} of {n}; refusing to summarise a partial run")
 
     runs = pd.DataFrame(columns)
     runs = runs.sort_values(["replication"], kind="stable").reset_index(drop=True)

@@ -18,6 +18,8 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -397,6 +399,49 @@ class Scenario(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _windows_overlap_the_period(self) -> Scenario:
+        """Refuse a scheduled window that misses every simulated day (a typo: wrong year?)."""
+        for where, start, end in self._windows():
+            if end <= self.first_day or start >= self.horizon_days:
+                raise ValueError(
+                    f"{where}: must overlap the simulated {self._period()}, "
+                    f"got {self._span(start, end)}"
+                )
+        return self
+
+    def window_warnings(self) -> list[str]:
+        """Return one line per scheduled window that is partly outside the simulated days."""
+        return [
+            f"{where}: partly outside the simulated {self._period()}, got "
+            f"{self._span(start, end)}; only the days inside count"
+            for where, start, end in self._windows()
+            if start < self.first_day or end > self.horizon_days
+        ]
+
+    def _windows(self) -> Iterator[tuple[str, int, int]]:
+        """Yield ``(field path, start day, end day)`` of every campaign and disruption window."""
+        for i, s in enumerate(self.skus):
+            for j, c in enumerate(s.demand.campaigns):
+                yield f"skus[{i}].demand.campaigns[{j}]", self.day_of(c.start), self.day_of(c.end)
+        for name, sup in self.suppliers.items():
+            for j, d in enumerate(sup.disruptions):
+                if isinstance(d, _Window):
+                    where = f"suppliers.{name}.disruptions[{j}]"
+                    yield where, self.day_of(d.start), self.day_of(d.end)
+
+    def _period(self) -> str:
+        last = self.horizon_days - 1
+        return (
+            f"days {self.first_day}..{last} "
+            f"({self.date_of(self.first_day)}..{self.date_of(last)})"
+        )
+
+    def _span(self, start: int, end: int) -> str:
+        return (
+            f"days {start}..{end - 1} ({self.date_of(start)}..{self.date_of(end - 1)})"
+        )
+
     # ----------------------------------------------------------------- construction
 
     @classmethod
@@ -409,6 +454,12 @@ class Scenario(StrictModel):
         """
         if not isinstance(data, dict):
             raise ScenarioError(f"scenario: must be a mapping of keys, got {type(data).__name__}")
+        bad = _first_bad_date(data)
+        if bad is not None:
+            where, value = bad
+            raise ScenarioError(
+                f"{where}: must be a real calendar date, got {value} ({value.reason})"
+            )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -422,13 +473,18 @@ class Scenario(StrictModel):
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(
+                f"{path}: must be a UTF-8 text file, got byte 0x{exc.object[exc.start]:02x} "
+                f"at offset {exc.start} (a binary file, or saved in another encoding?)"
+            ) from None
         return cls.from_yaml_text(text, origin=str(path))
 
     @classmethod
     def from_yaml_text(cls, text: str, origin: str = "<text>") -> Scenario:
         """Parse YAML text and validate it."""
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_Loader)  # a SafeLoader: no arbitrary objects
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -554,6 +610,76 @@ class Scenario(StrictModel):
 
 
 # --------------------------------------------------------------------------- loading
+
+
+class _BadDate(str):
+    """A date-like YAML scalar that is not a real date (``2026-02-30``), kept for the error."""
+
+    reason: str
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, except that an impossible date is kept instead of raising.
+
+    PyYAML turns ``2026-13-01`` into ``datetime.date(2026, 13, 1)`` and fails with
+    a bare ``ValueError`` that names no field; keeping the text lets
+    :meth:`Scenario.from_dict` say which field holds it.
+    """
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as exc:
+        bad = _BadDate(node.value)
+        bad.reason = str(exc)
+        return bad
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
+_DATE_KEYS = frozenset({"start_date", "start", "end", "start_day", "end_day"})
+_DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def _quoted_bad_date(key: Any, value: Any) -> _BadDate | None:
+    """Return a quoted date-field value such as ``"2026-02-30"`` that is no real date."""
+    if key not in _DATE_KEYS or not isinstance(value, str) or isinstance(value, _BadDate):
+        return None
+    match = _DATE_TEXT.match(value.strip())
+    if match is None:
+        return None
+    try:
+        dt.date(*(int(g) for g in match.groups()))
+    except ValueError as exc:
+        bad = _BadDate(value)
+        bad.reason = str(exc)
+        return bad
+    return None
+
+
+def _first_bad_date(node: Any, where: str = "") -> tuple[str, _BadDate] | None:
+    """Return the field path and value of the first impossible date in parsed YAML."""
+    if isinstance(node, _BadDate):
+        return where or "scenario", node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            bad = _quoted_bad_date(key, value)
+            if bad is not None:
+                return (f"{where}.{key}" if where else str(key)), bad
+    if isinstance(node, dict):
+        items = ((f"{where}.{k}" if where else str(k), v) for k, v in node.items())
+    elif isinstance(node, list):
+        items = ((f"{where}[{i}]", v) for i, v in enumerate(node))
+    else:
+        return None
+    for path, value in items:
+        found = _first_bad_date(value, path)
+        if found is not None:
+            return found
+    return None
+
 
 
 def builtin_scenarios() -> dict[str, str]:
