@@ -102,18 +102,36 @@ RATIO_COLUMNS = ("fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_e
 COST_COLUMNS = ("holding_cost", "ordering_cost", "shortage_cost", "expedite_cost", "total_cost")
 """Cost metrics: never negative; total = holding + ordering + shortage + expedite."""
 SUM_COLUMNS = (
-    "demand_units", "served_units", "lost_units", "backordered_units",
+    "demand_units",
+    "served_units",
+    "lost_units",
+    "backordered_units",
     *COST_COLUMNS,
-    "avg_on_hand", "avg_on_hand_time", "avg_backorders",
-    "cash_tied_up", "cash_in_pipeline", "orders_placed", "customer_orders",
-)  # fmt: skip
+    "avg_on_hand",
+    "avg_on_hand_time",
+    "avg_backorders",
+    "cash_tied_up",
+    "cash_in_pipeline",
+    "orders_placed",
+    "customer_orders",
+)
 """Portfolio columns that are the sum of the SKU rows."""
 _NON_NEGATIVE = (
-    "avg_on_hand", "avg_on_hand_time", "avg_backorders", "demand_units", "served_units",
-    "lost_units", "backordered_units", "cash_tied_up", "cash_tied_up_peak",
-    "cash_in_pipeline", "days_of_inventory", "orders_placed", "avg_order_qty",
+    "avg_on_hand",
+    "avg_on_hand_time",
+    "avg_backorders",
+    "demand_units",
+    "served_units",
+    "lost_units",
+    "backordered_units",
+    "cash_tied_up",
+    "cash_tied_up_peak",
+    "cash_in_pipeline",
+    "days_of_inventory",
+    "orders_placed",
+    "avg_order_qty",
     "customer_orders",
-)  # fmt: skip
+)
 
 
 def _close(a: float, b: float, scale: float = 0.0) -> bool:
@@ -138,7 +156,7 @@ class Violations:
             self._lines.append(f"{where}: {check}: {detail}")
 
     def lines(self) -> list[str]:
-        """The violations, one line each, with a count line for those cut short."""
+        """Return the violations, one line each, with a count line for those cut short."""
         extra = [
             f"{where}: {check}: ... {n - self.limit} more"
             for (where, check), n in self._count.items()
@@ -171,8 +189,11 @@ def check_traces(
     """
     out = Violations()
     if len(traces) != len(scenario.skus):
-        out.add(where or "replication", "one trace per SKU",
-                f"{len(traces)} traces for {len(scenario.skus)} SKUs")  # fmt: skip
+        out.add(
+            where or "replication",
+            "one trace per SKU",
+            f"{len(traces)} traces for {len(scenario.skus)} SKUs",
+        )
         return out.lines()
     entries: dict[str, list[tuple]] = {s.id: [] for s in scenario.skus}
     if log is not None:
@@ -190,26 +211,37 @@ def check_traces(
 
 
 def _check_trace(scenario: Scenario, sku: Any, tr: Any, label: str, out: Violations) -> None:
-    """Checks that need only the trace: ledger, signs, the unmet-demand rule."""
+    """Check what needs only the trace: ledger, signs, the unmet-demand rule."""
     led = tr.ledger
     scale = led["demand"] + led["received"] + led["initial"]
     if not _close(led["initial"] + led["received"], led["shipped"] + led["on_hand_end"], scale):
-        out.add(label, "units conserved (initial + received = shipped + on-hand at end)",
-                f"{led['initial']} + {led['received']} != "
-                f"{led['shipped']} + {led['on_hand_end']}")  # fmt: skip
+        out.add(
+            label,
+            "units conserved (initial + received = shipped + on-hand at end)",
+            f"{led['initial']} + {led['received']} != {led['shipped']} + {led['on_hand_end']}",
+        )
     if not _close(led["demand"], led["served"] + led["backordered"] + led["lost"], scale):
-        out.add(label, "demand conserved (demand = served + backordered + lost)",
-                f"{led['demand']} != {led['served']} + {led['backordered']} + {led['lost']}")  # fmt: skip
+        out.add(
+            label,
+            "demand conserved (demand = served + backordered + lost)",
+            f"{led['demand']} != {led['served']} + {led['backordered']} + {led['lost']}",
+        )
     filled = led["shipped"] - led["served"]
     if not _close(led["backordered"], filled + led["backorders_end"], scale):
-        out.add(label, "backorders conserved (backordered = filled + waiting at end)",
-                f"{led['backordered']} != {filled} + {led['backorders_end']}")  # fmt: skip
+        out.add(
+            label,
+            "backorders conserved (backordered = filled + waiting at end)",
+            f"{led['backordered']} != {filled} + {led['backorders_end']}",
+        )
     horizon = scenario.horizon_days
     for name in ("on_hand", "backorders", "on_order"):
         path = np.asarray(getattr(tr, name), dtype=float)
         if path.shape != (horizon,):
-            out.add(label, f"{name} has one value per measured day",
-                    f"shape {path.shape}, horizon {horizon}")  # fmt: skip
+            out.add(
+                label,
+                f"{name} has one value per measured day",
+                f"shape {path.shape}, horizon {horizon}",
+            )
             continue
         bad = np.flatnonzero(~(path >= -ABS))  # NaN counts as a violation
         for d in bad[: out.limit]:
@@ -221,8 +253,11 @@ def _check_trace(scenario: Scenario, sku: Any, tr: Any, label: str, out: Violati
     if on_hand.shape == backorders.shape:
         both = np.flatnonzero((on_hand > ABS) & (backorders > ABS))
         for d in both[: out.limit]:
-            out.add(label, "no stock while backorders wait (FIFO: receipts fill backorders first)",
-                    f"day {d}: on-hand {on_hand[d]}, backorders {backorders[d]}")  # fmt: skip
+            out.add(
+                label,
+                "no stock while backorders wait (FIFO: receipts fill backorders first)",
+                f"day {d}: on-hand {on_hand[d]}, backorders {backorders[d]}",
+            )
     if scenario.unmet_demand == "lost_sale":
         if led["backordered"] > ABS or np.any(backorders > ABS):
             out.add(label, "no backorders under lost_sale", f"backordered {led['backordered']}")
@@ -230,17 +265,33 @@ def _check_trace(scenario: Scenario, sku: Any, tr: Any, label: str, out: Violati
         out.add(label, "no lost sales under backorder", f"lost {led['lost']}")
     measured = tr.demand_units
     if not _close(measured, tr.served_units + tr.backordered_units + tr.lost_units, scale):
-        out.add(label, "measured demand = served + backordered + lost",
-                f"{measured} != {tr.served_units} + {tr.backordered_units} + {tr.lost_units}")  # fmt: skip
-    for name in ("demand_units", "served_units", "backordered_units", "lost_units",
-                 "ordered_units", "on_hand_area", "ordering_cost", "expedite_cost",
-                 "customer_orders", "complete_orders", "orders_placed"):  # fmt: skip
+        out.add(
+            label,
+            "measured demand = served + backordered + lost",
+            f"{measured} != {tr.served_units} + {tr.backordered_units} + {tr.lost_units}",
+        )
+    for name in (
+        "demand_units",
+        "served_units",
+        "backordered_units",
+        "lost_units",
+        "ordered_units",
+        "on_hand_area",
+        "ordering_cost",
+        "expedite_cost",
+        "customer_orders",
+        "complete_orders",
+        "orders_placed",
+    ):
         value = getattr(tr, name)
         if not (value >= -ABS and math.isfinite(value)):
             out.add(label, f"{name} finite and >= 0", f"got {value}")
     if tr.complete_orders > tr.customer_orders:
-        out.add(label, "complete orders <= customer orders",
-                f"{tr.complete_orders} > {tr.customer_orders}")  # fmt: skip
+        out.add(
+            label,
+            "complete orders <= customer orders",
+            f"{tr.complete_orders} > {tr.customer_orders}",
+        )
     if tr.served_units > tr.demand_units + ABS + REL * scale:
         out.add(label, "served <= demanded", f"{tr.served_units} > {tr.demand_units}")
     if tr.shipped_units < tr.served_units - ABS - REL * scale:
@@ -336,8 +387,9 @@ def _check_log(
                 if b > 0 or lo > 0:
                     stockout_days.add(math.floor(t))
             same("on-hand after a customer order", t, e[4], rp.on_hand)
-            same("backorders after a customer order (FIFO: no queue jumping)", t, e[5],
-                 rp.backorders)  # fmt: skip
+            same(
+                "backorders after a customer order (FIFO: no queue jumping)", t, e[5], rp.backorders
+            )
         elif kind == "receive":
             qty = e[3]
             key = (t, qty)
@@ -345,22 +397,36 @@ def _check_log(
                 supplier, placed_at = pending[key].pop(0)
                 for a, b in closures.get(supplier, ()):
                     if a <= t < b:
-                        out.add(label, "nothing lands inside a port closure",
-                                f"{qty} units from {supplier} at t={t:g} in [{a}, {b})")  # fmt: skip
+                        out.add(
+                            label,
+                            "nothing lands inside a port closure",
+                            f"{qty} units from {supplier} at t={t:g} in [{a}, {b})",
+                        )
             else:
-                out.add(label, "every receipt was announced by a purchase order",
-                        f"{qty} units at t={t:g}")  # fmt: skip
+                out.add(
+                    label,
+                    "every receipt was announced by a purchase order",
+                    f"{qty} units at t={t:g}",
+                )
             rp.receive(t, qty)
             same("on-hand after a receipt (receipts fill backorders first)", t, e[4], rp.on_hand)
-            same("backorders after a receipt (receipts fill backorders first)", t, e[5],
-                 rp.backorders)  # fmt: skip
+            same(
+                "backorders after a receipt (receipts fill backorders first)",
+                t,
+                e[5],
+                rp.backorders,
+            )
         elif kind == "review":
             qty, ip = e[3], e[5]
             if not (qty >= 0 and math.isfinite(qty)):
                 out.add(label, "a review orders a finite quantity >= 0", f"t={t:g}: {qty}")
             same("on-hand seen by a review", t, e[4], rp.on_hand)
-            same("IP = on-hand - backorders + on-order at a review", t, ip,
-                 rp.on_hand - rp.backorders + rp.on_order)  # fmt: skip
+            same(
+                "IP = on-hand - backorders + on-order at a review",
+                t,
+                ip,
+                rp.on_hand - rp.backorders + rp.on_order,
+            )
         elif kind in ("order", "expedite", "refused"):
             qty, supplier, parts = e[3], e[4], e[5]
             outage = _outage_at(outages.get(supplier, ()), t)
@@ -368,29 +434,44 @@ def _check_log(
                 if parts is not None:
                     out.add(label, "a refused order ships nothing", f"t={t:g}: {parts}")
                 if outage is None and not _has_random_outage(scenario, supplier):
-                    out.add(label, "orders are refused only during an outage",
-                            f"t={t:g}: {qty} units to {supplier}")  # fmt: skip
+                    out.add(
+                        label,
+                        "orders are refused only during an outage",
+                        f"t={t:g}: {qty} units to {supplier}",
+                    )
                 continue
             if outage is not None and outage[1] and not _has_random_outage(scenario, supplier):
-                out.add(label, "an order placed in a 'refuse' outage is refused",
-                        f"t={t:g}: {qty} units to {supplier}, outage until {outage[0]}")  # fmt: skip
+                out.add(
+                    label,
+                    "an order placed in a 'refuse' outage is refused",
+                    f"t={t:g}: {qty} units to {supplier}, outage until {outage[0]}",
+                )
             if not (qty > 0 and math.isfinite(qty)):
                 out.add(label, "a purchase order is for a finite quantity > 0", f"t={t:g}: {qty}")
             total = 0.0
             for arrival, q in parts:
                 total += q
                 if not arrival >= t:
-                    out.add(label, "no shipment lands before it was ordered",
-                            f"ordered t={t:g}, lands {arrival}")  # fmt: skip
+                    out.add(
+                        label,
+                        "no shipment lands before it was ordered",
+                        f"ordered t={t:g}, lands {arrival}",
+                    )
                 if outage is not None and not arrival >= outage[0]:
-                    out.add(label, "an order held by an outage lands after it",
-                            f"ordered t={t:g}, outage until {outage[0]}, lands {arrival}")  # fmt: skip
+                    out.add(
+                        label,
+                        "an order held by an outage lands after it",
+                        f"ordered t={t:g}, outage until {outage[0]}, lands {arrival}",
+                    )
                 if scenario.suppliers[supplier].deliver_in_order:
                     route = (supplier, kind)  # the primary and the backup are two routes
                     prev = last_arrival.get(route, -math.inf)
                     if arrival < prev:
-                        out.add(label, "deliver_in_order: no shipment overtakes",
-                                f"lands {arrival} after one landing {prev}")  # fmt: skip
+                        out.add(
+                            label,
+                            "deliver_in_order: no shipment overtakes",
+                            f"lands {arrival} after one landing {prev}",
+                        )
                     last_arrival[route] = max(prev, arrival)
                 pending[(float(arrival), q)].append((supplier, t))
                 rp.on_order += q
@@ -408,50 +489,74 @@ def _check_log(
                 for name, got in (("on_hand", e[4]), ("backorders", e[5]), ("on_order", e[3])):
                     want = float(getattr(tr, name)[d])
                     if not _close(want, got, rp.scale):
-                        out.add(label, f"trace {name} = log at the day close",
-                                f"day {d}: trace {want}, log {got}")  # fmt: skip
+                        out.add(
+                            label,
+                            f"trace {name} = log at the day close",
+                            f"day {d}: trace {want}, log {got}",
+                        )
         else:
             out.add(label, "known log entry kind", repr(e))
             continue
-        for value, name in ((rp.on_hand, "on-hand"), (rp.backorders, "backorders"),
-                            (rp.on_order, "on-order")):  # fmt: skip
+        for value, name in (
+            (rp.on_hand, "on-hand"),
+            (rp.backorders, "backorders"),
+            (rp.on_order, "on-order"),
+        ):
             if not value >= -ABS - REL * rp.scale:
                 out.add(label, f"{name} never negative", f"t={t:g} ({kind}): {value}")
         if rp.on_hand > ABS + REL * rp.scale and rp.backorders > ABS + REL * rp.scale:
-            out.add(label, "no stock while backorders wait (FIFO)",
-                    f"t={t:g} ({kind}): on-hand {rp.on_hand}, backorders {rp.backorders}")  # fmt: skip
+            out.add(
+                label,
+                "no stock while backorders wait (FIFO)",
+                f"t={t:g} ({kind}): on-hand {rp.on_hand}, backorders {rp.backorders}",
+            )
     if horizon > t_area:
         area += rp.on_hand * (horizon - max(t_area, 0.0))
     # Whatever was due before the end of the run must have been received.
     left = [(a, q) for (a, q), who in pending.items() for _ in who]
     due = [(a, q) for a, q in left if a < end]
     if due:
-        out.add(label, "every shipment due before the end is received",
-                f"{len(due)} not received, first {min(due)}")  # fmt: skip
+        out.add(
+            label,
+            "every shipment due before the end is received",
+            f"{len(due)} not received, first {min(due)}",
+        )
     if not _close(sum(q for _, q in left), rp.on_order, rp.scale):
-        out.add(label, "on-order = shipments not yet received",
-                f"{rp.on_order} != {sum(q for _, q in left)}")  # fmt: skip
+        out.add(
+            label,
+            "on-order = shipments not yet received",
+            f"{rp.on_order} != {sum(q for _, q in left)}",
+        )
     led = tr.ledger
     for name, want in (("on_hand_end", rp.on_hand), ("backorders_end", rp.backorders)):
         if not _close(led[name], want, rp.scale):
             out.add(label, f"ledger {name} = replay", f"{led[name]} != {want}")
     for name, want in (
-        ("demand_units", demand), ("served_units", served),
-        ("backordered_units", backordered), ("lost_units", lost),
-        ("ordered_units", ordered), ("on_hand_area", area),
-    ):  # fmt: skip
+        ("demand_units", demand),
+        ("served_units", served),
+        ("backordered_units", backordered),
+        ("lost_units", lost),
+        ("ordered_units", ordered),
+        ("on_hand_area", area),
+    ):
         got = getattr(tr, name)
         if not _close(got, want, rp.scale * max(horizon, 1)):
             out.add(label, f"trace {name} = log", f"trace {got}, log {want}")
-    for name, want in (("customer_orders", customers), ("complete_orders", complete),
-                       ("orders_placed", placed)):  # fmt: skip
+    for name, want in (
+        ("customer_orders", customers),
+        ("complete_orders", complete),
+        ("orders_placed", placed),
+    ):
         if getattr(tr, name) != want:
             out.add(label, f"trace {name} = log", f"trace {getattr(tr, name)}, log {want}")
     days = set(np.flatnonzero(np.asarray(tr.stockout)).tolist())
     if days != stockout_days:
         diff = sorted(days ^ stockout_days)[:5]
-        out.add(label, "trace stockout days = days with a short customer order in the log",
-                f"differ on days {diff}")  # fmt: skip
+        out.add(
+            label,
+            "trace stockout days = days with a short customer order in the log",
+            f"differ on days {diff}",
+        )
 
 
 def _windows(
@@ -520,8 +625,11 @@ def check_runs(runs: pd.DataFrame, scenario: Scenario) -> list[str]:
     out = Violations()
     if runs.empty:
         return ["runs: the table is empty"]
-    missing = [c for c in ("replication", "policy", "sku", *SUM_COLUMNS, *RATIO_COLUMNS)
-               if c not in runs.columns]  # fmt: skip
+    missing = [
+        c
+        for c in ("replication", "policy", "sku", *SUM_COLUMNS, *RATIO_COLUMNS)
+        if c not in runs.columns
+    ]
     if missing:
         return [f"runs: missing columns {missing}"]
     label = "runs"
@@ -536,8 +644,11 @@ def check_runs(runs: pd.DataFrame, scenario: Scenario) -> list[str]:
     total = runs["total_cost"].to_numpy(dtype=float)
     bad = np.flatnonzero(~(np.abs(total - parts) <= ABS + REL * np.abs(total)))
     for i in bad[: out.limit]:
-        out.add(label, "total_cost = holding + ordering + shortage + expedite",
-                _row(runs, i) + f": {total[i]} != {parts[i]}")  # fmt: skip
+        out.add(
+            label,
+            "total_cost = holding + ordering + shortage + expedite",
+            _row(runs, i) + f": {total[i]} != {parts[i]}",
+        )
     for col in RATIO_COLUMNS:
         x = runs[col].to_numpy(dtype=float)
         bad = np.flatnonzero(~(np.isnan(x) | ((x >= 0) & (x <= 1))))
@@ -575,9 +686,11 @@ def _check_definitions(runs: pd.DataFrame, scenario: Scenario, out: Violations) 
     checks = {
         "fill_rate = served_units / demand_units": (
             rows["fill_rate"].to_numpy(dtype=float),
-            _div(rows["served_units"].to_numpy(dtype=float),
-                 rows["demand_units"].to_numpy(dtype=float)),
-        ),  # fmt: skip
+            _div(
+                rows["served_units"].to_numpy(dtype=float),
+                rows["demand_units"].to_numpy(dtype=float),
+            ),
+        ),
         "holding_cost = avg_on_hand × days × unit cost × holding rate / 365": (
             rows["holding_cost"].to_numpy(dtype=float),
             rows["avg_on_hand"].to_numpy(dtype=float) * days * cost * rate / 365,
@@ -596,8 +709,9 @@ def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _compare(rows: pd.DataFrame, name: str, got: np.ndarray, want: np.ndarray,
-             out: Violations) -> None:  # fmt: skip
+def _compare(
+    rows: pd.DataFrame, name: str, got: np.ndarray, want: np.ndarray, out: Violations
+) -> None:
     both_nan = np.isnan(got) & np.isnan(want)
     ok = both_nan | (np.abs(got - want) <= ABS + REL * np.maximum(np.abs(got), np.abs(want)))
     for i in np.flatnonzero(~ok)[: out.limit]:
@@ -610,15 +724,20 @@ def _check_portfolio(runs: pd.DataFrame, scenario: Scenario, out: Violations) ->
     counts = runs.groupby(["replication", "policy"], sort=False)["sku"].agg(list)
     for (rep, pol), skus in counts.items():
         if sorted(skus) != sorted([*ids, "ALL"]):
-            out.add("runs", "each replication × policy has every SKU once and one ALL row",
-                    f"replication {rep}, policy {pol}: {sorted(skus)}")  # fmt: skip
+            out.add(
+                "runs",
+                "each replication × policy has every SKU once and one ALL row",
+                f"replication {rep}, policy {pol}: {sorted(skus)}",
+            )
     sku_rows = runs[runs["sku"] != "ALL"].copy()
     all_rows = runs[runs["sku"] == "ALL"].set_index(["replication", "policy"])
     if all_rows.index.has_duplicates:
         all_rows = all_rows[~all_rows.index.duplicated()]
     orders = sku_rows["customer_orders"].to_numpy(dtype=float)
     placed = sku_rows["orders_placed"].to_numpy(dtype=float)
-    sku_rows["_complete"] = np.nan_to_num(sku_rows["order_fill_rate"].to_numpy(dtype=float)) * orders
+    sku_rows["_complete"] = (
+        np.nan_to_num(sku_rows["order_fill_rate"].to_numpy(dtype=float)) * orders
+    )
     sku_rows["_ordered"] = np.nan_to_num(sku_rows["avg_order_qty"].to_numpy(dtype=float)) * placed
     g = sku_rows.groupby(["replication", "policy"], sort=False)
     sums = g[[*SUM_COLUMNS, "_complete", "_ordered"]].sum()
@@ -636,17 +755,29 @@ def _check_portfolio(runs: pd.DataFrame, scenario: Scenario, out: Violations) ->
         ok = both_nan | (np.abs(g_ - w_) <= ABS + REL * np.maximum(np.abs(g_), np.abs(w_)))
         for i in np.flatnonzero(~ok)[: out.limit]:
             rep, pol = keys[i]
-            out.add("runs", f"portfolio {name} = recomputation from the SKU rows",
-                    f"replication {rep}, policy {pol}: ALL {g_[i]}, SKUs {w_[i]}")  # fmt: skip
+            out.add(
+                "runs",
+                f"portfolio {name} = recomputation from the SKU rows",
+                f"replication {rep}, policy {pol}: ALL {g_[i]}, SKUs {w_[i]}",
+            )
 
     for col in SUM_COLUMNS:
         compare(col, alls[col], sums[col])
-    compare("fill_rate", alls["fill_rate"],
-            pd.Series(_div(sums["served_units"].to_numpy(), sums["demand_units"].to_numpy())))  # fmt: skip
-    compare("order_fill_rate", alls["order_fill_rate"],
-            pd.Series(_div(sums["_complete"].to_numpy(), sums["customer_orders"].to_numpy())))  # fmt: skip
-    compare("avg_order_qty", alls["avg_order_qty"],
-            pd.Series(_div(sums["_ordered"].to_numpy(), sums["orders_placed"].to_numpy())))  # fmt: skip
+    compare(
+        "fill_rate",
+        alls["fill_rate"],
+        pd.Series(_div(sums["served_units"].to_numpy(), sums["demand_units"].to_numpy())),
+    )
+    compare(
+        "order_fill_rate",
+        alls["order_fill_rate"],
+        pd.Series(_div(sums["_complete"].to_numpy(), sums["customer_orders"].to_numpy())),
+    )
+    compare(
+        "avg_order_qty",
+        alls["avg_order_qty"],
+        pd.Series(_div(sums["_ordered"].to_numpy(), sums["orders_placed"].to_numpy())),
+    )
     # Union-of-days rates and the peak of a sum are bounded by the SKU values.
     tol = ABS
     for col in ("stockout_rate", "p_backorder_end"):
@@ -656,8 +787,11 @@ def _check_portfolio(runs: pd.DataFrame, scenario: Scenario, out: Violations) ->
         x = alls[col].to_numpy(dtype=float)
         for i in np.flatnonzero(~((x >= lo - tol) & (x <= hi + tol)))[: out.limit]:
             rep, pol = keys[i]
-            out.add("runs", f"portfolio {col} between the largest SKU rate and their sum",
-                    f"replication {rep}, policy {pol}: {x[i]} not in [{lo[i]}, {hi[i]}]")  # fmt: skip
+            out.add(
+                "runs",
+                f"portfolio {col} between the largest SKU rate and their sum",
+                f"replication {rep}, policy {pol}: {x[i]} not in [{lo[i]}, {hi[i]}]",
+            )
     x = alls["cash_tied_up_peak"].to_numpy(dtype=float)
     lo = peak_max.loc[keys].to_numpy(dtype=float)
     hi = peak_sum.loc[keys].to_numpy(dtype=float)
@@ -665,5 +799,8 @@ def _check_portfolio(runs: pd.DataFrame, scenario: Scenario, out: Violations) ->
         : out.limit
     ]:
         rep, pol = keys[i]
-        out.add("runs", "portfolio cash_tied_up_peak between the largest SKU peak and their sum",
-                f"replication {rep}, policy {pol}: {x[i]} not in [{lo[i]}, {hi[i]}]")  # fmt: skip
+        out.add(
+            "runs",
+            "portfolio cash_tied_up_peak between the largest SKU peak and their sum",
+            f"replication {rep}, policy {pol}: {x[i]} not in [{lo[i]}, {hi[i]}]",
+        )
