@@ -21,6 +21,7 @@ from pydantic import Field, model_validator
 from simulator.strict import StrictModel
 
 __all__ = [
+    "MAX_VALUE",
     "NonNeg",
     "Positive",
     "Constant",
@@ -38,8 +39,13 @@ __all__ = [
     "describe",
 ]
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_VALUE = 1e12
+"""Largest number a scenario may hold: far above any real quantity, price or rate, and
+small enough that the model's sums, squares and samplers stay finite (a fuzzed 1e300
+overflowed a variance to inf and crashed numpy's Poisson sampler)."""
+
+NonNeg = Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False)]
 
 
 class _Dist(StrictModel):
@@ -257,8 +263,8 @@ class DiscreteUniform(_Dist):
     """Integers low..high inclusive, equally likely."""
 
     dist: Literal["discrete_uniform"]
-    low: Annotated[int, Field(ge=0)]
-    high: Annotated[int, Field(ge=0)]
+    low: Annotated[int, Field(ge=0, le=int(MAX_VALUE))]
+    high: Annotated[int, Field(ge=0, le=int(MAX_VALUE))]
 
     @model_validator(mode="after")
     def _ordered(self) -> DiscreteUniform:

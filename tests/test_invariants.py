@@ -7,12 +7,11 @@ end feed deliberately broken traces, logs and tables to show that every check
 can fail.
 """
 
-import re
-
 import pytest
 from helpers import run_one
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from known_findings import significant
 from strategies import scenario_dicts
 
 from simulator.invariants import check_runs, check_traces
@@ -22,20 +21,6 @@ from simulator.scenario import Scenario
 FAST = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-
-
-# Known findings the lead is fixing (each pinned by a strict xfail test below); the
-# property tests leave them out so that they keep looking for new ones. Remove an
-# entry when its xfail test starts passing.
-KNOWN = [
-    # test_fill_rate_never_exceeds_one_after_a_warm_up: measured served/demand are
-    # differences of running totals, so served can exceed demand by a rounding error.
-    re.compile(r"fill_rate in \[0, 1\] or NaN: .*: 1\.0000000000\d*$"),
-]
-
-
-def significant(problems):
-    return [p for p in problems if not any(k.search(p) for k in KNOWN)]
 
 
 def check_every_policy(scn, replication=0):
