@@ -16,12 +16,13 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from simulator.strict import StrictModel
 
 __all__ = [
     "MAX_VALUE",
+    "MIN_VALUE",
     "NonNeg",
     "Positive",
     "Constant",
@@ -44,8 +45,30 @@ MAX_VALUE = 1e12
 small enough that the model's sums, squares and samplers stay finite (a fuzzed 1e300
 overflowed a variance to inf and crashed numpy's Poisson sampler)."""
 
-NonNeg = Annotated[float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False)]
+MIN_VALUE = 1e-9
+"""Smallest non-zero number a scenario may hold: below it a number is rounding noise, and
+fuzzed subnormals (1e-320) overflowed the model's divisions (an EOQ lot, a lot count, a
+gamma shape) to inf."""
+
+
+def _not_tiny(value: float) -> float:
+    if 0 < value < MIN_VALUE:
+        raise ValueError(f"must be 0 or >= {MIN_VALUE:g}, got {value:g}")
+    return value
+
+
+def _not_tiny_positive(value: float) -> float:
+    if value < MIN_VALUE:
+        raise ValueError(f"must be >= {MIN_VALUE:g}, got {value:g}")
+    return value
+
+
+NonNeg = Annotated[
+    float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False), AfterValidator(_not_tiny)
+]
+Positive = Annotated[
+    float, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False), AfterValidator(_not_tiny_positive)
+]
 
 
 class _Dist(StrictModel):

@@ -18,7 +18,7 @@ from strategies import scenario_dicts
 
 from simulator.invariants import check_runs, check_traces
 from simulator.runner import run_scenario
-from simulator.scenario import Scenario
+from simulator.scenario import Scenario, ScenarioError
 
 FAST = settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -181,16 +181,17 @@ def test_fill_rate_never_exceeds_one_after_a_warm_up():
     assert check_runs(runs, scn) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policies.py: eoq() overflows to inf when K·D/h exceeds the float range (a holding "
-    "rate of 1e-308), the lot becomes inf, FixedLots.review computes floor(NaN) and the run "
-    "crashes with ValueError (exit 1); fix: refuse or cap a non-finite lot in eoq/_safety_stock",
-)
-def test_a_tiny_holding_rate_does_not_crash_eoq():
+def test_a_tiny_holding_rate_is_refused_by_the_loader():
+    """Fuzzing found a holding rate of 1e-308 overflowing EOQ to inf and crashing the run
+    (ValueError in FixedLots.review, exit 1). The loader now refuses non-zero numbers below
+    1e-9 (MIN_VALUE), which keeps sqrt(2·K·D/h) finite for every valid scenario."""
     data = copy.deepcopy(TINY)
     data["skus"][0]["holding_rate"] = 1e-308
     data["policies"] = {"p": {"type": "safety_stock", "weeks_of_cover": 0}}
+    with pytest.raises(ScenarioError, match=r"^skus\[0\]\.holding_rate: must be 0 or >= 1e-09, got 1e-308$"):
+        Scenario.from_dict(data)
+    data["skus"][0].update(holding_rate=1e-9, unit_cost=1e-9)
+    data["suppliers"]["s"]["order_cost"] = 1e12
     scn = Scenario.from_dict(data)
     log = []
     traces = run_one(scn, log=log)
