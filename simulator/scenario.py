@@ -455,6 +455,11 @@ class Scenario(StrictModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise ScenarioError(format_validation_error(exc, data)) from None
+        except RecursionError:
+            # A YAML alias that contains itself (&a {x: *a}) or absurd nesting.
+            raise ScenarioError(
+                "scenario: nested too deeply (or a YAML alias that contains itself)"
+            ) from None
 
     @classmethod
     def from_yaml(cls, source: str | Path) -> Scenario:
@@ -476,6 +481,13 @@ class Scenario(StrictModel):
             where = f": line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise ScenarioError(_one_line(f"{origin}{where}: invalid YAML: {problem}")) from None
+        except RecursionError:
+            raise ScenarioError(f"{origin}: invalid YAML: nested too deeply") from None
+        except ValueError as exc:
+            if "integer string conversion" not in str(exc):
+                raise
+            # PyYAML builds ints with int(): Python refuses more than 4300 digits.
+            raise ScenarioError(f"{origin}: invalid YAML: a number with too many digits") from None
         return cls.from_dict(data)
 
     def with_overrides(
@@ -675,14 +687,27 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
     return out
 
 
-def _show(value: Any) -> str:
+def _show(value: Any, depth: int = 0) -> str:
+    """Render a value for an error line: short, and never deeper than two levels.
+
+    Fuzzing found a YAML alias that contains itself (``&a {skus: *a}``) sending the
+    rendering into endless recursion; long values are cut to keep one short line.
+    """
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))  # 3, not 3.0; but 1e+300, not its 301 digits
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= 60 else repr(value[:57]) + "..."
+    if isinstance(value, dict | list | tuple | set) and depth >= 2:
+        return "{...}" if isinstance(value, dict) else "[...]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    return str(value)
+        items = list(value.items())
+        text = ", ".join(f"{k}: {_show(v, depth + 1)}" for k, v in items[:6])
+        return "{" + text + (", ..." if len(items) > 6 else "") + "}"
+    if isinstance(value, list | tuple):
+        text = ", ".join(_show(v, depth + 1) for v in value[:6])
+        return "[" + text + (", ..." if len(value) > 6 else "") + "]"
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def format_validation_error(exc: ValidationError, data: Any = None) -> str:

@@ -401,3 +401,31 @@ def test_cli_subprocess_exit_codes(tmp_path):
 @given(mutations())
 def test_mutated_builtin_scenarios_many(mutation):
     test_mutated_builtin_scenarios_are_rejected_by_field_or_run.hypothesis.inner_test(mutation)
+
+
+# --------------------------------------------------------------------------- hostile YAML (found by hand after the fuzzers)
+
+HOSTILE = {
+    "alias containing itself": "&a {name: x, skus: *a}",
+    "list containing itself": "name: &a [*a]",
+    "deep lists": "[" * 5000 + "]" * 5000,
+    "deep mappings": "a: " + "{a: " * 3000 + "1" + "}" * 3000,
+    "a 5001-digit number": "name: x\nhorizon_days: 1" + "0" * 5000,
+    "billion laughs": "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: [*c,*c,*c,*c,*c,*c,*c,*c,*c]",
+    "python object tag": "!!python/object/apply:os.system ['echo hi']",
+    "unhashable key": "? [a, b]\n: 1",
+    "NUL character": "name: \x00",
+    "a key with a record separator": "'0\x1e': 1",
+    "an empty key": "'': 1",
+    "a datetime for a date": "name: x\nstart_date: 2026-01-01 10:00:00",
+    "a huge string": "name: " + "x" * 100_000,
+}
+
+
+@pytest.mark.parametrize("text", HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_yaml_is_a_scenario_error_of_short_lines(text):
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_yaml_text(text)
+    lines = error_lines(info.value)
+    assert all(len(f"{p}: {r}") < 400 for p, r in lines)
