@@ -16,11 +16,13 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from simulator.strict import StrictModel
 
 __all__ = [
+    "MAX_VALUE",
+    "MIN_VALUE",
     "NonNeg",
     "Positive",
     "Constant",
@@ -38,8 +40,35 @@ __all__ = [
     "describe",
 ]
 
-NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_VALUE = 1e12
+"""Largest number a scenario may hold: far above any real quantity, price or rate, and
+small enough that the model's sums, squares and samplers stay finite (a fuzzed 1e300
+overflowed a variance to inf and crashed numpy's Poisson sampler)."""
+
+MIN_VALUE = 1e-9
+"""Smallest non-zero number a scenario may hold: below it a number is rounding noise, and
+fuzzed subnormals (1e-320) overflowed the model's divisions (an EOQ lot, a lot count, a
+gamma shape) to inf."""
+
+
+def _not_tiny(value: float) -> float:
+    if 0 < value < MIN_VALUE:
+        raise ValueError(f"must be 0 or >= {MIN_VALUE:g}, got {value:g}")
+    return value
+
+
+def _not_tiny_positive(value: float) -> float:
+    if value < MIN_VALUE:
+        raise ValueError(f"must be >= {MIN_VALUE:g}, got {value:g}")
+    return value
+
+
+NonNeg = Annotated[
+    float, Field(ge=0, le=MAX_VALUE, allow_inf_nan=False), AfterValidator(_not_tiny)
+]
+Positive = Annotated[
+    float, Field(gt=0, le=MAX_VALUE, allow_inf_nan=False), AfterValidator(_not_tiny_positive)
+]
 
 
 class _Dist(StrictModel):
@@ -318,8 +347,8 @@ class DiscreteUniform(_Dist):
     """Integers low..high inclusive, equally likely."""
 
     dist: Literal["discrete_uniform"]
-    low: Annotated[int, Field(ge=0)]
-    high: Annotated[int, Field(ge=0)]
+    low: Annotated[int, Field(ge=0, le=int(MAX_VALUE))]
+    high: Annotated[int, Field(ge=0, le=int(MAX_VALUE))]
 
     @model_validator(mode="after")
     def _ordered(self) -> DiscreteUniform:

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from simulator.distributions import Distribution, NonNeg, Positive
+from simulator.distributions import MAX_VALUE, Distribution, NonNeg, Positive
 from simulator.strict import StrictModel
 
 __all__ = [
@@ -59,6 +59,13 @@ __all__ = [
 ]
 
 Probability = Annotated[float, Field(gt=0, lt=1)]
+MAX_DAYS = 36500
+"""Longest span of days a scenario may name (a horizon, a mean lead time, a review period):
+the planner's arrays run that far ahead, so a longer one would exhaust memory."""
+MAX_ORDERS_PER_DAY = 1e5
+"""Most customer orders a day a SKU may expect at its peak: the model serves them one by
+one, so more would take hours per replication (and a fuzzed 1e300 crashed the sampler)."""
+Days = Annotated[float, Field(gt=0, le=MAX_DAYS, allow_inf_nan=False)]
 DayOrDate = int | dt.date
 
 
@@ -148,6 +155,13 @@ class Supplier(StrictModel):
     description: str = ""
     disruptions: list[Disruption] = []
 
+    @model_validator(mode="after")
+    def _lead_time_in_days(self) -> Supplier:
+        mean = self.lead_time.mean
+        if not mean <= MAX_DAYS:
+            raise ValueError(f".lead_time: mean must be <= {MAX_DAYS} days, got {mean:g}")
+        return self
+
 
 # --------------------------------------------------------------------------- demand
 
@@ -171,7 +185,7 @@ class Spikes(StrictModel):
 
     per_year: NonNeg
     uplift: Distribution
-    duration_days: Annotated[int, Field(ge=1)] = 1
+    duration_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 1
 
 
 class Campaign(StrictModel):
@@ -197,7 +211,7 @@ class Demand(StrictModel):
     customers: Customers | None = None
     seasonality: Seasonality | None = None
     campaigns: list[Campaign] = []
-    trend_per_year: Annotated[float, Field(gt=-1, allow_inf_nan=False)] = 0.0
+    trend_per_year: Annotated[float, Field(gt=-1, le=MAX_VALUE, allow_inf_nan=False)] = 0.0
     spikes: Spikes | None = None
 
     @model_validator(mode="after")
@@ -230,7 +244,7 @@ class Sku(StrictModel):
 
 class _ReviewSpec(StrictModel):
     review: Literal["continuous", "periodic"] = "periodic"
-    review_every_days: Annotated[int, Field(ge=1)] = 1
+    review_every_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] = 1
     description: str = ""
 
 
@@ -274,7 +288,7 @@ class SafetyStockSpec(_ReviewSpec):
     service_level: Probability | None = None
     weeks_of_cover: NonNeg | None = None
     quantity: Literal["eoq", "cover_days"] = "eoq"
-    cover_days: Positive = 14.0
+    cover_days: Days = 14.0
     plan_for_disruptions: bool = False
     use_backup: bool = False
 
@@ -362,6 +376,7 @@ class Scenario(StrictModel):
                     f"skus[{i}].backup_supplier: must differ from the supplier, "
                     f"got '{s.backup_supplier}' for both"
                 )
+            self._check_peak_demand(i, s)
             for j, c in enumerate(s.demand.campaigns):
                 start, end = self.day_of(c.start), self.day_of(c.end)
                 if end <= start:
@@ -373,11 +388,13 @@ class Scenario(StrictModel):
             for j, d in enumerate(sup.disruptions):
                 if isinstance(d, _Window) and self.day_of(d.end) <= self.day_of(d.start):
                     raise ValueError(
-                        f"suppliers.{name}.disruptions[{j}]: end must be after start, "
+                        f"suppliers.{_key(name)}.disruptions[{j}]: end must be after start, "
                         f"got start={d.start}, end={d.end}"
                     )
             if sum(isinstance(d, Capacity) for d in sup.disruptions) > 1:
-                raise ValueError(f"suppliers.{name}.disruptions: at most one capacity limit")
+                raise ValueError(
+                    f"suppliers.{_key(name)}.disruptions: at most one capacity limit"
+                )
         ids = {s.id for s in self.skus}
         for pname, p in self.policies.items():
             for field in ("S", "s", "r", "Q"):
@@ -387,11 +404,12 @@ class Scenario(StrictModel):
                     extra = sorted(set(value) - ids)
                     if extra:
                         raise ValueError(
-                            f"policies.{pname}.{field}: unknown SKU id '{extra[0]}'"
+                            f"policies.{_key(pname)}.{field}: unknown SKU id '{extra[0]}'"
                         )
                     if missing:
                         raise ValueError(
-                            f"policies.{pname}.{field}: missing a value for SKU '{missing[0]}'"
+                            f"policies.{_key(pname)}.{field}: "
+                            f"missing a value for SKU '{missing[0]}'"
                         )
         if self.baseline is not None and self.baseline not in self.policies:
             raise ValueError(
@@ -442,6 +460,34 @@ class Scenario(StrictModel):
             f"days {start}..{end - 1} ({self.date_of(start)}..{self.date_of(end - 1)})"
         )
 
+    def _check_peak_demand(self, i: int, sku: Sku) -> None:
+        """Refuse demand too large to simulate: each number may be fine, their product not.
+
+        The peak is the base mean (λ·E[size] for customer orders) times the largest
+        calendar multiplier (seasonality × campaigns × trend) times the mean spike uplift.
+        """
+        d = sku.demand
+        mult = self.demand_multiplier(sku)
+        peak = float(mult.max()) if mult.size else 1.0
+        if d.spikes is not None:
+            peak *= max(d.spikes.uplift.mean, 1.0)
+        if d.customers is not None:
+            orders = d.customers.orders_per_day * peak
+            if not orders <= MAX_ORDERS_PER_DAY:
+                raise ValueError(
+                    f"skus[{i}].demand.customers.orders_per_day: must give at most "
+                    f"{MAX_ORDERS_PER_DAY:g} orders a day at the peak (rate × seasonality × "
+                    f"campaigns × trend × spikes), got {orders:g}"
+                )
+            units = orders * d.customers.order_size.mean
+        else:
+            units = d.per_day.mean * peak
+        if not units <= MAX_VALUE:
+            raise ValueError(
+                f"skus[{i}].demand: expected demand must be <= {MAX_VALUE:g} units a day at "
+                f"the peak (mean × seasonality × campaigns × trend × spikes), got {units:g}"
+            )
+
     # ----------------------------------------------------------------- construction
 
     @classmethod
@@ -464,6 +510,11 @@ class Scenario(StrictModel):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise ScenarioError(format_validation_error(exc, data)) from None
+        except RecursionError:
+            # A YAML alias that contains itself (&a {x: *a}) or absurd nesting.
+            raise ScenarioError(
+                "scenario: nested too deeply (or a YAML alias that contains itself)"
+            ) from None
 
     @classmethod
     def from_yaml(cls, source: str | Path) -> Scenario:
@@ -487,9 +538,16 @@ class Scenario(StrictModel):
             data = yaml.load(text, Loader=_Loader)  # a SafeLoader: no arbitrary objects
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            where = f": line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise ScenarioError(f"{origin}:{where}: invalid YAML: {problem}") from None
+            raise ScenarioError(_one_line(f"{origin}{where}: invalid YAML: {problem}")) from None
+        except RecursionError:
+            raise ScenarioError(f"{origin}: invalid YAML: nested too deeply") from None
+        except ValueError as exc:
+            if "integer string conversion" not in str(exc):
+                raise
+            # PyYAML builds ints with int(): Python refuses more than 4300 digits.
+            raise ScenarioError(f"{origin}: invalid YAML: a number with too many digits") from None
         return cls.from_dict(data)
 
     def with_overrides(
@@ -711,12 +769,32 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 
 # --------------------------------------------------------------------------- errors
 
+_UNKNOWN_KEY = re.compile(
+    r"^unknown key '(?P<key>.*)'(?P<hint> \((?:did you mean|allowed:).*)$", re.S
+)
 _OPS = {
     "greater_than_equal": (">=", "ge"),
     "greater_than": (">", "gt"),
     "less_than_equal": ("<=", "le"),
     "less_than": ("<", "lt"),
 }
+
+
+def _key(key: Any) -> str:
+    r"""Return a mapping key as a path part: bare when plain, quoted when it could be misread.
+
+    A key that is empty, has surrounding white space, separators of a path (``.``,
+    ``[``, ``:``), quotes, or characters that break a line (fuzzing found ``'0'``,
+    which ``splitlines`` splits) is shown as a Python string literal.
+    """
+    text = str(key)
+    plain = text == text.strip() and text.isprintable() and not any(c in text for c in ".[]:'\"")
+    return text if text and plain else repr(text)
+
+
+def _one_line(text: str) -> str:
+    """Escape anything that would end a line or hide in one (control characters)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _path(loc: tuple[Any, ...], data: Any) -> str:
@@ -731,7 +809,8 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
         )
         if tag is not None and part == tag and part not in node:
             continue  # discriminated unions add the tag ('gamma', 'jit') to the location
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        name = _key(part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{name}" if out else name)
         if isinstance(node, dict):
             node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -741,14 +820,27 @@ def _path(loc: tuple[Any, ...], data: Any) -> str:
     return out
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+def _show(value: Any, depth: int = 0) -> str:
+    """Render a value for an error line: short, and never deeper than two levels.
+
+    Fuzzing found a YAML alias that contains itself (``&a {skus: *a}``) sending the
+    rendering into endless recursion; long values are cut to keep one short line.
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # 3, not 3.0; but 1e+300, not its 301 digits
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= 60 else repr(value[:57]) + "..."
+    if isinstance(value, dict | list | tuple | set) and depth >= 2:
+        return "{...}" if isinstance(value, dict) else "[...]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    return str(value)
+        items = list(value.items())
+        text = ", ".join(f"{k}: {_show(v, depth + 1)}" for k, v in items[:6])
+        return "{" + text + (", ..." if len(items) > 6 else "") + "}"
+    if isinstance(value, list | tuple):
+        text = ", ".join(_show(v, depth + 1) for v in value[:6])
+        return "[" + text + (", ..." if len(value) > 6 else "") + "]"
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def format_validation_error(exc: ValidationError, data: Any = None) -> str:
@@ -769,8 +861,9 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
                 path, rule = path + sub, rest
             if rule.startswith(("skus[", "policies.", "baseline:", "suppliers.")):
                 path, _, rule = rule.partition(": ")
-            if rule.startswith("unknown key '"):
-                key, _, hint = rule[len("unknown key '") :].partition("'")
+            unknown = _UNKNOWN_KEY.match(rule)
+            if unknown:
+                key, hint = _key(unknown["key"]), unknown["hint"]
                 path, rule = (f"{path}.{key}" if path else key), "unknown key" + hint
         elif kind == "union_tag_invalid":
             key = str(ctx.get("discriminator", "")).strip("'")
@@ -791,6 +884,6 @@ def format_validation_error(exc: ValidationError, data: Any = None) -> str:
             )
         else:
             rule = err["msg"].replace("Input should be", "must be") + f", got {_show(value)}"
-        lines.append(f"{path or 'scenario'}: {rule}")
+        lines.append(_one_line(f"{path or 'scenario'}: {rule}"))
     # De-duplicate while keeping order (unions can repeat one problem).
     return "\n".join(dict.fromkeys(lines))

@@ -5,39 +5,40 @@ import pytest
 from helpers import run_one
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import num  # floats without non-zero values below 1e-6 (the loader refuses < 1e-9)
 
 from simulator.scenario import Scenario
 
 dists = st.one_of(
-    st.builds(lambda m: {"dist": "poisson", "mean": m}, st.floats(0, 30)),
-    st.builds(lambda m, s: {"dist": "normal", "mean": m, "sd": s}, st.floats(0, 30), st.floats(0, 15)),
-    st.builds(lambda m, s: {"dist": "gamma", "mean": m, "sd": s}, st.floats(0.5, 30), st.floats(0.1, 20)),
+    st.builds(lambda m: {"dist": "poisson", "mean": m}, num(0, 30)),
+    st.builds(lambda m, s: {"dist": "normal", "mean": m, "sd": s}, num(0, 30), num(0, 15)),
+    st.builds(lambda m, s: {"dist": "gamma", "mean": m, "sd": s}, num(0.5, 30), num(0.1, 20)),
     st.builds(lambda lo, w: {"dist": "uniform", "low": lo, "high": lo + w},
-              st.floats(0, 10), st.floats(0, 10)),
+              num(0, 10), num(0, 10)),
     st.builds(lambda v: {"dist": "empirical", "values": v},
               st.lists(st.integers(0, 9), min_size=1, max_size=4)),
 )  # fmt: skip
 lead_times = st.one_of(
     st.builds(lambda v: {"dist": "constant", "value": v}, st.integers(0, 6)),
-    st.builds(lambda m, s: {"dist": "gamma", "mean": m, "sd": s}, st.floats(0.5, 8), st.floats(0.1, 4)),
+    st.builds(lambda m, s: {"dist": "gamma", "mean": m, "sd": s}, num(0.5, 8), num(0.1, 4)),
 )  # fmt: skip
 demands = st.one_of(
     st.builds(lambda d: {"per_day": d}, dists),
     st.builds(
         lambda r, d: {"customers": {"orders_per_day": r, "order_size": d}},
-        st.floats(0, 8),
+        num(0, 8),
         dists,
     ),
 )
 policies = st.one_of(
     st.builds(lambda s, r: {"type": "base_stock", "S": s, "review": r},
-              st.floats(0, 200), st.sampled_from(["continuous", "periodic"])),
+              num(0, 200), st.sampled_from(["continuous", "periodic"])),
     st.builds(lambda s, d, k: {"type": "s_S", "s": s, "S": s + d, "review_every_days": k},
-              st.floats(0, 100), st.floats(0, 100), st.integers(1, 7)),
+              num(0, 100), num(0, 100), st.integers(1, 7)),
     st.builds(lambda r, q: {"type": "r_Q", "r": r, "Q": q, "review": "continuous"},
-              st.floats(0, 100), st.floats(0.5, 100)),
+              num(0, 100), num(0.5, 100)),
     st.builds(lambda k: {"type": "jit", "review_every_days": k}, st.integers(1, 7)),
-    st.builds(lambda z: {"type": "safety_stock", "service_level": z}, st.floats(0.5, 0.99)),
+    st.builds(lambda z: {"type": "safety_stock", "service_level": z}, num(0.5, 0.99)),
     st.just({"type": "hybrid"}),
 )  # fmt: skip
 
@@ -51,7 +52,7 @@ def scenarios(draw):
             "unit_cost": 1,
             "price": 2,
             "supplier": "sup",
-            "initial_on_hand": draw(st.floats(0, 100)),
+            "initial_on_hand": draw(num(0, 100)),
             "demand": draw(demands),
         }
         for i in range(n)
