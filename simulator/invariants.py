@@ -382,8 +382,8 @@ def _check_log(
                 served += s
                 backordered += b
                 lost += lo
-                customers += 1
-                complete += b == 0 and lo == 0
+                customers += qty > 0  # an order of zero units is no order
+                complete += qty > 0 and b == 0 and lo == 0
                 if b > 0 or lo > 0:
                     stockout_days.add(math.floor(t))
             same("on-hand after a customer order", t, e[4], rp.on_hand)
@@ -449,7 +449,7 @@ def _check_log(
             if not (qty > 0 and math.isfinite(qty)):
                 out.add(label, "a purchase order is for a finite quantity > 0", f"t={t:g}: {qty}")
             total = 0.0
-            for arrival, q in parts:
+            for arrival, q, *_ in parts:
                 total += q
                 if not arrival >= t:
                     out.add(
@@ -610,7 +610,7 @@ def backorder_waits(scenario: Scenario, log: Iterable[tuple]) -> dict[str, list[
         elif e[1] == "receive":
             rp.receive(float(e[0]), e[3])
         elif e[1] in ("order", "expedite"):
-            rp.on_order += sum(q for _, q in e[5])
+            rp.on_order += sum(p[1] for p in e[5])
     return {k: [(a, f) for a, _, f in rp.waits] for k, rp in replays.items()}
 
 
