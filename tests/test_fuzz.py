@@ -284,7 +284,7 @@ MUST_BE_INVALID = {"unknown_dist", "duplicate_id", "missing_supplier", "missing_
                    "reversed_window", "unknown_key", "policy_unknown_sku", "baseline"}  # fmt: skip
 
 
-@FAST
+@settings(FAST, max_examples=200)
 @given(mutations())
 def test_mutated_builtin_scenarios_are_rejected_by_field_or_run(mutation):
     name, doc, op, path = mutation

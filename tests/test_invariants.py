@@ -21,7 +21,7 @@ from simulator.runner import run_scenario
 from simulator.scenario import Scenario, ScenarioError
 
 FAST = settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 
 
@@ -41,7 +41,7 @@ def test_random_scenarios_keep_every_invariant(data, replication):
     assert significant(check_every_policy(scn, replication)) == []
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(scenario_dicts(max_horizon=30))
 def test_runner_tables_keep_every_invariant(data):
     scn = Scenario.from_dict(data)
