@@ -306,6 +306,37 @@ def test_resume_without_out_finds_the_interrupted_default_run(runner, monkeypatc
     assert not work.exists()
 
 
+def test_interrupted_while_writing_resumes_from_complete_checkpoints(runner, monkeypatch):
+    import simulator.results as results_mod
+
+    args = ["run", "classroom", "-n", "6", "-q", "-w", "1", "-o", "out"]
+    with monkeypatch.context() as m:
+        def stop(result, folder):
+            raise KeyboardInterrupt
+
+        m.setattr(results_mod, "write_tables", stop)
+        res = runner.invoke(cli, args)
+    assert res.exit_code == 130
+    assert "with 6 of 6 replications done" in res.output
+    assert not Path("out").exists()
+    res = runner.invoke(cli, [*args, "--resume"])
+    assert res.exit_code == 0, res.output
+    assert all((Path("out") / f).is_file() for f in (*REQUIRED_FILES, "report.html"))
+    assert sorted(p.name for p in Path(".").iterdir()) == ["out"]
+
+
+def test_a_live_run_s_work_folder_is_not_taken_over(runner):
+    identity = {"scenario": "x", "scenario_hash": "h", "seed": 1, "replications": 2}
+    first = workspace.Workspace.claim(Path("out"), identity)
+    try:
+        for resume in (False, True):
+            res = runner.invoke(cli, [*QUICK, "-o", "out", "--force", *(["--resume"] * resume)])
+            one_line_error(res, f"another supplysim run (pid {os.getpid()}) is writing it now")
+    finally:
+        first.discard()
+    assert sorted(p.name for p in Path(".").iterdir()) == []
+
+
 def test_a_dead_worker_is_an_error_and_leaves_no_folder(runner, monkeypatch):
     monkeypatch.setattr(runner_mod, "run_batch", _die)  # forked workers inherit the patch
     res = runner.invoke(cli, [*QUICK[:-2], "-w", "2", "--backend", "processes", "-o", "out"])
