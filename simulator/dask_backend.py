@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -24,7 +26,13 @@ if TYPE_CHECKING:
     from simulator.runner import Batch
     from simulator.scenario import Scenario
 
-__all__ = ["CONNECT_TIMEOUT_S", "BackendError", "require_dask", "run_batches_dask"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "NO_WORKERS_TIMEOUT_S",
+    "BackendError",
+    "require_dask",
+    "run_batches_dask",
+]
 
 
 class BackendError(ValueError):
@@ -51,6 +59,10 @@ def require_dask() -> None:
 
 CONNECT_TIMEOUT_S = 10
 """Seconds to wait for a remote scheduler before giving up."""
+NO_WORKERS_TIMEOUT_S = 120
+"""Seconds a run waits on a cluster with no worker at all before it reports the loss."""
+WATCH_S = 2
+"""How often, while no batch finishes, the run checks that the cluster still has workers."""
 
 
 def _connect(scheduler: str | None, workers: int):
@@ -110,6 +122,28 @@ def _ctrl_c_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, saved)
 
 
+def _check_workers(client, idle_since: float | None, error: type[Exception]) -> float | None:
+    """Return since when the cluster has had no worker (None: it has some).
+
+    Raises:
+        error: no worker for ``NO_WORKERS_TIMEOUT_S`` seconds, or the scheduler is gone.
+
+    """
+    try:
+        count = len(client.scheduler_info().get("workers", {}))
+    except (OSError, TimeoutError) as exc:
+        raise error(f"lost the Dask scheduler ({type(exc).__name__})") from None
+    if count:
+        return None
+    now = time.monotonic()
+    if idle_since is not None and now - idle_since > NO_WORKERS_TIMEOUT_S:
+        raise error(
+            f"the Dask cluster has had no worker for {NO_WORKERS_TIMEOUT_S} s; "
+            "the remaining batches cannot run"
+        )
+    return idle_since if idle_since is not None else now
+
+
 def run_batches_dask(
     scenario: Scenario,
     batches: list[list[int]],
@@ -131,20 +165,25 @@ def run_batches_dask(
 
     Raises:
         BackendError: Dask is not installed, or the scheduler could not be reached.
-        WorkerLost: a task's workers kept dying (Dask gave up on it: ``KilledWorker``).
+        WorkerLost: a task's workers kept dying (Dask gave up on it: ``KilledWorker``),
+            the scheduler was lost, or the cluster had no worker for
+            ``NO_WORKERS_TIMEOUT_S`` seconds: an error, never a hang.
 
     """
     if not batches:
         return
     require_dask()
-    from distributed import KilledWorker, as_completed
+    from distributed import KilledWorker, wait
 
     from simulator.runner import WorkerLost, run_batch
 
     client, cluster = _connect(scheduler, workers)
     futures = []
     try:
-        [remote] = client.scatter([scenario], broadcast=True, hash=False)
+        try:
+            [remote] = client.scatter([scenario], broadcast=True, hash=False)
+        except TimeoutError:
+            raise WorkerLost("the Dask cluster has no worker to send the scenario to") from None
         run = uuid.uuid4().hex[:12]  # unique keys: a shared scheduler may serve other runs
         futures = [
             client.submit(run_batch, remote, batch, pure=False, key=f"supplysim-{run}-batch-{i}")
@@ -153,16 +192,37 @@ def run_batches_dask(
         index = {f.key: i for i, f in enumerate(futures)}
         done: dict[int, Batch] = {}
         following = 0
-        for future in as_completed(futures):
+        pending = set(futures)
+        idle_since: float | None = None
+        while pending:
             try:
-                done[index[future.key]] = future.result()
-            except KilledWorker:
-                i = index[future.key]
+                finished, pending = wait(pending, timeout=WATCH_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                finished = set()
+            except CancelledError:
                 raise WorkerLost(
-                    f"Dask workers died while running batch {i} (replications "
-                    f"{batches[i][0]}..{batches[i][-1]}) and Dask gave up on it (KilledWorker)"
+                    "Dask dropped the run's tasks (the workers holding its data were lost, "
+                    "or the scheduler restarted)"
                 ) from None
-            future.release()
+            if not finished:
+                idle_since = _check_workers(client, idle_since, WorkerLost)
+                continue
+            idle_since = None
+            for future in sorted(finished, key=lambda f: index[f.key]):
+                i = index[future.key]
+                what = f"batch {i} (replications {batches[i][0]}..{batches[i][-1]})"
+                try:
+                    done[i] = future.result()
+                except KilledWorker:
+                    raise WorkerLost(
+                        f"Dask workers died while running {what} and Dask gave up on it "
+                        "(KilledWorker)"
+                    ) from None
+                except CancelledError:
+                    raise WorkerLost(
+                        f"Dask dropped {what} (the scheduler was lost or restarted)"
+                    ) from None
+                future.release()
             while following in done:
                 yield done.pop(following)
                 following += 1

@@ -224,8 +224,10 @@ def _run_in_processes(
     procs: list[Any] = []
     finished = False
     try:
-        futures = [pool.submit(run_batch, scenario, b) for b in batches]
-        procs = list((pool._processes or {}).values())  # to terminate them, or ask how they died
+        for b in batches:
+            futures.append(pool.submit(run_batch, scenario, b))
+            if not procs:  # the first submit starts the workers: keep them, to stop them
+                procs = list((pool._processes or {}).values())  # or to ask how they died
         for future in as_completed(futures):
             yield future.result()
         finished = True
@@ -237,15 +239,16 @@ def _run_in_processes(
         if finished:
             pool.shutdown(wait=True)
         else:
-            _stop_pool(pool, futures, procs)
+            _stop_pool(pool, procs)
 
 
-def _stop_pool(pool: ProcessPoolExecutor, futures: list[Future], procs: list[Any]) -> None:
-    """Terminate the workers, wait (briefly) until they are gone, then cancel the rest.
+def _stop_pool(pool: ProcessPoolExecutor, procs: list[Any]) -> None:
+    """Terminate the workers, wait (briefly) until they are gone, let the pool wind down.
 
-    The workers go first: with them dead, the pool's feeder thread fails its
-    pending writes quietly (their futures get the error) rather than racing
-    the shutdown that closes its queue.
+    Nothing is cancelled here: with its workers dead, the pool's own manager
+    thread fails every pending batch (``BrokenProcessPool``) and closes its
+    queues in order. Cancelling futures under it makes that thread fail
+    (Python 3.11 sets an exception on a cancelled future) and print a traceback.
     """
     with _signals_held():
         procs = procs or list((pool._processes or {}).values())
@@ -259,9 +262,10 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: list[Future], procs: list[Any
             if p.is_alive():
                 p.kill()
                 p.join(1.0)
-        for f in futures:
-            f.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        manager = getattr(pool, "_executor_manager_thread", None)
+        if manager is not None:
+            manager.join(2.0)
+        pool.shutdown(wait=False)
 
 
 @contextmanager
