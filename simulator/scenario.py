@@ -500,7 +500,13 @@ class Scenario(StrictModel):
         """
         if not isinstance(data, dict):
             raise ScenarioError(f"scenario: must be a mapping of keys, got {type(data).__name__}")
-        bad = _first_bad_date(data)
+        try:
+            bad = _first_bad_date(data)
+        except RecursionError:
+            # A YAML alias that contains itself (&a {x: *a}) or absurd nesting.
+            raise ScenarioError(
+                "scenario: nested too deeply (or a YAML alias that contains itself)"
+            ) from None
         if bad is not None:
             where, value = bad
             raise ScenarioError(
