@@ -661,7 +661,7 @@ def check_runs(runs: pd.DataFrame, scenario: Scenario) -> list[str]:
     for col in _NON_NEGATIVE:
         if col in runs.columns:
             x = runs[col].to_numpy(dtype=float)
-            bad = np.flatnonzero(x < 0)
+            bad = np.flatnonzero(x < -ABS)  # the model's running sums can round to -1e-16
             for i in bad[: out.limit]:
                 out.add(label, f"{col} >= 0", _row(runs, i) + f": {x[i]}")
     _check_definitions(runs, scenario, out)

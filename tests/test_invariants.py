@@ -180,7 +180,47 @@ def test_fill_rate_never_exceeds_one_after_a_warm_up():
     data["policies"] = {"p": {"type": "s_S", "s": 0, "S": 16}}
     scn = Scenario.from_dict(data)
     runs = run_scenario(scn, backend="serial").runs
-    assert check_runs(runs, scn) == []
+    assert check_runs(runs, scn) == []  # today: fill_rate 1.0000000000000002
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the same finding with cancellation: measured demand 1.27e-11 after a warm-up "
+    "demand of 0.0187 (served 1.2717770108927204e-11 > demanded 1.271776781108791e-11), "
+    "fill_rate = 1.00000018067945; fix as above",
+)
+def test_fill_rate_never_exceeds_one_after_a_large_warm_up():
+    data = {
+        "name": "r", "horizon_days": 1, "warmup_days": 1, "replications": 2, "seed": 0,
+        "suppliers": {"b": {"lead_time": {"dist": "constant", "value": 1}}},
+        "skus": [{"id": "S0", "unit_cost": 1.0, "price": 0.0, "supplier": "b",
+                  "demand": {"customers": {"orders_per_day": 1.0,
+                                           "order_size": {"dist": "gamma", "mean": 2.0, "sd": 14.0}}}}],
+        "policies": {"p0": {"type": "jit", "review": "continuous"}},
+    }  # fmt: skip
+    scn = Scenario.from_dict(data)
+    traces = run_one(scn, replication=1)
+    assert traces[0].served_units <= traces[0].demand_units
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="model.py: Warehouse.on_order is a running sum (+= each shipment, -= each receipt) "
+    "that rounds to -8.9e-16 when everything has landed, so the day-end on_order path and "
+    "cash_in_pipeline come out negative (check_runs tolerates 1e-6; fix: recompute on_order "
+    "from the pipeline, or snap |on_order| < 1e-9 to 0 on receipt)",
+)
+def test_on_order_is_never_negative_once_everything_has_landed():
+    data = {
+        "name": "r", "horizon_days": 1, "warmup_days": 10, "replications": 1, "seed": 0,
+        "suppliers": {"b": {"lead_time": {"dist": "constant", "value": 1}}},
+        "skus": [{"id": "S0", "unit_cost": 1.0, "price": 0.0, "supplier": "b",
+                  "demand": {"customers": {"orders_per_day": 1.0,
+                                           "order_size": {"dist": "gamma", "mean": 2.0, "sd": 14.0}}}}],
+        "policies": {"p0": {"type": "jit", "review": "continuous"}},
+    }  # fmt: skip
+    runs = run_scenario(Scenario.from_dict(data), backend="serial").runs
+    assert (runs["cash_in_pipeline"] >= 0).all()
 
 
 def test_a_tiny_holding_rate_is_refused_by_the_loader():
