@@ -340,7 +340,8 @@ class Warehouse:
             self.lost_since = False
             self.area += self.on_hand * (arrival - self.t_last)
             self.t_last = arrival
-            self.on_order -= qty
+            # Nothing left in transit is exactly nothing: the running sum would round to ±1e-16.
+            self.on_order = self.on_order - qty if pipe else 0.0
             self.received += qty
             fill = qty if qty < self.backorders else self.backorders
             if fill > 0:

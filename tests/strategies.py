@@ -200,7 +200,8 @@ def scenario_dicts(draw, max_horizon: int = 60) -> dict[str, Any]:
             "demand": draw(demands(span)),
         }
         if draw(st.booleans()):
-            sku["backup_supplier"] = draw(st.sampled_from(["main", "backup"]))
+            # the other supplier (a backup equal to the primary is an input error)
+            sku["backup_supplier"] = "backup" if primary == "main" else "main"
         skus.append(sku)
     pols = {f"p{j}": draw(policies(ids)) for j in range(draw(st.integers(1, 3)))}
     start = dt.date(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 400)))

@@ -34,7 +34,6 @@ def check_every_policy(scn, replication=0):
     return problems
 
 
-@pytest.mark.xfail(strict=False, reason="open: the invariant checks were written before shipments in order and zero-unit orders; their generated scenarios now hit a ScenarioError or a check to reconcile (see closing note)")
 @FAST
 @given(scenario_dicts(), st.integers(0, 3))
 def test_random_scenarios_keep_every_invariant(data, replication):
@@ -42,7 +41,6 @@ def test_random_scenarios_keep_every_invariant(data, replication):
     assert significant(check_every_policy(scn, replication)) == []
 
 
-@pytest.mark.xfail(strict=False, reason="open: the invariant checks were written before shipments in order and zero-unit orders; their generated scenarios now hit a ScenarioError or a check to reconcile (see closing note)")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(scenario_dicts(max_horizon=30))
 def test_runner_tables_keep_every_invariant(data):
@@ -162,16 +160,9 @@ def test_a_closure_covering_the_whole_horizon_runs(closure):
     assert (sku_rows["served_units"] == 40).all()  # the initial stock, then nothing
 
 
-# --------------------------------------------------------------------------- findings (xfail: a fix outside the loader)
+# --------------------------------------------------------------------------- findings, fixed in the model and metrics
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="metrics.py/model.py: measured served and demanded units are differences of running "
-    "totals summed in different orders (Warehouse.served vs DemandPath cumsum), so after a "
-    "warm-up served can exceed demand by a rounding error and fill_rate = 1.0000000000000002 "
-    "(fix: clip ratios to [0, 1] in metrics._ratio, or count measured demand the same way)",
-)
 def test_fill_rate_never_exceeds_one_after_a_warm_up():
     data = copy.deepcopy(TINY)
     data.update(horizon_days=16, warmup_days=2, unmet_demand="lost_sale", replications=1)
@@ -183,12 +174,6 @@ def test_fill_rate_never_exceeds_one_after_a_warm_up():
     assert check_runs(runs, scn) == []  # today: fill_rate 1.0000000000000002
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same finding with cancellation: measured demand 1.27e-11 after a warm-up "
-    "demand of 0.0187 (served 1.2717770108927204e-11 > demanded 1.271776781108791e-11), "
-    "fill_rate = 1.00000018067945; fix as above",
-)
 def test_fill_rate_never_exceeds_one_after_a_large_warm_up():
     data = {
         "name": "r", "horizon_days": 1, "warmup_days": 1, "replications": 2, "seed": 0,
@@ -203,13 +188,6 @@ def test_fill_rate_never_exceeds_one_after_a_large_warm_up():
     assert traces[0].served_units <= traces[0].demand_units
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model.py: Warehouse.on_order is a running sum (+= each shipment, -= each receipt) "
-    "that rounds to -8.9e-16 when everything has landed, so the day-end on_order path and "
-    "cash_in_pipeline come out negative (check_runs tolerates 1e-6; fix: recompute on_order "
-    "from the pipeline, or snap |on_order| < 1e-9 to 0 on receipt)",
-)
 def test_on_order_is_never_negative_once_everything_has_landed():
     data = {
         "name": "r", "horizon_days": 1, "warmup_days": 10, "replications": 1, "seed": 0,
