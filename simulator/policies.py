@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from scipy.special import ndtr
 from scipy.stats import norm
 
 from simulator.scenario import (
@@ -38,7 +39,7 @@ from simulator.scenario import (
     Sku,
     SSSpec,
 )
-from simulator.suppliers import effective_lead_time, expected_arrival
+from simulator.suppliers import effective_lead_time, expected_arrival, lead_time_pmf
 
 __all__ = [
     "POLICIES",
@@ -98,6 +99,23 @@ class Plan:
         return _lead_cached(
             self.lead_time, float(spacing), self.in_order, self.whole_days, order_up_to
         )
+
+    def lead_pmf(
+        self, spacing: float, order_up_to: bool = True
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Return that lead time's distribution, (values, probabilities), where one applies.
+
+        See :func:`simulator.suppliers.lead_time_pmf`; None without a distribution.
+        """
+        if self.lead_time is None:
+            return None
+        key = (self.lead_time.model_dump_json(), round(float(spacing), 9), self.in_order,
+               self.whole_days, order_up_to, "pmf")  # fmt: skip
+        if key not in _PMF_CACHE:
+            _PMF_CACHE[key] = lead_time_pmf(
+                self.lead_time, float(spacing), self.in_order, self.whole_days, order_up_to
+            )
+        return _PMF_CACHE[key]
 
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative mean and variance, ``C[i] = sum(x[:i])``, for window sums."""
@@ -164,6 +182,7 @@ def eoq(order_cost: float, annual_demand: float, unit_cost: float, holding_rate:
 
 
 _LEAD_CACHE: dict[tuple, tuple[float, float]] = {}
+_PMF_CACHE: dict[tuple, tuple[np.ndarray, np.ndarray] | None] = {}
 
 
 def _lead_cached(
@@ -186,10 +205,20 @@ def _spacing(spec: PolicySpec, plan: Plan, lot_days: float = 0.0) -> float:
     return max(every, lot_days)
 
 
-def _protection(
-    spec: PolicySpec, plan: Plan, lot_days: float = 0.0
-) -> tuple[float | np.ndarray, float]:
-    """Days an order must cover, E[L] (+ R under periodic review), and Var[L].
+@dataclasses.dataclass(frozen=True)
+class _Cover:
+    """What an order must cover: days per day index, and the lead time behind them."""
+
+    days: float | np.ndarray
+    """E[L] + R (periodic) or E[L] (continuous), or until the next order lands (calendar)."""
+    lead_mean: float
+    lead_var: float
+    pmf: tuple[np.ndarray, np.ndarray] | None
+    """The lead time's distribution (values, probabilities), or None (moments only)."""
+
+
+def _protection(spec: PolicySpec, plan: Plan, lot_days: float = 0.0) -> _Cover:
+    """Days an order must cover, E[L] (+ R under periodic review), and the lead time.
 
     L is the lead time to protect (:meth:`Plan.lead`), for orders spaced as
     the policy places them. A policy that plans for disruptions covers instead
@@ -198,19 +227,24 @@ def _protection(
     afterwards.
     """
     review = 0 if spec.review == "continuous" else spec.review_every_days
-    lead_mean, lead_var = plan.lead(_spacing(spec, plan, lot_days), order_up_to=lot_days == 0)
+    spacing, up_to = _spacing(spec, plan, lot_days), lot_days == 0
+    lead_mean, lead_var = plan.lead(spacing, order_up_to=up_to)
+    pmf = plan.lead_pmf(spacing, order_up_to=up_to)
     if review == 0 and plan.whole_days:
         # A continuous review orders right after the day's quantity was served: even a
         # shipment landing at once serves the next day's demand at the earliest.
         lead_mean = max(lead_mean, 1.0)
+        if pmf is not None:
+            pmf = (np.maximum(pmf[0], 1.0), pmf[1])
     if getattr(spec, "plan_for_disruptions", False) and plan.disrupted:
         idx = np.arange(plan.n_days)
         nxt = np.minimum(idx + review, plan.arrival.size - 1)
         # The calendar's arrival uses the mean lead time; shift it to the lead to protect.
         shift = lead_mean - plan.lead_mean
         days = np.maximum(plan.arrival[nxt] + shift - (plan.first_day + idx), 0.0)
-        return (np.ceil(days - 1e-9) if plan.whole_days else days), lead_var
-    return lead_mean + review, lead_var
+        days = np.ceil(days - 1e-9) if plan.whole_days else days
+        return _Cover(days, lead_mean, lead_var, pmf)
+    return _Cover(lead_mean + review, lead_mean, lead_var, pmf)
 
 
 def _buffer(z: float, days: float | np.ndarray, lead_var: float, plan: Plan) -> np.ndarray:
@@ -218,6 +252,50 @@ def _buffer(z: float, days: float | np.ndarray, lead_var: float, plan: Plan) -> 
     m, v = plan.window(days)
     d = np.maximum(days, 1e-12)
     return safety_stock(z, days, m / d, v / d, lead_var)
+
+
+def _level(service_level: float, cover: _Cover, plan: Plan) -> np.ndarray:
+    """Return the level per day that demand over the cover exceeds with 1 − service_level.
+
+    With the lead time's distribution at hand the level solves
+    Σᵤ P(U = u)·P(D(cover + u − E[U]) > level) = 1 − service_level, each
+    window's demand normal with the forecast's mean and variance: the mixture
+    over the lead time, whose right tail a single normal with the two moments
+    misses when the lead time is skewed (the wait behind earlier shipments is).
+    Otherwise (orders that cross, moments only) the textbook
+    forecast + z·√(P·σ_d² + μ_d²·Var[L]).
+    """
+    if cover.pmf is None:
+        m, _ = plan.window(cover.days)
+        return m + _buffer(float(norm.ppf(service_level)), cover.days, cover.lead_var, plan)
+    values, probs = cover.pmf
+    keep = probs > 1e-12
+    values, probs = values[keep], probs[keep] / probs[keep].sum()
+    means, sds = [], []
+    for u in values:
+        days = np.maximum(np.asarray(cover.days, dtype=float) + (u - cover.lead_mean), 0.0)
+        if plan.whole_days:
+            days = np.round(days)
+        m, v = plan.window(days)
+        means.append(m)
+        sds.append(np.sqrt(np.maximum(v, 0.0)))
+    # Days with the same forecast windows share their level: solve each distinct one once.
+    both, back = np.unique(np.vstack([np.stack(means), np.stack(sds)]), axis=1,
+                           return_inverse=True)  # fmt: skip
+    mean, sd = both[: len(values)], both[len(values) :]
+    weights = probs[:, None]
+    alpha = 1.0 - service_level
+    lo = np.zeros(mean.shape[1])
+    hi = (mean + 9.0 * sd).max(axis=0) + 1.0
+    for _ in range(60):  # bisection, every day at once
+        mid = (lo + hi) / 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(sd > 0, (mid - mean) / sd, np.where(mid >= mean, np.inf, -np.inf))
+        tail = (weights * ndtr(-z)).sum(axis=0)
+        above = tail <= alpha
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    return hi[np.ravel(back)]
 
 
 def _per_sku(value: float | dict[str, float], sku: Sku) -> float:
@@ -304,8 +382,7 @@ def _r_Q(spec: RQSpec, plan: Plan) -> Policy:
 
 
 def _jit(spec: JitSpec, plan: Plan) -> Policy:
-    days, _ = _protection(spec, plan)
-    level, _ = plan.window(days)
+    level, _ = plan.window(_protection(spec, plan).days)
     return BaseStock(spec, level, level)
 
 
@@ -320,23 +397,22 @@ def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
         # With no fixed order cost EOQ is zero: fall back to one review period of demand.
         q = np.full(plan.n_days, max(lot, daily * spec.review_every_days))  # 0 without demand
         lot_days = float(q[0]) / daily if daily > 0 else 0.0
-    days, lead_var = _protection(spec, plan, lot_days)
-    cover, _ = plan.window(days)
+    cover = _protection(spec, plan, lot_days)
     if spec.weeks_of_cover is not None:
-        buffer = spec.weeks_of_cover * 7 * plan.mean[: plan.n_days]
+        demand, _ = plan.window(cover.days)
+        rop = demand + spec.weeks_of_cover * 7 * plan.mean[: plan.n_days]
     else:
-        buffer = _buffer(float(norm.ppf(spec.service_level)), days, lead_var, plan)
-    return FixedLots(spec, cover + buffer, q)
+        rop = _level(spec.service_level, cover, plan)
+    return FixedLots(spec, rop, q)
 
 
 def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
-    days, lead_var = _protection(spec, plan)
-    level, _ = plan.window(days)
-    z = {"A": norm.ppf(spec.service_level_a), "B": norm.ppf(spec.service_level_b)}.get(
-        plan.abc_class
-    )
-    if z is not None:
-        level = level + _buffer(float(z), days, lead_var, plan)
+    cover = _protection(spec, plan)
+    target = {"A": spec.service_level_a, "B": spec.service_level_b}.get(plan.abc_class)
+    if target is None:  # class C: just in time
+        level, _ = plan.window(cover.days)
+    else:
+        level = _level(target, cover, plan)
     return BaseStock(spec, level, level)
 
 

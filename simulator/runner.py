@@ -36,6 +36,7 @@ __all__ = [
     "Batch",
     "RunResult",
     "WorkerLost",
+    "prepared",
     "run_batch",
     "run_scenario",
 ]
@@ -112,9 +113,29 @@ def _collector_paused() -> Iterator[None]:
                 gc.enable()
 
 
+_PREPARED: dict[str, tuple[list, dict[str, list]]] = {}
+_prepared_lock = threading.Lock()
+
+
+def prepared(scenario: Scenario) -> tuple[list, dict[str, list]]:
+    """Return the plans and built policies of a scenario, built once per process.
+
+    They depend on the scenario alone (policies hold no run state), and a
+    catalogue's buffers take a second or two to size; every batch a process
+    runs reuses them. Keyed by the scenario's content hash; a few are kept.
+    """
+    key = scenario.content_hash()
+    with _prepared_lock:
+        if key not in _PREPARED:
+            if len(_PREPARED) >= 8:
+                _PREPARED.pop(next(iter(_PREPARED)))
+            plans = make_plans(scenario)
+            _PREPARED[key] = (plans, build_policies(scenario, plans))
+        return _PREPARED[key]
+
+
 def _run_batch(scenario: Scenario, replications: list[int]) -> Batch:
-    plans = make_plans(scenario)
-    policies = build_policies(scenario, plans)
+    plans, policies = prepared(scenario)
     classes = {
         name: {p.sku.id: pol.abc_class for p, pol in zip(plans, built, strict=True)}
         for name, built in policies.items()
@@ -375,10 +396,10 @@ def run_scenario(
 
 def _levels(scenario: Scenario) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """Reorder point and order-up-to level of each policy × SKU over the measured days."""
-    plans = make_plans(scenario)
+    plans, _ = prepared(scenario)
     out = {}
     w0 = scenario.warmup_days
-    for name, built in build_policies(scenario, plans).items():
+    for name, built in prepared(scenario)[1].items():
         for plan, pol in zip(plans, built, strict=True):
             rop, upto = pol.levels()
             out[(name, plan.sku.id)] = (

@@ -34,7 +34,14 @@ from simulator.scenario import (
     SupplierOutage,
 )
 
-__all__ = ["LEAD_TIME_BLOCK", "Route", "SupplierState", "effective_lead_time", "expected_arrival"]
+__all__ = [
+    "LEAD_TIME_BLOCK",
+    "Route",
+    "SupplierState",
+    "effective_lead_time",
+    "expected_arrival",
+    "lead_time_pmf",
+]
 
 LEAD_TIME_BLOCK = 64
 """Lead times (and clearing delays) are drawn this many at a time."""
@@ -241,6 +248,50 @@ def effective_lead_time(
         return effective_lead_time(dist, s, False, whole_days, order_up_to=True)[0], _var_u(
             dist, hi, whole_days
         )
+    x, cdf = _wait_cdf(dist, s, in_order, whole_days, hi)
+    if whole_days:
+        return _moments_from_tail(1.0 - cdf, x, step=1.0, discrete=True)
+    return _moments_from_tail(1.0 - cdf, x, step=x[1] - x[0], discrete=False)
+
+
+def lead_time_pmf(
+    dist, spacing: float, in_order: bool, whole_days: bool, order_up_to: bool = True
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Distribution of the lead time to protect, as (values, probabilities).
+
+    The same lead time as :func:`effective_lead_time` (whole days, the wait
+    behind earlier shipments), for planners that size a buffer from the
+    mixture over it rather than from its two moments. Continuous waits are
+    binned to about 60 values, each bin's probability put on its middle.
+    None when orders may cross under an order-up-to policy: there no single
+    lead time applies (the pipeline's variance is used instead).
+    """
+    if dist.var == 0:
+        return np.array([math.ceil(dist.mean) if whole_days else dist.mean], float), np.ones(1)
+    hi = _upper(dist)
+    s = max(float(spacing), hi / 20000)
+    if not math.isfinite(s):
+        s, in_order, order_up_to = hi, False, False
+    if not in_order and order_up_to:
+        return None
+    x, cdf = _wait_cdf(dist, s, in_order, whole_days, hi)
+    if not whole_days:
+        stride = max(1, x.size // 60)
+        idx = np.unique(np.concatenate([[0], np.arange(stride, x.size, stride), [x.size - 1]]))
+        x, cdf = x[idx], cdf[idx]
+    cdf = np.maximum.accumulate(np.clip(cdf, 0.0, 1.0))
+    p = np.diff(np.concatenate([[0.0], cdf]))
+    if not whole_days:  # each bin's probability at its middle (the atom at 0 stays there)
+        x = np.concatenate([[x[0]], (x[1:] + x[:-1]) / 2])
+    p[-1] += max(1.0 - cdf[-1], 0.0)
+    keep = p > 1e-10
+    return x[keep], p[keep] / p[keep].sum()
+
+
+def _wait_cdf(
+    dist, s: float, in_order: bool, whole_days: bool, hi: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(U <= x) on a grid: whole days 0, 1, ... or a fine grid of continuous times."""
     if whole_days:
         # P(⌈W⌉ <= n) = P(W <= n), evaluated exactly at the whole days.
         n = np.arange(0.0, math.ceil(hi) + 1)
@@ -249,7 +300,7 @@ def effective_lead_time(
             cdf = np.exp(np.log(np.clip(dist.cdf(n[:, None] + s * j), 1e-300, 1.0)).sum(axis=1))
         else:
             cdf = dist.cdf(n)
-        return _moments_from_tail(1.0 - cdf, n, step=1.0, discrete=True)
+        return n, np.asarray(cdf, dtype=float)
     k = max(1, math.ceil(s / (hi / 20000)))  # grid points per spacing
     step = s / k
     x = np.arange(0.0, hi + step, step)
@@ -258,7 +309,7 @@ def effective_lead_time(
         # log P(W <= xᵢ) = Σⱼ log F(xᵢ + j·s): a cumulative sum along every k-th point.
         for r in range(k):
             log_f[r::k] = np.cumsum(log_f[r::k][::-1])[::-1]
-    return _moments_from_tail(1.0 - np.exp(log_f), x, step=step, discrete=False)
+    return x, np.exp(log_f)
 
 
 def _crossing(dist, s: float, hi: float, whole_days: bool) -> tuple[float, float]:

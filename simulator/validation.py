@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import integrate, stats
+from scipy import integrate, optimize, stats
 
 __all__ = [
     "CONVENTIONS",
@@ -1354,17 +1354,21 @@ def formula_checks() -> list[FormulaResult]:
     n = np.arange(0, 80)
     shape, scale = (7 / 2.5) ** 2, 2.5**2 / 7
     cdf_u = np.prod(stats.gamma.cdf(n[:, None] + s_gap * np.arange(0, 80), shape, scale=scale), 1)
-    tail = 1 - cdf_u
-    e_u = float(tail.sum())
-    var_u = float(((2 * n + 1) * tail).sum()) - e_u**2
-    days = e_u + 2
-    hand = days * m + float(stats.norm.ppf(0.95)) * math.sqrt(days * var + m * m * var_u)
+    p_u = np.diff(np.concatenate([[0.0], cdf_u]))
+    z_tail = 0.05
+
+    def short(level: float) -> float:
+        # P(demand over R + U days > level), U mixed over its distribution
+        d = 2 + n
+        return float(np.sum(p_u * stats.norm.sf(level, d * m, np.sqrt(d * var))))
+
+    hand = optimize.brentq(lambda x: short(x) - z_tail, 0.0, 100 * m, xtol=1e-10)
     out.append(
         FormulaResult(
             "safety_stock reorder point, gamma lead time",
-            "(E[U]+R)·μ + z·√((E[U]+R)·σ² + μ²·Var[U]), U = ⌈W⌉ the usable lead time of "
-            "shipments in order, P(U <= n) = ∏_j F_L(n + j·Q/μ); L gamma(7, sd 2.5), R 2, "
-            "N(20, 6²) censored at 0 (moments by quadrature)",
+            "r with Σ_u P(U=u)·P(D_{R+u} > r) = 1 − 0.95, D_k ~ N(kμ, kσ²); U = ⌈W⌉ the usable "
+            "lead time of shipments in order, P(U <= n) = ∏_j F_L(n + j·Q/μ); L gamma(7, sd "
+            "2.5), R 2, N(20, 6²) censored at 0 (moments by quadrature); root by brentq",
             hand,
             rop,
         )
