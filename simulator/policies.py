@@ -242,6 +242,13 @@ def _protection(spec: PolicySpec, plan: Plan, lot_days: float = 0.0) -> _Cover:
         # The calendar's arrival uses the mean lead time; shift it to the lead to protect.
         shift = lead_mean - plan.lead_mean
         days = np.maximum(plan.arrival[nxt] + shift - (plan.first_day + idx), 0.0)
+        if review == 0:
+            # A continuous review may order again at once, but when tomorrow's order
+            # would be held (a closure, an outage) today's position must last until it
+            # lands: the last day whose order is not held builds the stock.
+            later = np.minimum(idx + 1, plan.arrival.size - 1)
+            held = plan.arrival[later] - plan.arrival[idx] > 1 + 1e-9
+            days = np.where(held, plan.arrival[later] + shift - (plan.first_day + idx), days)
         days = np.ceil(days - 1e-9) if plan.whole_days else days
         return _Cover(days, lead_mean, lead_var, pmf)
     return _Cover(lead_mean + review, lead_mean, lead_var, pmf)
@@ -523,7 +530,7 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         abc_class=abc_class,
         n_days=scenario.n_days,
         first_day=scenario.first_day,
-        arrival=expected_arrival(scenario, sku.supplier, times),
+        arrival=_in_order(expected_arrival(scenario, sku.supplier, times), supplier),
         disrupted=any(getattr(d, "announced", False) for d in supplier.disruptions),
         backup_lead=backup.lead_time.mean if backup is not None else None,
         lead_time=supplier.lead_time,
@@ -531,3 +538,11 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         whole_days=sku.demand.per_day is not None,
         order_gap=gap,
     )
+
+
+def _in_order(arrival: np.ndarray, supplier) -> np.ndarray:
+    """Expected landings of a supplier whose shipments never overtake: never earlier than before.
+
+    An order placed after a stretched one (a lead-time shock) waits for it.
+    """
+    return np.maximum.accumulate(arrival) if supplier.deliver_in_order else arrival

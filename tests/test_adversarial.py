@@ -340,7 +340,6 @@ def test_service_metrics_are_continuous_in_demand_lead_and_service_inputs(demand
 # --------------------------------------------------------------------------- 3. targets
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: buffers use a normal approximation of lead-time demand; the exact mixture over the lead time is open work (docs/conventions.md)")
 def test_hybrid_continuous_review_hits_its_class_a_target_with_customer_orders():
     """Class A (98 %): 1 − p_backorder_end for a continuous hybrid on compound-Poisson
     demand, gamma lead times delivered in order (the default)."""
@@ -352,7 +351,6 @@ def test_hybrid_continuous_review_hits_its_class_a_target_with_customer_orders()
     assert m >= 0.98 - 3 * se, f"1 − p_backorder_end = {m:.4f} ± {1.96 * se:.4f}, target 0.98"
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: with in-order delivery the hybrid reaches 97.0 % of cycles at a 98 % target (normal approximation; open work, docs/conventions.md)")
 def test_hybrid_cycle_service_level_meets_its_class_a_target():
     """Class A (98 %), daily review, per_day normal demand, gamma lead times in order:
     the advertised cycle_service_level against the planner's target."""
@@ -611,7 +609,6 @@ def test_plan_for_disruptions_keeps_service_through_an_announced_closure():
     assert np.mean(share["hyb"]) <= 0.05
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: continuous review has no look-ahead to build stock before an announced closure (open work, docs/conventions.md)")
 def test_continuous_hybrid_prebuilds_for_an_announced_closure_like_the_periodic_one():
     """customers demand, gamma(21, 4) in order, 3-week announced closure: stockout days in
     the closure window under a continuous hybrid are no worse than under a daily one.
@@ -640,7 +637,6 @@ def test_continuous_hybrid_prebuilds_for_an_announced_closure_like_the_periodic_
 
 
 @pytest.mark.parametrize("mode", ["refuse", "queue"])
-@pytest.mark.xfail(strict=True, reason="known limitation: continuous review has no look-ahead to build stock before an announced outage (open work, docs/conventions.md)")
 def test_continuous_review_prebuilds_for_an_announced_outage_like_the_periodic_one(mode):
     """per_day demand, announced supplier outage days 100–114: a continuous hybrid
     (plan_for_disruptions by default) protects it no worse than a daily hybrid."""
