@@ -261,6 +261,27 @@ def _buffer(z: float, days: float | np.ndarray, lead_var: float, plan: Plan) -> 
     return safety_stock(z, days, m / d, v / d, lead_var)
 
 
+def _coarse(
+    values: np.ndarray, probs: np.ndarray, whole: bool, most: int = 200
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop negligible values; merge a very wide distribution into ``most`` bins.
+
+    Each bin keeps its probability at its mean value (a whole day for whole days),
+    so the mean is kept; only lead times spread over hundreds of days are merged.
+    """
+    keep = probs > 1e-12
+    values, probs = values[keep], probs[keep] / probs[keep].sum()
+    if values.size <= most:
+        return values, probs
+    edges = np.linspace(values[0], values[-1], most + 1)
+    bin_of = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, most - 1)
+    p = np.bincount(bin_of, weights=probs, minlength=most)
+    v = np.bincount(bin_of, weights=probs * values, minlength=most)
+    used = p > 0
+    v = v[used] / p[used]
+    return (np.round(v) if whole else v), p[used]
+
+
 def _level(service_level: float, cover: _Cover, plan: Plan) -> np.ndarray:
     """Return the level per day that demand over the cover exceeds with 1 − service_level.
 
@@ -275,9 +296,7 @@ def _level(service_level: float, cover: _Cover, plan: Plan) -> np.ndarray:
     if cover.pmf is None:
         m, _ = plan.window(cover.days)
         return m + _buffer(float(norm.ppf(service_level)), cover.days, cover.lead_var, plan)
-    values, probs = cover.pmf
-    keep = probs > 1e-12
-    values, probs = values[keep], probs[keep] / probs[keep].sum()
+    values, probs = _coarse(*cover.pmf, whole=plan.whole_days)
     means, sds = [], []
     for u in values:
         days = np.maximum(np.asarray(cover.days, dtype=float) + (u - cover.lead_mean), 0.0)
@@ -541,7 +560,7 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
 
 
 def _in_order(arrival: np.ndarray, supplier) -> np.ndarray:
-    """Expected landings of a supplier whose shipments never overtake: never earlier than before.
+    """Return expected landings that never move earlier, for shipments that never overtake.
 
     An order placed after a stretched one (a lead-time shock) waits for it.
     """

@@ -293,14 +293,22 @@ def _wait_cdf(
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(U <= x) on a grid: whole days 0, 1, ... or a fine grid of continuous times."""
     if whole_days:
-        # P(⌈W⌉ <= n) = P(W <= n), evaluated exactly at the whole days.
+        # P(⌈W⌉ <= n) = P(W <= n), evaluated at the whole days.
         n = np.arange(0.0, math.ceil(hi) + 1)
-        if in_order:
-            j = np.arange(0.0, math.ceil(hi / s) + 1)
+        if not in_order:
+            return n, np.asarray(dist.cdf(n), dtype=float)
+        if abs(s - round(s)) < 1e-9:  # whole-day spacing: a cumulative sum along every s-th day
+            log_f = np.log(np.clip(dist.cdf(n), 1e-300, 1.0))
+            k = int(round(s))
+            for r in range(k):
+                log_f[r::k] = np.cumsum(log_f[r::k][::-1])[::-1]
+            return n, np.exp(log_f)
+        j = np.arange(0.0, math.ceil(hi / s) + 1)
+        if n.size * j.size <= 4_000_000:  # exact, directly
             cdf = np.exp(np.log(np.clip(dist.cdf(n[:, None] + s * j), 1e-300, 1.0)).sum(axis=1))
-        else:
-            cdf = dist.cdf(n)
-        return n, np.asarray(cdf, dtype=float)
+            return n, cdf
+        x, cdf = _wait_cdf(dist, s, in_order, False, hi)  # a fine grid, read at the days
+        return n, np.interp(n, x, cdf)
     k = max(1, math.ceil(s / (hi / 20000)))  # grid points per spacing
     step = s / k
     x = np.arange(0.0, hi + step, step)
