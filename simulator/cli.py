@@ -19,6 +19,9 @@ import click
 
 __all__ = ["cli", "main"]
 
+CHECKED = 10
+"""Replications that ``run --check`` replays with the event log."""
+
 KEY_METRICS = (
     ("fill_rate", "Fill rate", "pct"),
     ("order_fill_rate", "Orders complete", "pct"),
@@ -74,6 +77,12 @@ def cli() -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786.")
 @click.option("--no-plots", is_flag=True, help="Skip charts and the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the results folder.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help=f"Check every invariant on all rows and on the first {CHECKED} replications replayed "
+    "with their event log; exit 1 on a violation (the results are kept).",
+)
 def run(
     scenario: str,
     replications: int | None,
@@ -87,6 +96,7 @@ def run(
     scheduler: str | None,
     no_plots: bool,
     quiet: bool,
+    check: bool,
 ) -> None:
     """Simulate SCENARIO (a YAML file or a built-in name; default: classroom).
 
@@ -107,7 +117,7 @@ def run(
         again += ["-p", p]
     for flag, value in (("-w", workers), ("--backend", backend), ("--scheduler", scheduler)):
         again += [flag, str(value)] if value is not None else []
-    again += ["--no-plots"] * no_plots + ["-q"] * quiet + ["--force"] * force
+    again += ["--no-plots"] * no_plots + ["-q"] * quiet + ["--force"] * force + ["--check"] * check
     scn = _load(scenario)
     try:
         scn = scn.with_overrides(replications, seed, list(policies) or None)
@@ -132,7 +142,8 @@ def run(
         workers = os.cpu_count() or 1
     command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     _run_claimed(
-        scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again
+        scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again,
+        check,
     )
 
 
@@ -167,7 +178,8 @@ def _on_stop_signal(signum, frame) -> None:
 
 
 def _run_claimed(
-    scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again
+    scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again,
+    check=False,
 ):
     """Claim the folder, run (resuming from checkpoints), write; on a stop, keep the checkpoints."""
     from simulator.results import ResultsError, write_tables
@@ -222,6 +234,7 @@ def _run_claimed(
             raise
         if done:
             result.metadata["resumed_replications"] = sum(len(b.replications) for b in done)
+        problems = _check(scn, result) if check else []
 
         def write(tmp: Path) -> None:
             write_tables(result, tmp)
@@ -259,12 +272,47 @@ def _run_claimed(
         raise
     if quiet:
         click.echo(str(written))
-        return
-    _print_summary(result.summary, result.metadata)
-    click.echo(f"\nResults: {written}/")
-    if not no_plots:
-        click.echo(f"Report:  {written / 'report.html'}")
+    else:
+        _print_summary(result.summary, result.metadata)
+        click.echo(f"\nResults: {written}/")
+        if not no_plots:
+            click.echo(f"Report:  {written / 'report.html'}")
+    if check:
+        _report_check(problems, result.metadata["invariant_check"], written, quiet)
 
+
+def _check(scn, result) -> list[str]:
+    """Check the invariants of a finished run; note what was checked in its metadata."""
+    from simulator.invariants import check_runs
+    from simulator.runner import check_replications
+
+    replayed = min(scn.replications, CHECKED)
+    problems = check_runs(result.runs, scn) + check_replications(scn, range(replayed))
+    result.metadata["invariant_check"] = {
+        "rows_checked": len(result.runs),
+        "replications_replayed": replayed,
+        "violations": len(problems),
+    }
+    return problems
+
+
+def _report_check(problems: list[str], what: dict, written: Path, quiet: bool) -> None:
+    """Say what --check found: nothing (one line), or the violations and exit 1."""
+    if not problems:
+        if not quiet:
+            click.echo(
+                f"Checked: every invariant holds on {what['rows_checked']:,} rows and "
+                f"{what['replications_replayed']} replications replayed with their event log."
+            )
+        return
+    for line in problems[:20]:
+        click.echo(f"invariant violated: {line}", err=True)
+    more = " (first 20 shown)" if len(problems) > 20 else ""
+    raise Stopped(
+        f"error: {len(problems)} invariant violations{more}: a fault of the simulator, please "
+        f"report it; the results are kept in {written}",
+        1,
+    )
 
 def _run_with_progress(
     run_scenario, scn, backend, workers, scheduler, command, quiet, done=(), on_batch=None

@@ -124,3 +124,25 @@ def test_main_exit_codes(tmp_path, monkeypatch):
     bad = subprocess.run([*exe, "run", "nope.yaml"], capture_output=True, text=True)
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "Traceback" not in bad.stderr
+
+
+def test_check_replays_and_finds_nothing_on_a_sound_run(runner):
+    args = ["run", "port-strike", "-n", "3", "--out", "out", "--no-plots", "--check", "-w", "1"]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "every invariant holds on" in res.output
+    meta = json.loads(Path("out/metadata.json").read_text())
+    assert meta["invariant_check"] == {"rows_checked": 27, "replications_replayed": 3,
+                                       "violations": 0}  # fmt: skip
+
+
+def test_check_reports_a_violation_exits_1_and_keeps_the_results(runner, monkeypatch):
+    import simulator.invariants as inv
+
+    monkeypatch.setattr(inv, "check_runs", lambda runs, scn: ["row 0: fill_rate in [0, 1]: 1.5"])
+    args = ["run", "classroom", "-n", "2", "--out", "out", "--no-plots", "--check", "-w", "1"]
+    res = runner.invoke(cli, args)
+    assert res.exit_code == 1
+    assert "invariant violated: row 0: fill_rate" in res.output
+    assert "1 invariant violations" in res.output
+    assert (Path("out") / "runs.parquet").is_file()  # nothing is lost
