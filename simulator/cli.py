@@ -47,6 +47,17 @@ def _load(name_or_path: str):
         raise BadInput(str(exc)) from None
 
 
+_workers_option = click.option(
+    "-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores]."
+)
+_backend_option = click.option(
+    "--backend",
+    type=click.Choice(["serial", "processes", "dask"]),
+    default=None,
+    help="Where replications run [processes when workers > 1, else serial].",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="supplysim", prog_name="supplysim")
 def cli() -> None:
@@ -67,13 +78,8 @@ def cli() -> None:
     "--force", is_flag=True, help="Replace the folder if supplysim wrote it (or it is empty)."
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoints.")
-@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
-@click.option(
-    "--backend",
-    type=click.Choice(["serial", "processes", "dask"]),
-    default=None,
-    help="Where replications run [processes when workers > 1, else serial].",
-)
+@_workers_option
+@_backend_option
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786.")
 @click.option("--no-plots", is_flag=True, help="Skip charts and the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the results folder.")
@@ -497,13 +503,8 @@ def report(results: Path) -> None:
 @click.option(
     "-o", "--out", type=click.Path(path_type=Path), help="Also write the reproduced folder here."
 )
-@click.option("-w", "--workers", type=click.IntRange(min=1), help="Parallel workers [all cores].")
-@click.option(
-    "--backend",
-    type=click.Choice(["serial", "processes", "dask"]),
-    default=None,
-    help="Where replications run [processes when workers > 1, else serial].",
-)
+@_workers_option
+@_backend_option
 def rerun(results: Path, out: Path | None, workers: int | None, backend: str | None) -> None:
     """Run RESULTS again from its scenario.yaml and metadata.json; compare runs.parquet.
 
