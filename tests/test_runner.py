@@ -217,3 +217,22 @@ def test_streams_refuse_a_second_distribution_for_one_source():
     other = Scenario.from_dict(TINY).suppliers["s"].lead_time
     with pytest.raises(ValueError, match="another distribution"):
         streams.draws("lead_time:X:s", other)
+
+
+def test_daily_bands_stay_bounded_whatever_the_replications_and_skus(monkeypatch):
+    """daily.parquet has one row per policy × kept SKU × day: more replications add none.
+
+    Bands use the first DAILY_BAND_REPLICATIONS replications (made 2 here) and
+    a catalogue past PER_SKU_DAILY_LIMIT SKUs keeps only the portfolio's paths.
+    """
+    import simulator.runner as runner
+
+    monkeypatch.setattr(runner, "DAILY_BAND_REPLICATIONS", 2)
+    data = {**TINY, "horizon_days": 20}
+    data["skus"] = [{**TINY["skus"][0], "id": f"S{i:02d}"} for i in range(12)]
+    sizes = {}
+    for n in (2, 5):
+        res = run_scenario(Scenario.from_dict({**data, "replications": n}))
+        sizes[n] = (len(res.daily), sorted(res.daily["sku"].unique()))
+        assert len(res.runs) == n * 13  # every replication still has its rows
+    assert sizes[2] == sizes[5] == (20, ["ALL"])
