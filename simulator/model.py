@@ -496,9 +496,11 @@ class Replication:
             self.log.append((now, kind, w.name, qty, route.state.name, parts))
         if parts is None:
             return
-        if w.planned is None:
+        if w.planned is None:  # Warehouse.expect written out: this is the hot path
             for arrival, q, _ in parts:
-                w.expect(arrival, q)
+                w._seq += 1
+                heappush(w.pipeline, (arrival, w._seq, q))
+                w.on_order += q
         else:
             for arrival, q, shipped in parts:
                 w.expect(arrival, q, self.planned_arrival(k, shipped, expedite))
@@ -597,9 +599,10 @@ class Replication:
                 return
             # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order
             #    (or all in time order, when SKUs share a capacity).
-            runs = _interleaved(sellers, i) if interleave else [(s, s[3][i]) for s in sellers]
-            for (k, w, pipe, _, stockouts, review), day_orders in runs:
-                for t, qty in day_orders:
+            for k, w, pipe, orders, stockouts, review in (
+                _interleaved(sellers, i) if interleave else sellers
+            ):
+                for t, qty in orders[i]:
                     if pipe and pipe[0][0] <= t:
                         w.receive_until(t, inclusive=True)
                     on_hand = w.on_hand
@@ -679,21 +682,24 @@ class Replication:
         return traces
 
 
-def _interleaved(sellers: list[tuple], i: int) -> list[tuple[tuple, list[tuple[float, float]]]]:
+def _interleaved(sellers: list[tuple], i: int) -> list[tuple]:
     """Day i's customer orders of every SKU in time order, as runs of one SKU's orders.
 
-    Ties keep the sellers' order (SKU id order).
+    Each run is a seller whose orders are ``{i: that run's orders}``, so the
+    clock serves it as it serves a seller. Ties keep the sellers' order (SKU id
+    order).
     """
     merged = sorted(
         (t, rank, q) for rank, seller in enumerate(sellers) for t, q in seller[3][i]
     )
-    runs: list[tuple[tuple, list[tuple[float, float]]]] = []
+    runs: list[tuple] = []
     last = -1
     for t, rank, q in merged:
         if rank == last:
-            runs[-1][1].append((t, q))
+            runs[-1][3][i].append((t, q))
         else:
-            runs.append((sellers[rank], [(t, q)]))
+            k, w, pipe, _, stockouts, review = sellers[rank]
+            runs.append((k, w, pipe, {i: [(t, q)]}, stockouts, review))
             last = rank
     return runs
 
