@@ -97,7 +97,13 @@ ABS = 1e-6
 MAX_PER_CHECK = 3
 """Report at most this many occurrences of one check for one SKU (then a count)."""
 
-RATIO_COLUMNS = ("fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end")
+RATIO_COLUMNS = (
+    "fill_rate",
+    "order_fill_rate",
+    "stockout_rate",
+    "p_backorder_end",
+    "cycle_service_level",
+)
 """Metrics that are ratios and must lie in [0, 1] (or be NaN when undefined)."""
 COST_COLUMNS = ("holding_cost", "ordering_cost", "shortage_cost", "expedite_cost", "total_cost")
 """Cost metrics: never negative; total = holding + ordering + shortage + expedite."""
@@ -661,7 +667,7 @@ def check_runs(runs: pd.DataFrame, scenario: Scenario) -> list[str]:
     for col in _NON_NEGATIVE:
         if col in runs.columns:
             x = runs[col].to_numpy(dtype=float)
-            bad = np.flatnonzero(x < -ABS)  # the model's running sums can round to -1e-16
+            bad = np.flatnonzero(x < 0)
             for i in bad[: out.limit]:
                 out.add(label, f"{col} >= 0", _row(runs, i) + f": {x[i]}")
     _check_definitions(runs, scenario, out)

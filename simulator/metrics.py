@@ -54,15 +54,6 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def _share(part: float, whole: float) -> float:
-    """Return a part of a whole (served of demanded units, complete orders), in [0, 1].
-
-    The measured part and whole are differences of running totals kept in
-    different orders (the warehouse's and the demand path's), which can put the
-    part a rounding error above the whole; it is never more than the whole.
-    """
-    return min(part / whole, 1.0) if whole > 0 else math.nan
-
 
 def _avg(path: np.ndarray) -> float:
     """Mean of a daily path: exactly ``path.mean()``, without its dispatch overhead."""
@@ -109,8 +100,8 @@ def replication_rows(
             "policy": policy,
             "sku": sku.id,
             "abc_class": classes[sku.id],
-            "fill_rate": _share(tr.served_units, tr.demand_units),
-            "order_fill_rate": _share(tr.complete_orders, tr.customer_orders),
+            "fill_rate": _ratio(tr.served_units, tr.demand_units),
+            "order_fill_rate": _ratio(tr.complete_orders, tr.customer_orders),
             "stockout_rate": _avg(tr.stockout),
             "p_backorder_end": _avg(backordered_days),
             "cycle_service_level": _ratio(tr.cycles - tr.cycles_short, tr.cycles),
@@ -175,8 +166,8 @@ def replication_rows(
             "policy": policy,
             "sku": "ALL",
             "abc_class": "",
-            "fill_rate": _share(t["served"], t["demand"]),
-            "order_fill_rate": _share(t["complete"], t["orders"]),
+            "fill_rate": _ratio(t["served"], t["demand"]),
+            "order_fill_rate": _ratio(t["complete"], t["orders"]),
             "stockout_rate": _avg(any_stockout),
             "p_backorder_end": _avg(any_backorder),
             "cycle_service_level": _ratio(t["cycles"] - t["cycles_short"], t["cycles"]),

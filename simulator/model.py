@@ -159,16 +159,20 @@ class DemandPath:
 
     ``orders[d]`` holds the customer orders of day index d as (arrival time,
     units), in time order; daily-quantity demand is one order at the start of
-    each day. ``before`` and ``total`` are (orders, units) before the first
-    measured day (after ``warmup`` days) and over the whole run, summed in time
-    order as a running counter would be, so the model need not count demand
-    order by order. An order of zero units (a Poisson or negative-binomial
+    each day. ``before``, ``measured`` and ``total`` are (orders, units) before
+    the first measured day (after ``warmup`` days), over the measured days and
+    over the whole run, each summed in time order from zero as a running counter
+    would be, so the model need not count demand order by order. The measured
+    units are summed on their own, not as a difference of totals: the units the
+    warehouse serves in the measured days, summed in the same order, can then
+    never exceed them by a rounding error. An order of zero units (a Poisson or negative-binomial
     size of 0, a day with no demand) is no order: it is not counted. A path
     belongs to the scenario it was drawn for.
     """
 
     orders: list[list[tuple[float, float]]]
     before: tuple[int, float]
+    measured: tuple[int, float]
     total: tuple[int, float]
     warmup: int
 
@@ -214,15 +218,21 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
 
 def _path(orders: list[list[tuple[float, float]]], sizes: np.ndarray, warmup: int) -> DemandPath:
     """Demand totals as a running counter would keep them (``cumsum`` adds in order)."""
-    running = np.cumsum(sizes)
-    nonzero = np.cumsum(sizes > 0)
     before = sum(len(day) for day in orders[:warmup])
     return DemandPath(
         orders=orders,
-        before=(int(nonzero[before - 1]), float(running[before - 1])) if before else (0, 0.0),
-        total=(int(nonzero[-1]), float(running[-1])) if sizes.size else (0, 0.0),
+        before=_counted(sizes[:before]),
+        measured=_counted(sizes[before:]),
+        total=_counted(sizes),
         warmup=warmup,
     )
+
+
+def _counted(sizes: np.ndarray) -> tuple[int, float]:
+    """Orders (of more than zero units) and units, summed in order from zero."""
+    if not sizes.size:
+        return 0, 0.0
+    return int(np.count_nonzero(sizes)), float(np.cumsum(sizes)[-1])
 
 
 def _sort_within_days(times: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -281,7 +291,8 @@ class Warehouse:
 
     __slots__ = (
         "on_hand", "backorders", "on_order", "pipeline", "_seq", "lost_sales",
-        "area", "t_last", "received", "filled", "served", "backordered", "lost", "short",
+        "area", "t_last", "received", "filled", "served", "served_before", "backordered", "lost",
+        "short",
         "ordered", "placed", "log", "name", "order_cost", "expedite",
         "planned", "cycles", "cycles_short", "lost_since",
     )  # fmt: skip
@@ -304,6 +315,7 @@ class Warehouse:
         self.filled = 0.0  # backorders filled from receipts; shipped = served + filled
         # Counters that the measured window is taken from (differences of snapshots).
         self.served = self.backordered = self.lost = 0.0
+        self.served_before = 0.0  # served in the warm-up (served restarts at 0 on day 0)
         self.short = 0  # customer orders not shipped complete
         self.ordered = 0.0
         self.placed = 0
@@ -497,13 +509,13 @@ class Replication:
         if parts is None:
             return
         if w.planned is None:  # Warehouse.expect written out: this is the hot path
-            for arrival, q, _ in parts:
+            for arrival, q, _, _ in parts:
                 w._seq += 1
                 heappush(w.pipeline, (arrival, w._seq, q))
                 w.on_order += q
         else:
-            for arrival, q, shipped in parts:
-                w.expect(arrival, q, self.planned_arrival(k, shipped, expedite))
+            for arrival, q, _, expected in parts:
+                w.expect(arrival, q, self.planned_arrival(k, expected, expedite))
         w.placed += 1
         w.ordered += qty
         w.order_cost += route.state.order_cost
@@ -511,11 +523,12 @@ class Replication:
             w.expedite += qty * self.scenario.skus[k].unit_cost * route.state.premium
 
     def planned_arrival(self, k: int, shipped: float, expedite: bool) -> float:
-        """When the planner expects a shipment that leaves the supplier at ``shipped``.
+        """When the planner expects a shipment it expects to leave the supplier at ``shipped``.
 
-        The supplier's confirmed ship date and its mean lead time, with the
-        announced calendar (the plan's expected arrival) for the primary; never
-        the realised lead time.
+        The expected ship date (capacity and announced outages, see
+        :meth:`Route.ship`) and the mean lead time, with the announced calendar
+        (the plan's expected arrival) for the primary; never the realised lead
+        time nor a random outage.
         """
         plan = self.plans[k]
         if expedite:
@@ -589,6 +602,9 @@ class Replication:
                         log.append((now, "close", w.name, w.on_order, w.on_hand, w.backorders))
                 if day == 0:
                     w.settle(now)
+                    # Served units restart from 0, so the measured ones are summed in the
+                    # demand's order and never exceed it (see DemandPath).
+                    w.served_before, w.served = w.served, 0.0
                     self.start[k] = _counters(w)
                 # 2. Review: every policy on the first day, periodic ones every R days.
                 if i % period == 0 and i < n:
@@ -644,24 +660,24 @@ class Replication:
         for k, (w, path) in enumerate(zip(self.warehouses, self.paths, strict=True)):
             s = self.start[k]
             sku = self.scenario.skus[k]
-            orders_before, units_before = self.demand[k].before
-            orders, units = self.demand[k].total
+            orders, units = self.demand[k].measured
+            served_all = w.served_before + w.served
             traces.append(
                 SkuTrace(
                     on_hand=np.array(path[0][w0:], dtype=float),
                     backorders=np.array(path[1][w0:], dtype=float),
                     on_order=np.array(path[2][w0:], dtype=float),
                     stockout=_mask(path[3], n)[w0:],
-                    demand_units=units - units_before,
-                    served_units=w.served - s[0],
+                    demand_units=units,
+                    served_units=w.served,
                     backordered_units=w.backordered - s[1],
                     lost_units=w.lost - s[2],
-                    customer_orders=orders - orders_before,
-                    complete_orders=orders - orders_before - (w.short - s[3]),
+                    customer_orders=orders,
+                    complete_orders=orders - (w.short - s[3]),
                     orders_placed=w.placed - s[4],
                     ordered_units=w.ordered - s[5],
                     on_hand_area=w.area - s[6],
-                    shipped_units=w.served - s[0] + w.filled - s[7],
+                    shipped_units=w.served + w.filled - s[7],
                     ordering_cost=w.order_cost - s[8],
                     expedite_cost=w.expedite - s[9],
                     cycles=w.cycles - s[10],
@@ -669,12 +685,12 @@ class Replication:
                     ledger={
                         "initial": sku.initial_on_hand,
                         "received": w.received,
-                        "shipped": w.served + w.filled,
+                        "shipped": served_all + w.filled,
                         "lost": w.lost,
                         "backorders_end": w.backorders,
                         "on_hand_end": w.on_hand,
-                        "demand": units,
-                        "served": w.served,
+                        "demand": self.demand[k].total[1],
+                        "served": served_all,
                         "backordered": w.backordered,
                     },
                 )

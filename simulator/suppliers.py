@@ -58,6 +58,7 @@ class SupplierState:
         self.lead_time = spec.lead_time
         self.closures: list[tuple[float, float, object]] = []
         self.outages: list[tuple[float, float, str]] = []
+        self.known: list[tuple[float, float, str]] = []  # the announced outages only
         self.shocks: list[tuple[float, float, float, float]] = []
         self.capacity: float | None = None
         self.used: dict[int, float] = {}
@@ -67,7 +68,10 @@ class SupplierState:
                     (scenario.day_of(d.start), scenario.day_of(d.end), d.clearing_delay)
                 )
             elif isinstance(d, SupplierOutage):
-                self.outages.append((scenario.day_of(d.start), scenario.day_of(d.end), d.mode))
+                window = (scenario.day_of(d.start), scenario.day_of(d.end), d.mode)
+                self.outages.append(window)
+                if d.announced:
+                    self.known.append(window)
             elif isinstance(d, LeadTimeShock):
                 self.shocks.append(
                     (scenario.day_of(d.start), scenario.day_of(d.end), d.multiplier, d.extra_days)
@@ -77,13 +81,17 @@ class SupplierState:
             elif isinstance(d, RandomOutage):
                 self.outages += _random_windows(scenario, d, rng)
         self.outages.sort()
+        self.known.sort()
         self.closures.sort(key=lambda c: c[0])
         self.plain = not (self.closures or self.outages or self.shocks or self.capacity)
 
-    def outage_at(self, t: float) -> tuple[float, str] | None:
-        """Return (end, mode) of an outage in force at time ``t``, if any (latest end wins)."""
+    def outage_at(self, t: float, known: bool = False) -> tuple[float, str] | None:
+        """Return (end, mode) of an outage in force at time ``t``, if any (latest end wins).
+
+        ``known``: only the announced outages, as a planner sees them.
+        """
         hit = None
-        for start, end, mode in self.outages:
+        for start, end, mode in self.known if known else self.outages:
             if start > t:
                 break
             if t < end and (hit is None or end > hit[0]):
@@ -99,35 +107,56 @@ class SupplierState:
                 extra += e
         return mult, extra
 
-    def allocate(self, qty: float, t: float) -> list[tuple[float, float]]:
-        """Split ``qty`` over weeks of capacity from time ``t``: [(ship time, units)].
+    def allocate(self, qty: float, t: float, planned: float) -> list[tuple[float, float, float]]:
+        """Split ``qty`` over weeks of capacity from time ``t``: [(ship time, units, planned)].
 
         Every part ships when the supplier is up: a part due inside an outage
         waits for its end (the order was accepted, so a ``refuse`` outage holds
         it too) and then takes the capacity of the week it really ships in.
+        ``planned`` is when the buyer expects the order to start shipping (the
+        announced outages only); each part also gets the time the buyer expects
+        its units to ship: the same capacity schedule with the announced
+        outages alone, read at the part's cumulative units.
         """
         if self.capacity is None:
-            return [(t, qty)]
-        parts = []
-        at = t
+            return [(t, qty, planned)]
+        expected = self._schedule(qty, planned, dict(self.used), known=True)
+        parts, done = [], 0.0
+        for at, take in self._schedule(qty, t, self.used, known=False):
+            done += take
+            # the first expected part by which these units were due to have shipped
+            when = next((e for e, upto in expected if upto >= done - 1e-9), expected[-1][0])
+            parts.append((at, take, when))
+        return parts
+
+    def _schedule(
+        self, qty: float, at: float, used: dict[int, float], known: bool
+    ) -> list[tuple[float, float]]:
+        """Take capacity from ``used``, week by week from ``at``: [(ship time, units)].
+
+        With ``known`` the parts are [(ship time, units shipped by then)].
+        """
+        parts: list[tuple[float, float]] = []
+        total = 0.0
         while qty > 1e-12:
-            at = self.up_from(at)
+            at = self.up_from(at, known)
             week = math.floor(at / 7)
-            room = self.capacity - self.used.get(week, 0.0)
+            room = self.capacity - used.get(week, 0.0)
             if room > 1e-12:
                 take = min(room, qty)
-                self.used[week] = self.used.get(week, 0.0) + take
-                parts.append((at, take))
+                used[week] = used.get(week, 0.0) + take
+                total += take
+                parts.append((at, total if known else take))
                 qty -= take
             at = max(at, 7.0 * (week + 1))
         return parts
 
-    def up_from(self, t: float) -> float:
-        """Return the first time at or after ``t`` when no outage is in force."""
-        hit = self.outage_at(t)
+    def up_from(self, t: float, known: bool = False) -> float:
+        """Return the first time at or after ``t`` when no outage (announced: ``known``) holds."""
+        hit = self.outage_at(t, known)
         while hit is not None:
             t = hit[0]
-            hit = self.outage_at(t)
+            hit = self.outage_at(t, known)
         return t
 
 
@@ -166,14 +195,16 @@ class Route:
         self.in_order = spec.deliver_in_order
         self.last_arrival = -math.inf
 
-    def ship(self, qty: float, now: float) -> list[tuple[float, float, float]] | None:
+    def ship(self, qty: float, now: float) -> list[tuple[float, float, float, float]] | None:
         """Turn an order placed at ``now`` into shipments; None if the supplier refuses it.
 
-        Each shipment is (landing time, units, time it leaves the supplier).
+        Each shipment is (landing time, units, time it leaves the supplier, time
+        the buyer expects it to leave: the capacity schedule with the announced
+        outages only, never the random ones).
         """
         st = self.state
         if st.plain:
-            parts = [(now + next(self.lead), qty, now)]
+            parts = [(now + next(self.lead), qty, now, now)]
         else:
             hit = st.outage_at(now)
             if hit is not None and hit[1] == "refuse":
@@ -181,21 +212,21 @@ class Route:
             t = st.up_from(now)  # a queued order is held until the supplier is back
             mult, extra = st.lead_time_factor(now)
             parts = [
-                (self._land(ship_at + next(self.lead) * mult + extra), q, ship_at)
-                for ship_at, q in st.allocate(qty, t)
+                (self._land(ship_at + next(self.lead) * mult + extra), q, ship_at, expected)
+                for ship_at, q, expected in st.allocate(qty, t, st.up_from(now, known=True))
             ]
         return self._in_order(parts) if self.in_order else parts
 
     def _in_order(
-        self, parts: list[tuple[float, float, float]]
-    ) -> list[tuple[float, float, float]]:
+        self, parts: list[tuple[float, float, float, float]]
+    ) -> list[tuple[float, float, float, float]]:
         """No overtaking: a shipment due before the previous one waits for it."""
         out = []
-        for arrival, q, shipped in parts:
+        for arrival, q, shipped, expected in parts:
             if arrival < self.last_arrival:
                 arrival = self.last_arrival
             self.last_arrival = arrival
-            out.append((arrival, q, shipped))
+            out.append((arrival, q, shipped, expected))
         return out
 
     def _land(self, arrival: float) -> float:

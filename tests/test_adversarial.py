@@ -10,6 +10,7 @@ replications (common random numbers), never from fixed magic margins.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -21,7 +22,7 @@ from helpers import run_one
 
 from simulator import metrics as metrics_mod
 from simulator import report as report_mod
-from simulator.model import DemandPath, Streams, build_policies, draw_demand, make_plans, simulate
+from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
 from simulator.runner import run_batch
 from simulator.scenario import Scenario
 from simulator.suppliers import SupplierState
@@ -169,7 +170,7 @@ def test_decisions_before_planned_arrival_ignore_that_orders_realised_lead_time(
         pytest.fail("no order's landing could be moved")
 
     plan = make_plans(scn)[0]
-    (landing, _, shipped) = target[5][0]
+    (landing, _, shipped, _) = target[5][0]
     day = math.floor(shipped)
     planned = float(plan.arrival[day - plan.first_day]) + shipped - day
     cut = min(planned, landing, new_target[5][0][0])
@@ -196,7 +197,7 @@ def test_decisions_up_to_day_d_ignore_demand_after_day_d(policy, demand):
                 [(t, 3 * q) for t, q in day] if i > cut_day else day
                 for i, day in enumerate(p.orders)
             ]
-            paths = [DemandPath(orders, p.before, p.total, p.warmup)]
+            paths = [dataclasses.replace(p, orders=orders)]
         log: list = []
         simulate(scn, built, paths, streams, log=log, plans=plans)
         return log
@@ -467,7 +468,7 @@ def test_nothing_ships_inside_an_outage_or_lands_inside_a_closure(replication):
                 assert any(a <= e[0] < b and m == "refuse" for a, b, m in outages[e[4]])
             if e[1] not in ("order", "expedite"):
                 continue
-            for landing, qty, shipped in e[5]:
+            for landing, qty, shipped, _ in e[5]:
                 checked += 1
                 assert shipped >= e[0] and landing >= shipped and qty > 0
                 assert not any(a <= shipped < b for a, b, _ in outages[e[4]]), (policy, e)

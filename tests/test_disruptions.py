@@ -38,7 +38,7 @@ def test_port_closure_lands_nothing_inside_and_holds_shipments(width):
     placed_inside = [e for e in log if e[1] == "order" and 20 <= e[0] < 20 + width]
     assert placed_inside
     due_inside = [e for e in log if e[1] == "order" and 20 <= e[0] + 2 < 20 + width]
-    assert due_inside and all(e[5] == [(20.0 + width, e[3], e[0])] for e in due_inside)
+    assert due_inside and all(e[5] == [(20.0 + width, e[3], e[0], e[0])] for e in due_inside)
     # the backlog lands together with the order that was due at the end anyway
     landed_at_end = [r for r in receipts if r[0] == 20 + width]
     assert len(landed_at_end) == len(due_inside) + 1
@@ -90,10 +90,10 @@ def test_capacity_splits_orders_over_weeks():
     first = orders[0]
     assert first[3] == 170
     # 170 units at 25 a week: 7 parts, the first now, the others at the start of later weeks
-    ships = [a - 2 for a, _, _ in first[5]]
+    ships = [a - 2 for a, _, _, _ in first[5]]
     assert ships == [0, 7, 14, 21, 28, 35, 42]
-    assert [t for _, _, t in first[5]] == ships
-    assert sum(q for _, q, _ in first[5]) == pytest.approx(170)
+    assert [t for _, _, t, _ in first[5]] == [t for _, _, _, t in first[5]] == ships
+    assert sum(p[1] for p in first[5]) == pytest.approx(170)
 
 
 def test_random_outages_are_not_seen_by_the_planner_no_peeking():

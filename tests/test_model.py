@@ -35,7 +35,7 @@ def test_day_order_event_log_by_hand():
     kinds = [e[1] for e in log if e[0] == 3.0]
     assert kinds == ["close", "review", "order", "receive", "demand"]
     # the order placed on day 3 lands at exactly 3 + L
-    assert [e[5] for e in log if e[1] == "order" and e[0] == 3.0] == [[(5.0, 10.0, 3.0)]]
+    assert [e[5] for e in log if e[1] == "order" and e[0] == 3.0] == [[(5.0, 10.0, 3.0, 3.0)]]
     assert tr.orders_placed == 8 and tr.ordered_units == 5 + 7 * 10
 
 
@@ -112,7 +112,7 @@ def test_deliver_in_order_forbids_overtaking(in_order):
     rng = np.random.default_rng(7)
     lead = Streams(7, 0).draws("lead_time:X:s", scn.suppliers["s"].lead_time)
     route = Route(scn, SupplierState(scn, "s", rng), "X", lead, rng)
-    by_seq = [a for day in range(100) for a, _, _ in route.ship(1.0, float(day))]
+    by_seq = [a for day in range(100) for a, *_ in route.ship(1.0, float(day))]
     crossed = any(b < a for a, b in zip(by_seq, by_seq[1:], strict=False))
     assert crossed is not in_order
 

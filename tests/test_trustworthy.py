@@ -10,6 +10,7 @@ outage, shared capacity handed out in file order, empty orders counted as comple
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 
 import numpy as np
@@ -144,11 +145,9 @@ def test_changed_future_demand_changes_no_earlier_decision(policy, review):
     (path,) = demand
     cut = 60
     first = next(t for day in path.orders[cut:] for t, _ in day)  # first changed order
-    changed = type(path)(
+    changed = dataclasses.replace(
+        path,
         orders=path.orders[:cut] + [[(t, 2 * q) for t, q in day] for day in path.orders[cut:]],
-        before=path.before,
-        total=path.total,
-        warmup=path.warmup,
     )
     _, log_a = _run_logged(scn, "p", Streams(scn.seed, 0), demand)
     _, log_b = _run_logged(scn, "p", Streams(scn.seed, 0), [changed])
@@ -321,11 +320,11 @@ def test_capacity_parts_never_ship_during_an_outage():
     scn = Scenario.from_dict(data)
     _, log = _run_logged(scn, "p", Streams(scn.seed, 0))
     parts = [p for e in log if e[1] == "order" for p in e[5]]
-    assert parts and sum(q for _, q, _ in parts) > 500
+    assert parts and sum(p[1] for p in parts) > 500
     inside = [p for p in parts if 10 <= p[2] < 30]
     assert not inside, inside
     week = {}
-    for _, q, shipped in parts:
+    for _, q, shipped, _ in parts:
         week[int(shipped // 7)] = week.get(int(shipped // 7), 0) + q
     assert max(week.values()) <= 100 + 1e-9
 
@@ -424,3 +423,30 @@ def test_shared_capacity_goes_to_orders_in_the_order_they_were_placed():
     assert orders == sorted(orders)
     first_ship = [shipped for _, shipped in orders]
     assert all(a <= b for a, b in itertools.pairwise(first_ship))
+
+
+
+@pytest.mark.parametrize("announced", [True, False])
+def test_planned_ship_dates_of_capacity_parts_see_announced_outages_only(announced):
+    """An order of 250 at 100 a week on day 2, an outage on [6, 20): parts ship on 2, 20, 21.
+
+    Weeks start on days 0, 7, 14, 21. The buyer expects the parts on 2, 7 and 14
+    unless the outage was announced; the planner's landing dates come from the
+    expected dates, so an unannounced outage is never seen in advance.
+    """
+    data = copy.deepcopy(TINY)
+    data["horizon_days"] = 40
+    data["suppliers"]["s"]["disruptions"] = [
+        {"kind": "capacity", "units_per_week": 100},
+        {"kind": "supplier_outage", "start": 6, "end": 20, "announced": announced},
+    ]
+    scn = Scenario.from_dict(data)
+    from simulator.suppliers import Route, SupplierState
+
+    state = SupplierState(scn, "s", None)
+    route = Route(scn, state, "X", iter([2.0] * 10), None)
+    parts = route.ship(250.0, 2.0)
+    assert [p[2] for p in parts] == [2.0, 20.0, 21.0]  # weeks 1 and 2 lost to the outage
+    assert [p[1] for p in parts] == [100.0, 100.0, 50.0]
+    expected = [p[3] for p in parts]
+    assert expected == ([2.0, 20.0, 21.0] if announced else [2.0, 7.0, 14.0])
