@@ -28,7 +28,7 @@ KEY_METRICS = (
     ("stockout_rate", "Stockout days", "pct"),
     ("cash_tied_up", "Cash tied up", "money"),
     ("total_cost", "Total cost", "money"),
-    ("orders_placed", "Purchase orders", "num"),
+    ("purchase_orders", "Purchase orders", "num"),
 )
 
 

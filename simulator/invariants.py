@@ -78,6 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulator.purchasing import buying
 from simulator.scenario import PortClosure, Scenario, SupplierOutage
 
 __all__ = [
@@ -355,6 +356,7 @@ def _check_log(
 ) -> None:
     """Replay one SKU's log and compare it with the model's states and the trace."""
     rp = _Replay(sku.initial_on_hand, scenario.unmet_demand == "lost_sale")
+    whole = scenario.units == "whole"
     end = float(scenario.first_day + scenario.n_days)
     horizon = scenario.horizon_days
     pending: dict[tuple[float, float], list[tuple[str, float]]] = defaultdict(list)
@@ -366,6 +368,10 @@ def _check_log(
     stockout_days: set[int] = set()
     t_area = 0.0
     last_t = -math.inf
+    for o in sku.open_orders:  # placed before the run: in the pipeline from the start
+        pending[(float(scenario.day_of(o.arrives)), float(o.units))].append(("open", -math.inf))
+        rp.on_order += o.units
+    rule = buying(scenario, sku)
 
     def same(check: str, t: float, got: float, want: float) -> None:
         if not _close(got, want, rp.scale):
@@ -454,6 +460,14 @@ def _check_log(
                 )
             if not (qty > 0 and math.isfinite(qty)):
                 out.add(label, "a purchase order is for a finite quantity > 0", f"t={t:g}: {qty}")
+            if not qty >= rule.moq:
+                out.add(label, "an order line is at least the MOQ", f"t={t:g}: {qty} < {rule.moq}")
+            if rule.pack is not None and not _close(qty / rule.pack, round(qty / rule.pack)):
+                out.add(
+                    label,
+                    "an order line is whole packs",
+                    f"t={t:g}: {qty} units, packs of {rule.pack:g}",
+                )
             total = 0.0
             for arrival, q, *_ in parts:
                 total += q
@@ -510,6 +524,8 @@ def _check_log(
         ):
             if not value >= -ABS - REL * rp.scale:
                 out.add(label, f"{name} never negative", f"t={t:g} ({kind}): {value}")
+            if whole and value != round(value):
+                out.add(label, f"{name} in whole units (units: whole)", f"t={t:g}: {value}")
         # The model's own state (the replay's holds this by construction).
         if kind in ("receive", "demand", "close"):
             oh, bo = e[4], e[5]

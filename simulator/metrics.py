@@ -39,11 +39,12 @@ METRICS = (
     "demand_units", "served_units", "lost_units", "backordered_units",
     "holding_cost", "ordering_cost", "shortage_cost", "expedite_cost", "total_cost",
     "cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline", "days_of_inventory",
-    "orders_placed", "avg_order_qty", "customer_orders", "days",
+    "orders_placed", "purchase_orders", "avg_order_qty", "customer_orders",
+    "revenue", "gross_margin", "cash_out", "working_capital_peak", "days",
 )  # fmt: skip
 """Metric columns of ``runs.parquet``, in order."""
 
-DAILY_FIELDS = ("on_hand", "backorders", "cash_tied_up", "on_order")
+DAILY_FIELDS = ("on_hand", "backorders", "cash_tied_up", "on_order", "cash_position")
 """Daily paths kept for percentile bands."""
 
 BANDS = (5, 25, 50, 75, 95)
@@ -74,10 +75,12 @@ def replication_rows(
     totals = dict.fromkeys(
         ("demand", "served", "backordered", "lost", "orders", "complete", "placed", "ordered",
          "holding", "ordering", "shortage", "expedite", "pipeline_sum", "shipped_value",
-         "on_hand_sum", "backorders_sum", "area", "cycles", "cycles_short"),
+         "on_hand_sum", "backorders_sum", "area", "cycles", "cycles_short", "pos",
+         "revenue", "margin", "spent"),
         0.0,
     )  # fmt: skip
-    value_path = any_stockout = any_backorder = None  # portfolio paths, summed over SKUs
+    # Portfolio paths, summed over SKUs: stock value, stock + pipeline value, stockout days.
+    value_path = capital_path = any_stockout = any_backorder = None
     # Sum the portfolio in SKU id order, so it does not depend on the order of the file
     # to the last bit; the SKU rows keep the file's order.
     order = sorted(range(len(skus)), key=lambda k: skus[k].id)
@@ -94,6 +97,11 @@ def replication_rows(
         cogs_per_day = tr.shipped_units * sku.unit_cost / days
         cash = value_sum / days
         backordered_days = tr.backorders > 0
+        capital = (tr.on_hand + tr.on_order) * sku.unit_cost
+        shipped = float(tr.shipped.sum()) if tr.shipped is not None else tr.shipped_units
+        revenue = shipped * sku.price
+        margin = shipped * (sku.price - sku.unit_cost)
+        spent = float(tr.spent.sum()) if tr.spent is not None else math.nan
         row = {
             "replication": replication,
             "seed": seed,
@@ -122,8 +130,13 @@ def replication_rows(
             "cash_in_pipeline": _avg(tr.on_order) * sku.unit_cost,
             "days_of_inventory": _ratio(cash, cogs_per_day),
             "orders_placed": float(tr.orders_placed),
+            "purchase_orders": tr.purchase_orders,
             "avg_order_qty": _ratio(tr.ordered_units, tr.orders_placed),
             "customer_orders": float(tr.customer_orders),
+            "revenue": revenue,
+            "gross_margin": margin,
+            "cash_out": spent,
+            "working_capital_peak": float(capital.max()),
             "days": float(days),
         }
         rows.append(row)
@@ -147,10 +160,16 @@ def replication_rows(
         t["area"] += tr.on_hand_area
         t["cycles"] += tr.cycles
         t["cycles_short"] += tr.cycles_short
+        t["pos"] += tr.purchase_orders
+        t["revenue"] += revenue
+        t["margin"] += margin
+        t["spent"] += spent
         if value_path is None:
             value_path, any_stockout, any_backorder = value, tr.stockout, backordered_days
+            capital_path = capital
         else:
             value_path = value_path + value
+            capital_path = capital_path + capital
             any_stockout = any_stockout | tr.stockout
             any_backorder = any_backorder | backordered_days
     rows = [rows[order.index(k)] for k in range(len(skus))]
@@ -188,8 +207,13 @@ def replication_rows(
             "cash_in_pipeline": t["pipeline_sum"],
             "days_of_inventory": _ratio(cash, t["shipped_value"] / days),
             "orders_placed": t["placed"],
+            "purchase_orders": round(t["pos"], 9),
             "avg_order_qty": _ratio(t["ordered"], t["placed"]),
             "customer_orders": t["orders"],
+            "revenue": t["revenue"],
+            "gross_margin": t["margin"],
+            "cash_out": t["spent"],
+            "working_capital_peak": float(capital_path.max()),
             "days": float(days),
         }
     )
@@ -206,7 +230,8 @@ def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray
     out: dict[str, np.ndarray] = {}
     total = None
     for tr, sku in zip(traces, skus, strict=True):
-        arr = np.stack([tr.on_hand, tr.backorders, tr.on_hand * sku.unit_cost, tr.on_order])
+        cash = np.cumsum(tr.shipped * sku.price - tr.spent)
+        arr = np.stack([tr.on_hand, tr.backorders, tr.on_hand * sku.unit_cost, tr.on_order, cash])
         total = arr if total is None else total + arr
         if per_sku:
             out[sku.id] = arr

@@ -60,6 +60,7 @@ from simulator.policies import (
     make_plan,
     policy_classes,
 )
+from simulator.purchasing import buying, line_costs, order_units, purchase_order
 from simulator.scenario import RandomOutage, Scenario
 from simulator.suppliers import LEAD_TIME_BLOCK, Route, SupplierState
 
@@ -189,6 +190,7 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
     """Draw every SKU's demand for the whole run in blocks (once per replication)."""
     n = scenario.n_days
     days = scenario.first_day + np.arange(n)
+    whole = scenario.units == "whole"
     out = []
     for sku, plan in zip(scenario.skus, plans, strict=True):
         rng = streams.rng("demand", sku.id)
@@ -200,6 +202,8 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
             mean = _mean(d.per_day)
             mult = base_mean / mean if mean > 0 else np.ones(n)
             sizes = d.per_day.sample(rng, n) * mult
+            if whole:  # whole units: a quantity rounds to the nearest unit (docs/conventions.md)
+                sizes = np.rint(sizes)
             orders = [[o] for o in zip((days + 0.0).tolist(), sizes.tolist(), strict=True)]
         else:
             c = d.customers
@@ -207,6 +211,8 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
             rate = base_mean / size if size > 0 else np.zeros(n)
             counts = rng.poisson(rate)
             sizes = c.order_size.sample(rng, int(counts.sum()))
+            if whole:
+                sizes = np.rint(sizes)
             times = _sort_within_days(rng.random(sizes.size), counts)
             at = np.repeat(days, counts) + times
             pairs = list(zip(at.tolist(), sizes.tolist(), strict=True))
@@ -294,7 +300,7 @@ class Warehouse:
         "area", "t_last", "received", "filled", "served", "served_before", "backordered", "lost",
         "short",
         "ordered", "placed", "log", "name", "order_cost", "expedite",
-        "planned", "cycles", "cycles_short", "lost_since",
+        "planned", "cycles", "cycles_short", "lost_since", "pos", "spent", "due",
     )  # fmt: skip
 
     def __init__(
@@ -318,9 +324,13 @@ class Warehouse:
         self.served_before = 0.0  # served in the warm-up (served restarts at 0 on day 0)
         self.short = 0  # customer orders not shipped complete
         self.ordered = 0.0
-        self.placed = 0
+        self.placed = 0  # order lines
+        self.pos = 0.0  # this SKU's share of purchase orders (1 / lines of each)
         self.order_cost = 0.0
         self.expedite = 0.0
+        # Cash spent on buying: stock at cost (at order, or at receipt) and order costs.
+        self.spent = 0.0
+        self.due: dict[int, float] = {}  # shipment -> amount payable when it lands
         # What a planner may see of the pipeline: each open shipment's planned landing
         # (kept only for policies that expedite; None keeps the hot path free).
         self.planned: dict[int, tuple[float, float]] | None = None
@@ -345,7 +355,7 @@ class Warehouse:
         while pipe and (pipe[0][0] < time or (inclusive and pipe[0][0] == time)):
             arrival, seq, qty = heappop(pipe)
             if self.planned is not None:
-                del self.planned[seq]
+                self.planned.pop(seq, None)
             self.cycles += 1
             if self.backorders > 0 or self.lost_since:
                 self.cycles_short += 1
@@ -355,6 +365,8 @@ class Warehouse:
             # Nothing left in transit is exactly nothing: the running sum would round to ±1e-16.
             self.on_order = self.on_order - qty if pipe else 0.0
             self.received += qty
+            if self.due:
+                self.spent += self.due.pop(seq, 0.0)
             fill = qty if qty < self.backorders else self.backorders
             if fill > 0:
                 self.backorders -= fill
@@ -402,6 +414,13 @@ class SkuTrace:
     cycles_short: int = 0
     """Of those, the cycles in which demand went unmet: backorders waiting as the
     shipment landed, or a sale lost since the previous receipt."""
+    purchase_orders: float = 0.0
+    """This SKU's share of purchase orders: 1 ÷ lines of each order it had a line on."""
+    shipped: np.ndarray | None = None
+    """Units shipped to customers on each measured day (from stock or to backorders)."""
+    spent: np.ndarray | None = None
+    """Cash spent on buying on each measured day: stock at cost (with any premium) when paid,
+    and order costs."""
     ledger: dict[str, float] = field(default_factory=dict)
 
 
@@ -431,6 +450,8 @@ class Replication:
         self.warehouses = [
             Warehouse(s.initial_on_hand, lost, t0, s.id, log) for s in scenario.skus
         ]
+        self.buying = [buying(scenario, s) for s in scenario.skus]
+        self.lines: dict[str, list[tuple]] = {}  # supplier -> lines of the order being written
         # A generator costs a SeedSequence hash: make only those a stream is drawn from
         # (outages only with random outages, clearing delays only with port closures).
         states = {
@@ -464,6 +485,10 @@ class Replication:
         for w, backup in zip(self.warehouses, self.backups, strict=True):
             if backup is not None:
                 w.planned = {}
+        for s, w in zip(scenario.skus, self.warehouses, strict=True):
+            for o in s.open_orders:  # placed before the run, paid for, landing as announced
+                at = float(scenario.day_of(o.arrives))
+                w.expect(at, float(o.units), at)
         # SKUs take their turn in id order (not file order): orders placed at the same
         # instant claim a shared capacity the same way whatever the order of the file.
         self.turns = sorted(range(len(scenario.skus)), key=lambda k: scenario.skus[k].id)
@@ -475,40 +500,81 @@ class Replication:
         # time order across SKUs, so capacity goes to the order that came first.
         self.interleave = any(n > 1 for n in users.values())
         # Per SKU: on-hand, backorders and on-order at each day's close; stockout day indices.
-        self.paths = [([0.0] * n, [0.0] * n, [0.0] * n, []) for _ in scenario.skus]
+        # Per SKU, also units shipped and cash spent, cumulative, at each day's close.
+        self.paths = [
+            ([0.0] * n, [0.0] * n, [0.0] * n, [], [0.0] * n, [0.0] * n) for _ in scenario.skus
+        ]
         self.start: list[tuple] = [()] * len(scenario.skus)
         self.env.process(self.clock())
 
     def order(self, k: int, w: Warehouse, i: int, now: float, qty: float) -> None:
-        """Order ``qty`` units of SKU k, as its review on day index i at ``now`` asked.
+        """Put SKU k's line for ``qty`` units on the purchase orders being written at ``now``.
 
-        The order goes to the primary supplier, or partly or wholly to the
-        backup when :meth:`expedite` says so. The clock calls this only when
-        there is something to order or to log.
+        The need becomes whole packs of at least the MOQ
+        (:func:`~simulator.purchasing.order_units`) and goes to the primary
+        supplier, or partly or wholly to the backup when :meth:`expedite` says
+        so. :meth:`flush` then places one purchase order per supplier. The
+        clock calls this only when there is something to order or to log.
         """
         if self.log is not None:
             self.log.append((now, "review", w.name, qty, w.on_hand, w.position))
         if qty <= 0:
             return
+        rule = self.buying[k]
+        qty = order_units(qty, rule)
         backup = self.backups[k]
         if backup is not None:
             fast = self.expedite(k, i, now, qty)
             if fast > 0:
-                self.place(k, backup, fast, now, expedite=True)
-                qty -= fast
+                fast = min(order_units(fast, rule), qty)
+                self.lines.setdefault(backup.state.name, []).append((k, backup, fast, True))
+                qty = order_units(qty - fast, rule) if qty > fast else 0.0
         if qty > 0:
-            self.place(k, self.routes[k], qty, now)
+            route = self.routes[k]
+            self.lines.setdefault(route.state.name, []).append((k, route, qty, False))
 
-    def place(self, k: int, route: Route, qty: float, now: float, expedite: bool = False) -> None:
-        """Send a purchase order down a route; count it unless the supplier refuses it."""
+    def flush(self, now: float) -> None:
+        """Place the lines written at ``now`` as one purchase order per supplier.
+
+        Lines keep their turn (SKU id order) on the order; a purchase order below
+        the supplier's minimum value is topped up
+        (:func:`~simulator.purchasing.purchase_order`). The supplier's order
+        cost is paid once per purchase order and split equally over the lines
+        it accepted, plus its line cost per line; an order the supplier
+        refuses (an outage) costs nothing.
+        """
+        lines, self.lines = self.lines, {}
+        for name, items in lines.items():
+            spec = self.scenario.suppliers[name]
+            if spec.min_order_value > 0:
+                qtys = purchase_order(
+                    [q for _, _, q, _ in items],
+                    [self.buying[k] for k, _, _, _ in items],
+                    spec.min_order_value,
+                )
+                items = [(k, r, q, e) for (k, r, _, e), q in zip(items, qtys, strict=True)]
+            placed = [k for k, route, q, fast in items if self.place(k, route, q, now, fast)]
+            if placed:
+                cost = line_costs(spec.order_cost, spec.line_cost, len(placed))
+                share = 1.0 / len(placed)
+                for k in placed:
+                    w = self.warehouses[k]
+                    w.order_cost += cost
+                    w.spent += cost
+                    w.pos += share
+
+    def place(self, k: int, route: Route, qty: float, now: float, expedite: bool = False) -> bool:
+        """Send one line down a route; return whether the supplier took it (not refused)."""
         w = self.warehouses[k]
         parts = route.ship(qty, now)
         if self.log is not None:
             kind = "refused" if parts is None else ("expedite" if expedite else "order")
             self.log.append((now, kind, w.name, qty, route.state.name, parts))
         if parts is None:
-            return
-        if w.planned is None:  # Warehouse.expect written out: this is the hot path
+            return False
+        price = self.scenario.skus[k].unit_cost * (1 + route.state.premium)
+        pay_later = route.state.pay_on_receipt
+        if w.planned is None and not pay_later:  # Warehouse.expect written out: the hot path
             for arrival, q, _, _ in parts:
                 w._seq += 1
                 heappush(w.pipeline, (arrival, w._seq, q))
@@ -516,11 +582,15 @@ class Replication:
         else:
             for arrival, q, _, expected in parts:
                 w.expect(arrival, q, self.planned_arrival(k, expected, expedite))
+                if pay_later:
+                    w.due[w._seq] = q * price
+        if not pay_later:
+            w.spent += qty * price
         w.placed += 1
         w.ordered += qty
-        w.order_cost += route.state.order_cost
         if expedite:
             w.expedite += qty * self.scenario.skus[k].unit_cost * route.state.premium
+        return True
 
     def planned_arrival(self, k: int, shipped: float, expedite: bool) -> float:
         """When the planner expects a shipment it expects to leave the supplier at ``shipped``.
@@ -582,14 +652,17 @@ class Replication:
         for k in self.turns:
             w, p, d, path = self.warehouses[k], self.policies[k], self.demand[k], self.paths[k]
             continuous = p.review if p.continuous else None  # reviews after each customer order
-            books.append((k, w, w.pipeline, *path[:3], p.review, once if continuous else p.period))
+            books.append(
+                (k, w, w.pipeline, *path[:3], path[4], path[5], p.review,
+                 once if continuous else p.period)
+            )  # fmt: skip
             sellers.append((k, w, w.pipeline, d.orders, path[3], continuous))
         interleave = self.interleave
         for i in range(n + 1):
             day = first + i
             yield At(env, 1 if i else 0, CLOSE)  # the clock starts at the first day
             now = float(day)
-            for k, w, pipe, on_hand, backorders, on_order, review, period in books:
+            for k, w, pipe, on_hand, backorders, on_order, shipped, spent, review, period in books:
                 # 1. Close yesterday: receipts due before now, then record the day.
                 if i:
                     y = i - 1
@@ -598,6 +671,8 @@ class Replication:
                     on_hand[y] = w.on_hand
                     backorders[y] = w.backorders
                     on_order[y] = w.on_order
+                    shipped[y] = w.served + w.filled
+                    spent[y] = w.spent
                     if log is not None:
                         log.append((now, "close", w.name, w.on_order, w.on_hand, w.backorders))
                 if day == 0:
@@ -611,6 +686,8 @@ class Replication:
                     qty = review(i, w.on_hand - w.backorders + w.on_order)
                     if qty > 0 or log is not None:
                         self.order(k, w, i, now, qty)
+            if self.lines:
+                self.flush(now)
             if i == n:
                 return
             # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order
@@ -647,6 +724,8 @@ class Replication:
                         want = review(i, w.on_hand - w.backorders + w.on_order)
                         if want > 0 or log is not None:
                             self.order(k, w, i, t, want)
+                            if self.lines:  # a purchase order per trigger
+                                self.flush(t)
 
     def run(self) -> list[SkuTrace]:
         """Run the replication to the end of the horizon; return one trace per SKU."""
@@ -682,6 +761,9 @@ class Replication:
                     expedite_cost=w.expedite - s[9],
                     cycles=w.cycles - s[10],
                     cycles_short=w.cycles_short - s[11],
+                    purchase_orders=w.pos - s[12],
+                    shipped=np.diff(np.array(path[4][w0:]), prepend=s[7]),
+                    spent=np.diff(np.array(path[5][w0:]), prepend=s[13]),
                     ledger={
                         "initial": sku.initial_on_hand,
                         "received": w.received,
@@ -730,7 +812,7 @@ def _counters(w: Warehouse) -> tuple:
     return (
         w.served, w.backordered, w.lost, w.short, w.placed,
         w.ordered, w.area, w.filled, w.order_cost, w.expedite,
-        w.cycles, w.cycles_short,
+        w.cycles, w.cycles_short, w.pos, w.spent,
     )  # fmt: skip
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "calendar_windows",
     "charts_for",
     "make_figures",
+    "plot_cash_position",
     "plot_abc_classes",
     "plot_cash_over_time",
     "plot_cost_breakdown",
@@ -82,6 +83,7 @@ CHARTS = (
     "distributions",
     "inventory",
     "cash_over_time",
+    "cash_position",
     "cost_breakdown",
     "differences",
     "abc_classes",
@@ -556,6 +558,44 @@ def plot_cash_over_time(
         The axis.
 
     """
+    ax = _money_bands(daily, "cash_tied_up", policies, calendar, currency, ax)
+    ax.set_ylabel(f"Inventory value at cost ({currency})")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Cash tied up in inventory over time, all SKUs: median (line), 50 % band "
+                 "(shaded), 90 % band (dashed)", fontsize=10.5)
+    return ax
+
+
+def plot_cash_position(
+    daily: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    calendar: Iterable[Mapping[str, Any]] | None = None,
+    currency: str = "$",
+    ax: Axes | None = None,
+) -> Axes:
+    """Cash position over time: sales revenue less cash spent on buying, from day 0.
+
+    Takes the arguments of :func:`plot_cash_over_time` and draws the same bands, with
+    a line at zero; returns the axis.
+    """
+    ax = _money_bands(daily, "cash_position", policies, calendar, currency, ax)
+    ax.axhline(0, color="#333333", lw=0.8)
+    ax.set_ylabel(f"Revenue − cash spent on stock ({currency})")
+    ax.set_title("Cash position from buying and selling, all SKUs: median (line), 50 % band "
+                 "(shaded), 90 % band (dashed)", fontsize=10.5)
+    return ax
+
+
+def _money_bands(
+    daily: pd.DataFrame,
+    field: str,
+    policies: Sequence[str] | None,
+    calendar: Iterable[Mapping[str, Any]] | None,
+    currency: str,
+    ax: Axes | None,
+) -> Axes:
+    """Draw one daily money field's median and bands per policy (portfolio rows)."""
     ax = _new_axes(figsize=(11, 4.5)) if ax is None else ax
     data = daily[daily["sku"] == "ALL"].sort_values("day")
     order = _policies(data, policies)
@@ -567,18 +607,13 @@ def plot_cash_over_time(
         sel = data[data["policy"] == policy]
         x = to_x(sel["day"].to_numpy())
         c = colors[policy]
-        ax.fill_between(x, sel["cash_tied_up_p25"], sel["cash_tied_up_p75"], color=c,
-                        alpha=0.25, lw=0)
+        ax.fill_between(x, sel[f"{field}_p25"], sel[f"{field}_p75"], color=c, alpha=0.25, lw=0)
         for q in ("p5", "p95"):
-            ax.plot(x, sel[f"cash_tied_up_{q}"], color=c, lw=0.7, ls="--", alpha=0.8)
-        ax.plot(x, sel["cash_tied_up_p50"], color=c, lw=2.2, label=policy)
-    ax.set_ylabel(f"Inventory value at cost ({currency})")
+            ax.plot(x, sel[f"{field}_{q}"], color=c, lw=0.7, ls="--", alpha=0.8)
+        ax.plot(x, sel[f"{field}_p50"], color=c, lw=2.2, label=policy)
     _money_axis(ax.yaxis, currency)
     _date_axis(ax, data)
-    ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.set_title("Cash tied up in inventory over time, all SKUs: median (line), 50 % band "
-                 "(shaded), 90 % band (dashed)", fontsize=10.5)
     lines, labels = ax.get_legend_handles_labels()
     ax.legend(lines + handles, labels + [h.get_label() for h in handles], fontsize=8,
               loc="upper left", bbox_to_anchor=(1.01, 1.0), title="Policy",
@@ -956,6 +991,10 @@ def make_figures(
         plot_cash_over_time(res.daily, policies=policies, calendar=calendar,
                             currency=currency, ax=fig.subplots())
 
+    def cash_position(fig):
+        plot_cash_position(res.daily, policies=policies, calendar=calendar,
+                           currency=currency, ax=fig.subplots())
+
     def cost_breakdown(fig):
         plot_cost_breakdown(res.runs, policies=policies, currency=currency, ax=fig.subplots())
 
@@ -976,6 +1015,7 @@ def make_figures(
         "distributions": (distributions, (11, 8)),
         "inventory": (inventory, (11, 2.3 * n_pol + 1.2)),
         "cash_over_time": (cash_over_time, (11, 4.5)),
+        "cash_position": (cash_position, (11, 4.5)),
         "cost_breakdown": (cost_breakdown, (min(4.0 + 1.4 * n_pol, 11), 4.8)),
         "differences": (differences, (11, 2 * (0.5 * n_diff + 1.6) + 0.8)),
         "abc_classes": (abc_classes, (11, 4.5)),
@@ -984,6 +1024,8 @@ def make_figures(
     }
     written = []
     for name in charts_for(meta):
+        if name == "cash_position" and "cash_position_p50" not in res.daily:
+            continue  # a results folder written before the cash position was recorded
         draw, size = layout[name]
         fig = _figure(size)
         draw(fig)

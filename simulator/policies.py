@@ -28,6 +28,7 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import norm
 
+from simulator.purchasing import Buying, buying, order_units
 from simulator.scenario import (
     BaseStockSpec,
     HybridSpec,
@@ -86,6 +87,8 @@ class Plan:
     """Demand is a daily quantity served at the start of the day (usable lead time ⌈L⌉)."""
     order_gap: float = 1.0
     """Mean days between customer orders (1 for a daily quantity; inf without demand)."""
+    buy: Buying | None = None
+    """How the SKU is bought (packs, MOQ); lots are rounded to it."""
 
     def lead(self, spacing: float, order_up_to: bool = True) -> tuple[float, float]:
         """Mean and variance of the lead time to protect, orders ``spacing`` days apart.
@@ -407,23 +410,47 @@ def _r_Q(spec: RQSpec, plan: Plan) -> Policy:
     )
 
 
-def _jit(spec: JitSpec, plan: Plan) -> Policy:
-    level, _ = plan.window(_protection(spec, plan).days)
-    return BaseStock(spec, level, level)
+def _lot(spec: JitSpec | SafetyStockSpec | HybridSpec, plan: Plan) -> np.ndarray | None:
+    """Return a policy's lot size per day index, or None when it orders up to a level.
 
-
-def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
+    ``eoq``: sqrt(2·K·D/h) on the mean daily forecast (K the SKU's share of a purchase
+    order, :func:`make_plan`); with no fixed order cost, one review period of demand.
+    ``cover_days``: the forecast over the next ``cover_days``. Lots are whole packs of
+    at least the MOQ (:func:`~simulator.purchasing.order_units`).
+    """
+    if spec.quantity == "order_up_to":
+        return None
     daily = float(np.mean(plan.mean[: plan.n_days]))
     if spec.quantity == "cover_days":
         q, _ = plan.window(spec.cover_days)
-        lot_days = spec.cover_days
     else:
-        annual = daily * 365
-        lot = eoq(plan.order_cost, annual, plan.sku.unit_cost, plan.sku.holding_rate)
-        # With no fixed order cost EOQ is zero: fall back to one review period of demand.
+        lot = eoq(plan.order_cost, daily * 365, plan.sku.unit_cost, plan.sku.holding_rate)
         q = np.full(plan.n_days, max(lot, daily * spec.review_every_days))  # 0 without demand
-        lot_days = float(q[0]) / daily if daily > 0 else 0.0
-    cover = _protection(spec, plan, lot_days)
+    if plan.buy is not None:
+        q = np.array([order_units(x, plan.buy) for x in q]) if q.size else q
+    return q
+
+
+def _lot_days(spec: PolicySpec, q: np.ndarray, plan: Plan) -> float:
+    """Return the days of demand a lot lasts (the spacing of a lot policy's orders)."""
+    if spec.quantity == "cover_days":
+        return spec.cover_days
+    daily = float(np.mean(plan.mean[: plan.n_days]))
+    return float(q[0]) / daily if daily > 0 and q.size else 0.0
+
+
+def _jit(spec: JitSpec, plan: Plan) -> Policy:
+    q = _lot(spec, plan)
+    if q is None:
+        level, _ = plan.window(_protection(spec, plan).days)
+        return BaseStock(spec, level, level)
+    rop, _ = plan.window(_protection(spec, plan, _lot_days(spec, q, plan)).days)
+    return FixedLots(spec, rop, q)
+
+
+def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
+    q = _lot(spec, plan)
+    cover = _protection(spec, plan, _lot_days(spec, q, plan))
     if spec.weeks_of_cover is not None:
         demand, _ = plan.window(cover.days)
         rop = demand + spec.weeks_of_cover * 7 * plan.mean[: plan.n_days]
@@ -433,13 +460,16 @@ def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
 
 
 def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
-    cover = _protection(spec, plan)
+    q = _lot(spec, plan)
+    cover = _protection(spec, plan, 0.0 if q is None else _lot_days(spec, q, plan))
     target = {"A": spec.service_level_a, "B": spec.service_level_b}.get(plan.abc_class)
     if target is None:  # class C: just in time
         level, _ = plan.window(cover.days)
     else:
         level = _level(target, cover, plan)
-    return BaseStock(spec, level, level)
+    if q is None:
+        return BaseStock(spec, level, level)
+    return FixedLots(spec, level, q)
 
 
 POLICIES: dict[str, Callable[..., Policy]] = {
@@ -539,13 +569,16 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
     else:
         rate = sku.demand.customers.orders_per_day
         gap = 1.0 / rate if rate > 0 else math.inf
+    # The fixed cost an order of this SKU carries: its share of a purchase order on which
+    # every SKU of the supplier has a line (a common review calendar), plus its line cost.
+    lines = sum(s.supplier == sku.supplier for s in scenario.skus)
     return Plan(
         sku=sku,
         mean=base_mean * mult,
         var=base_var * var_mult,
         lead_mean=supplier.lead_time.mean,
         lead_var=supplier.lead_time.var,
-        order_cost=supplier.order_cost,
+        order_cost=supplier.order_cost / lines + supplier.line_cost,
         abc_class=abc_class,
         n_days=scenario.n_days,
         first_day=scenario.first_day,
@@ -556,6 +589,7 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         in_order=supplier.deliver_in_order,
         whole_days=sku.demand.per_day is not None,
         order_gap=gap,
+        buy=buying(scenario, sku),
     )
 
 

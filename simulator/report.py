@@ -49,7 +49,8 @@ METRIC_DEFINITIONS = {
     "backordered_units": "Units that had to wait (unmet demand under the backorder rule).",
     "holding_cost": "Σ over days of end-of-day on-hand × unit cost × annual holding rate "
     "÷ 365.",
-    "ordering_cost": "Purchase orders × fixed cost per order.",
+    "ordering_cost": "Σ over purchase orders of the supplier's order cost (split equally "
+    "over the order's SKU lines) + its line cost per line.",
     "shortage_cost": "Lost units × lost margin (price − unit cost) + backorder unit-days "
     "× backorder penalty.",
     "expedite_cost": "Premium paid for units bought from a backup (expedite) supplier.",
@@ -59,8 +60,17 @@ METRIC_DEFINITIONS = {
     "cash_in_pipeline": "Mean value of on-order stock (on-order × unit cost), when paid "
     "at order.",
     "days_of_inventory": "Mean on-hand value ÷ cost of goods sold per day.",
-    "orders_placed": "Purchase orders placed.",
-    "avg_order_qty": "Mean size of a purchase order, in units.",
+    "orders_placed": "Order lines placed (a SKU's orders; several SKUs share one purchase "
+    "order).",
+    "purchase_orders": "Purchase orders: one per supplier per review (portfolio); a SKU's "
+    "share is 1 ÷ the lines of each order it is on.",
+    "avg_order_qty": "Mean size of an order line, in units.",
+    "revenue": "Units shipped to customers (from stock or to backorders) × price.",
+    "gross_margin": "Units shipped × (price − unit cost).",
+    "cash_out": "Cash spent on buying: stock at unit cost (+ any premium) when paid (at "
+    "order, or on receipt with pay_on_receipt) + order costs.",
+    "working_capital_peak": "Peak over days of stock plus pipeline (on-hand + on-order) "
+    "at unit cost; portfolio: the peak of the sum.",
     "customer_orders": "Customer orders received.",
     "days": "Measured days (after the warm-up).",
 }
@@ -86,7 +96,11 @@ SUMMARY_METRICS = (
     ("cash_tied_up", "Cash tied up (mean)", "money"),
     ("cash_tied_up_peak", "Cash tied up (peak)", "money"),
     ("days_of_inventory", "Days of inventory", "days"),
-    ("orders_placed", "Purchase orders placed", "count"),
+    ("purchase_orders", "Purchase orders placed", "count"),
+    ("orders_placed", "Order lines", "count"),
+    ("revenue", "Revenue", "money"),
+    ("gross_margin", "Gross margin", "money"),
+    ("working_capital_peak", "Working capital (peak)", "money"),
 )
 
 #: Chart title and reading guide, per figure name.
@@ -119,6 +133,12 @@ CAPTIONS = {
         "Inventory value at cost of all SKUs, per policy: median (line), middle 50 % of "
         "replications (shaded) and middle 90 % (dashed). Where bands of two policies "
         "overlap, a single season could show either ordering.",
+    ),
+    "cash_position": (
+        "Cash position over time",
+        "Sales revenue less cash spent on buying stock (at unit cost when paid, and order "
+        "costs), summed from day 0, all SKUs. A buffer shows as cash spent early and "
+        "earned back later; lost sales show as revenue never earned. Bands as above.",
     ),
     "cost_breakdown": (
         "Cost breakdown",

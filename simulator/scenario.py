@@ -45,6 +45,7 @@ __all__ = [
     "Demand",
     "HybridSpec",
     "JitSpec",
+    "OpenOrder",
     "PolicySpec",
     "RQSpec",
     "SSSpec",
@@ -150,6 +151,13 @@ class Supplier(StrictModel):
 
     lead_time: Distribution
     order_cost: NonNeg = 0.0
+    """Fixed cost of one purchase order, however many SKU lines it carries."""
+    line_cost: NonNeg = 0.0
+    """Extra cost of each SKU line on a purchase order."""
+    min_order_value: NonNeg = 0.0
+    """Smallest purchase order the supplier accepts, at unit cost; smaller ones are topped up."""
+    pay_on_receipt: bool = False
+    """Pay for stock when it lands (else when it is ordered)."""
     unit_cost_premium: NonNeg = 0.0
     deliver_in_order: bool = True
     description: str = ""
@@ -224,6 +232,13 @@ class Demand(StrictModel):
 # --------------------------------------------------------------------------- SKUs
 
 
+class OpenOrder(StrictModel):
+    """A purchase order placed before day 0: ``units`` land at the start of ``arrives``."""
+
+    units: Positive
+    arrives: DayOrDate
+
+
 class Sku(StrictModel):
     """One stocked item: costs, supplier, starting stock and demand."""
 
@@ -236,7 +251,19 @@ class Sku(StrictModel):
     supplier: str
     backup_supplier: str | None = None
     initial_on_hand: NonNeg = 0.0
+    open_orders: list[OpenOrder] = []
+    """Purchase orders already placed at the start, with their known arrival."""
+    pack_size: Positive | None = None
+    """Units per pack: every order is a whole number of packs (default: 1 with whole units)."""
+    moq: NonNeg = 0.0
+    """Minimum order quantity: a smaller order is raised to it (then to whole packs)."""
     demand: Demand
+
+    @model_validator(mode="after")
+    def _packs(self) -> Sku:
+        if self.pack_size is not None and not self.pack_size <= MAX_VALUE:
+            raise ValueError(f".pack_size: must be <= {MAX_VALUE:g}, got {self.pack_size:g}")
+        return self
 
 
 # --------------------------------------------------------------------------- policies
@@ -274,8 +301,16 @@ class RQSpec(_ReviewSpec):
     Q: PerSku
 
 
-class JitSpec(_ReviewSpec):
-    """Just in time: order up to the forecast over review period + mean lead time."""
+class _LotSpec(_ReviewSpec):
+    quantity: Literal["order_up_to", "eoq", "cover_days"] = "order_up_to"
+    cover_days: Days = 14.0
+
+
+class JitSpec(_LotSpec):
+    """Just in time: order up to the forecast over review period + mean lead time.
+
+    ``quantity: eoq`` or ``cover_days`` orders lots instead, from the same reorder point.
+    """
 
     type: Literal["jit"]
     plan_for_disruptions: bool = False
@@ -301,7 +336,7 @@ class SafetyStockSpec(_ReviewSpec):
         return self
 
 
-class HybridSpec(_ReviewSpec):
+class HybridSpec(_LotSpec):
     """ABC classes by expected revenue; A: JIT + safety stock, B: light buffer, C: JIT."""
 
     type: Literal["hybrid"]
@@ -342,11 +377,20 @@ class Scenario(StrictModel):
     replications: Annotated[int, Field(ge=1)] = 200
     seed: Annotated[int, Field(ge=0)] = 0
     unmet_demand: Literal["backorder", "lost_sale"] = "backorder"
+    units: Literal["whole", "continuous"] = "whole"
     currency: str = "$"
     suppliers: Annotated[dict[str, Supplier], Field(min_length=1)]
     skus: Annotated[list[Sku], Field(min_length=1)]
     policies: Annotated[dict[str, PolicySpec], Field(min_length=1)]
     baseline: str | None = None
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _a_date_not_a_number(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds since 1970: 0.5 is 1970-01-01.
+        if isinstance(value, int | float) and not isinstance(value, dt.date):
+            raise ValueError(f"must be a date such as 2026-09-01, got {_show(value)}")
+        return value
 
     @field_validator("skus")
     @classmethod
@@ -377,6 +421,12 @@ class Scenario(StrictModel):
                     f"got '{s.backup_supplier}' for both"
                 )
             self._check_peak_demand(i, s)
+            for j, o in enumerate(s.open_orders):
+                if self.day_of(o.arrives) < self.first_day:
+                    raise ValueError(
+                        f"skus[{i}].open_orders[{j}].arrives: must be on or after the first "
+                        f"simulated day ({self.date_of(self.first_day)}), got {o.arrives}"
+                    )
             for j, c in enumerate(s.demand.campaigns):
                 start, end = self.day_of(c.start), self.day_of(c.end)
                 if end <= start:
@@ -395,6 +445,8 @@ class Scenario(StrictModel):
                 raise ValueError(
                     f"suppliers.{_key(name)}.disruptions: at most one capacity limit"
                 )
+        if self.units == "whole":
+            self._check_whole_units()
         ids = {s.id for s in self.skus}
         for pname, p in self.policies.items():
             for field in ("S", "s", "r", "Q"):
@@ -459,6 +511,29 @@ class Scenario(StrictModel):
         return (
             f"days {start}..{end - 1} ({self.date_of(start)}..{self.date_of(end - 1)})"
         )
+
+    def _check_whole_units(self) -> None:
+        """Refuse a fractional stock, pack, MOQ or capacity when units are whole."""
+
+        def whole(where: str, value: float) -> None:
+            if value != int(value):
+                raise ValueError(
+                    f"{where}: must be a whole number of units (units: whole), got {value:g}; "
+                    f"round it, or set 'units: continuous'"
+                )
+
+        for i, s in enumerate(self.skus):
+            whole(f"skus[{i}].initial_on_hand", s.initial_on_hand)
+            whole(f"skus[{i}].moq", s.moq)
+            if s.pack_size is not None:
+                whole(f"skus[{i}].pack_size", s.pack_size)
+            for j, o in enumerate(s.open_orders):
+                whole(f"skus[{i}].open_orders[{j}].units", o.units)
+        for name, sup in self.suppliers.items():
+            for j, d in enumerate(sup.disruptions):
+                if isinstance(d, Capacity):
+                    whole(f"suppliers.{_key(name)}.disruptions[{j}].units_per_week",
+                          d.units_per_week)  # fmt: skip
 
     def _check_peak_demand(self, i: int, sku: Sku) -> None:
         """Refuse demand too large to simulate: each number may be fine, their product not.
@@ -703,7 +778,7 @@ def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
-_DATE_KEYS = frozenset({"start_date", "start", "end", "start_day", "end_day"})
+_DATE_KEYS = frozenset({"start_date", "start", "end", "start_day", "end_day", "arrives"})
 _DATE_TEXT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 
 

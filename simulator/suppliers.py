@@ -54,6 +54,7 @@ class SupplierState:
         spec = scenario.suppliers[name]
         self.name = name
         self.order_cost = spec.order_cost
+        self.pay_on_receipt = spec.pay_on_receipt
         self.premium = spec.unit_cost_premium
         self.lead_time = spec.lead_time
         self.closures: list[tuple[float, float, object]] = []

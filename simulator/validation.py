@@ -597,6 +597,7 @@ def _scenario(
         "replications": replications,
         "seed": 0,
         "unmet_demand": unmet,
+        "units": "continuous",  # the formulas are for continuous stock and levels
         "suppliers": {
             f"sup_{r['id']}": {
                 "lead_time": r["lead_time"],

@@ -330,16 +330,20 @@ def build_results(
             frame.insert(0, "replication", np.arange(replications))
             run_rows.append(frame)
         value_paths = [p["on_hand"] * s[3] for p, s in zip(paths, skus, strict=True)]
-        series = [(s[0], p, v) for s, p, v in zip(skus, paths, value_paths, strict=True)]
+        cash_paths = [np.cumsum(p["served"] * s[4] - p["ordered"] * s[3], axis=1)
+                      for p, s in zip(paths, skus, strict=True)]
+        series = [(s[0], p, v, c)
+                  for s, p, v, c in zip(skus, paths, value_paths, cash_paths, strict=True)]
         series.append(("ALL", {k: sum(p[k] for p in paths)
                                for k in ("on_hand", "backorders", "on_order")},
-                       sum(value_paths)))
-        for sku_id, p, value in series:
+                       sum(value_paths), sum(cash_paths)))
+        for sku_id, p, value, cash in series:
             cols = {"policy": policy, "sku": sku_id, "day": np.arange(horizon),
                     "date": start + pd.to_timedelta(np.arange(horizon), unit="D")}
             for name in ("on_hand", "backorders", "on_order"):
                 cols |= _bands(name, p[name])
             cols |= _bands("cash_tied_up", value)
+            cols |= _bands("cash_position", cash)
             cols["reorder_point"] = p.get("reorder_point", np.full(horizon, np.nan))
             cols["order_up_to"] = p.get("order_up_to", np.full(horizon, np.nan))
             daily_frames.append(pd.DataFrame(cols))

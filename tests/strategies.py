@@ -146,6 +146,7 @@ def policies(draw, ids: list[str]) -> dict[str, Any]:
         p["Q"] = _per_sku(draw, ids, num(0.5, 100))
     elif kind == "jit":
         p["plan_for_disruptions"] = draw(st.booleans())
+        p.update(draw(_lots))
     elif kind == "safety_stock":
         if draw(st.booleans()):
             p["service_level"] = draw(num(0.5, 0.995))
@@ -160,7 +161,16 @@ def policies(draw, ids: list[str]) -> dict[str, Any]:
         p["a_share"], p["b_share"] = a, draw(num(0.01, 0.99 - a))
         p["plan_for_disruptions"] = draw(st.booleans())
         p["use_backup"] = draw(st.booleans())
+        p.update(draw(_lots))
     return p
+
+
+_lots = st.one_of(
+    st.just({}),
+    st.just({"quantity": "eoq"}),
+    st.builds(lambda d: {"quantity": "cover_days", "cover_days": d}, num(0.5, 30)),
+)
+"""A jit or hybrid policy's lot rule: order up to (default), EOQ lots or cover days."""
 
 
 @st.composite
@@ -174,6 +184,9 @@ def scenario_dicts(draw, max_horizon: int = 60) -> dict[str, Any]:
         "main": {
             "lead_time": draw(lead_times),
             "order_cost": draw(num(0, 100)),
+            "line_cost": draw(st.one_of(st.just(0.0), num(0, 20))),
+            "min_order_value": draw(st.one_of(st.just(0.0), num(0, 2000))),
+            "pay_on_receipt": draw(st.booleans()),
             "deliver_in_order": draw(st.booleans()),
             "disruptions": draw(disruptions(span)),
         },
@@ -200,11 +213,28 @@ def scenario_dicts(draw, max_horizon: int = 60) -> dict[str, Any]:
             "demand": draw(demands(span)),
         }
         if draw(st.booleans()):
+            sku["pack_size"] = draw(st.integers(1, 24))
+        if draw(st.booleans()):
+            sku["moq"] = draw(st.integers(0, 100))
+        if draw(st.booleans()):
+            sku["open_orders"] = [
+                {"units": draw(st.integers(1, 100)), "arrives": draw(st.integers(-warmup, span))}
+                for _ in range(draw(st.integers(1, 2)))
+            ]
+        if draw(st.booleans()):
             # the other supplier (a backup equal to the primary is an input error)
             sku["backup_supplier"] = "backup" if primary == "main" else "main"
         skus.append(sku)
     pols = {f"p{j}": draw(policies(ids)) for j in range(draw(st.integers(1, 3)))}
     start = dt.date(2026, 1, 1) + dt.timedelta(days=draw(st.integers(0, 400)))
+    units = draw(st.sampled_from(["whole", "continuous"]))
+    if units == "whole":  # stock and capacities in whole units
+        for sku in skus:
+            sku["initial_on_hand"] = float(round(sku["initial_on_hand"]))
+        for sup in suppliers.values():
+            for d in sup["disruptions"]:
+                if d["kind"] == "capacity":
+                    d["units_per_week"] = float(max(round(d["units_per_week"]), 1))
     return {
         "name": "random",
         "start_date": start.isoformat(),
@@ -213,6 +243,7 @@ def scenario_dicts(draw, max_horizon: int = 60) -> dict[str, Any]:
         "replications": 2,
         "seed": draw(st.integers(0, 2**63)),
         "unmet_demand": draw(st.sampled_from(["backorder", "lost_sale"])),
+        "units": units,
         "suppliers": suppliers,
         "skus": skus,
         "policies": pols,

@@ -307,7 +307,7 @@ def test_p_backorder_end_is_continuous_in_constant_lead_time():
 
 @pytest.mark.parametrize("demand", ["per_day", "customers"])
 def test_service_metrics_are_continuous_in_demand_lead_and_service_inputs(demand):
-    base = scenario_dict(demand, policies=CONT_POLICIES, horizon=150)
+    base = scenario_dict(demand, policies=CONT_POLICIES, horizon=150, units="continuous")
     a = sku_rows(base, 16)
     hair = 1e-3
 

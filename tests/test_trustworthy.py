@@ -161,7 +161,9 @@ def test_changed_future_demand_changes_no_earlier_decision(policy, review):
 
 def _service(lead: float, policy: dict, demand=None, reps: int = 60) -> pd.DataFrame:
     data = copy.deepcopy(TINY)
-    data.update(horizon_days=300, warmup_days=30, replications=reps, seed=7)
+    # Continuous units: theory's levels, not rounded up to the next whole unit (with whole
+    # units service moves in steps of one unit of stock as the lead time moves).
+    data.update(horizon_days=300, warmup_days=30, replications=reps, seed=7, units="continuous")
     data["suppliers"]["s"]["lead_time"] = {"dist": "constant", "value": lead}
     data["skus"][0]["demand"] = demand or {"per_day": {"dist": "normal", "mean": 20, "sd": 6}}
     data["skus"][0]["initial_on_hand"] = 200
