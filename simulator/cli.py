@@ -750,6 +750,69 @@ def compare(
     click.echo(f"Report:  {written / 'report.html'}")
 
 
+@cli.command()
+@click.argument("scenario")
+@click.option("-p", "--policy", help="The policy to plan with (default: the baseline).")
+@click.option("--from", "start", metavar="DATE", help="First day of the plan: a date or a "
+              "day number (default: the scenario's start_date).")
+@click.option("--weeks", type=click.IntRange(min=1), default=13, show_default=True,
+              help="Weeks to plan.")
+@click.option("--state", type=click.Path(path_type=Path, dir_okay=False),
+              help="Today's stock: a CSV of sku,on_hand (and sku,on_order,arrives rows for "
+              "open purchase orders); default the scenario's starting stock.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder to write.")
+@click.option(
+    "--force", is_flag=True, help="Replace the folder if supplysim wrote it (or it is empty)."
+)
+def plan(scenario: str, policy: str | None, start: str | None, weeks: int,
+         state: Path | None, out: Path | None, force: bool) -> None:
+    """Print what a policy would order from today: dates, suppliers, quantities, arrivals.
+
+    The policy's decisions on the forecast (mean demand, mean lead times, the
+    announced calendar): its reorder points and order-up-to levels and how they
+    change, the purchase orders it expects to place (one per supplier and review,
+    in whole packs), and the stock it expects as each announced window starts.
+    Writes plan.csv (the orders), levels.csv, windows.csv, projection.csv and
+    plan.html to a folder (default results/<scenario>-plan-<policy>-<timestamp>).
+    """
+    from simulator.planning import PlanError, make_purchase_plan
+    from simulator.report import plan_html
+    from simulator.results import ResultsError
+    from simulator.workspace import claim_named
+
+    scn = _load(scenario)
+    name = policy or scn.baseline_policy
+    try:
+        result = make_purchase_plan(scn, name, start, weeks, state)
+    except PlanError as exc:
+        raise BadInput(f"plan: {exc}") from None
+    for line in result.summary_lines():
+        click.echo(line)
+    identity = {"command": "plan", "scenario": scn.content_hash(), "policy": name,
+                "start": str(result.start), "weeks": weeks}
+    try:
+        ws = claim_named(out, f"{scn.name}-plan-{name}", identity, force)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+
+    def write(tmp: Path) -> None:
+        result.orders.to_csv(tmp / "plan.csv", index=False)
+        result.levels.to_csv(tmp / "levels.csv", index=False)
+        result.level_changes.to_csv(tmp / "level_changes.csv", index=False)
+        result.windows.to_csv(tmp / "windows.csv", index=False)
+        result.projection.to_csv(tmp / "projection.csv", index=False)
+        (tmp / "scenario.yaml").write_text(scn.to_yaml(), encoding="utf-8")
+        (tmp / "plan.html").write_text(plan_html(result), encoding="utf-8")
+
+    try:
+        written = ws.commit(write)
+    except BaseException:
+        ws.discard()
+        raise
+    click.echo(f"\nPlan:   {written / 'plan.csv'}")
+    click.echo(f"Report: {written / 'plan.html'}")
+
+
 def main() -> None:
     """Console-script entry point: exit 2 for bad input, 1 for internal errors.
 

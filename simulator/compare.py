@@ -447,29 +447,11 @@ def claim_folder(out: Path | None, name: str, identity: dict[str, Any], force: b
                  root: Path = Path("results")) -> Any:
     """Claim the results folder: ``out``, or a new ``root/<name>-compare-<timestamp>``.
 
-    Default names are made unique with ``-2``, ``-3``… when another run took one.
-
-    Raises:
-        simulator.results.ResultsError: ``out`` is taken (without ``force``) or not ours.
-
+    See :func:`simulator.workspace.claim_named`.
     """
-    from simulator.results import ResultsError
-    from simulator.workspace import Workspace, stamp
+    from simulator.workspace import claim_named
 
-    if out is not None:
-        return Workspace.claim(out, identity, force=force)
-    base = f"{name}-compare-{stamp()}"
-    for k in range(1, 1000):
-        target = root / (base if k == 1 else f"{base}-{k}")
-        if target.exists() or target.with_name(f".{target.name}.tmp").exists():
-            continue
-        try:
-            return Workspace.claim(target, identity)
-        except ResultsError:
-            if target.exists():
-                continue  # another run took the name between the look and the claim
-            raise
-    raise ResultsError(f"{root}: cannot find a free folder name for {base}")
+    return claim_named(out, f"{name}-compare", identity, force, root)
 
 
 def write_compare(cmp: Comparison, folder: Path) -> None:

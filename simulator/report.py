@@ -28,7 +28,7 @@ import pandas as pd
 from simulator.plots import charts_for, make_figures, policy_colors
 from simulator.results import load
 
-__all__ = ["CAPTIONS", "METRIC_DEFINITIONS", "SUMMARY_METRICS", "build_report"]
+__all__ = ["CAPTIONS", "METRIC_DEFINITIONS", "SUMMARY_METRICS", "build_report", "plan_html"]
 
 #: Definition of every metric, mirroring the metrics table of DESIGN.md.
 METRIC_DEFINITIONS = {
@@ -749,3 +749,72 @@ def build_report(folder: Path | str) -> Path:
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)  # never leave a half-written report behind
     return out
+
+
+# --------------------------------------------------------------------------- purchase plan
+
+
+def _plan_table(frame: pd.DataFrame, columns: Sequence[tuple[str, str, str]], currency: str,
+                whole: bool) -> str:
+    """Render plan rows as an HTML table; columns are (field, header, kind)."""
+    if frame.empty:
+        return '<p class="note">None.</p>'
+    unit = "{:,.0f}" if whole else "{:,.2f}"
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for _, h, _ in columns)
+    body = []
+    for _, r in frame.iterrows():
+        cells = []
+        for field, _, kind in columns:
+            v = r[field]
+            if kind == "units":
+                cells.append(f'<td class="num">{unit.format(v) if pd.notna(v) else ""}</td>')
+            elif kind == "money":
+                cells.append(f'<td class="num">{_e(_money(v, currency, 0))}</td>')
+            else:
+                cells.append(f"<td>{_e(v) if pd.notna(v) else ''}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>'
+            + "".join(body) + "</tbody></table></div>")
+
+
+def plan_html(plan: Any) -> str:
+    """Return a self-contained HTML page for a purchase plan (``supplysim plan``)."""
+    c, whole = plan.currency, plan.whole_units
+    orders = _plan_table(plan.orders, (
+        ("po", "PO", "text"), ("date", "Order on", "text"), ("supplier", "Supplier", "text"),
+        ("sku", "SKU", "text"), ("units", "Units", "units"), ("arrives", "Lands ~", "text"),
+        ("value", "Value at cost", "money"), ("order_cost", "Order cost share", "money"),
+        ("purpose", "Why", "text"), ("ahead_of", "Ahead of", "text"),
+    ), c, whole)  # fmt: skip
+    levels = _plan_table(plan.level_changes, (
+        ("sku", "SKU", "text"), ("from", "From", "text"), ("to", "To", "text"),
+        ("reorder_point", "Reorder point", "units"), ("order_up_to", "Order-up-to", "units"),
+        ("lot", "Lot", "units"),
+    ), c, whole)  # fmt: skip
+    windows = _plan_table(plan.windows, (
+        ("label", "Window", "text"), ("start", "Starts", "text"), ("end", "Ends", "text"),
+        ("sku", "SKU", "text"), ("on_hand", "Expected on hand", "units"),
+        ("inventory_position", "Inventory position", "units"),
+        ("window_demand", "Forecast demand in it", "units"),
+        ("projected_short", "Expected short", "units"),
+    ), c, whole)  # fmt: skip
+    lines = "".join(f"<li>{_e(line)}</li>" for line in plan.summary_lines())
+    title = f"Purchase plan: {plan.policy} on {plan.scenario}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title><style>{_CSS}</style></head>
+<body><main>
+<h1>{_e(title)}</h1>
+<p class="lede">What policy <strong>{_e(plan.policy)}</strong> expects to buy from
+{_e(plan.start)} to {_e(plan.end)}, on forecast demand and expected landings.</p>
+<h2>In short</h2><ul class="findings">{lines}</ul>
+<h2>Purchase orders</h2>{orders}
+<h2>Levels and how they change</h2>{levels}
+<h2>Stock as each announced window starts</h2>{windows}
+<p class="note">The plan is the policy's decisions on the forecast (mean demand, mean
+lead times, the announced calendar), not a simulation: real demand and lead times move
+it, which is what <code>supplysim run</code> measures. Assumptions: docs/plan.md.</p>
+</main></body></html>
+"""

@@ -476,3 +476,31 @@ class Workspace:
             except OSError:
                 pass
             self.made_target = False
+
+
+def claim_named(
+    out: Path | None, base: str, identity: dict[str, Any], force: bool,
+    root: Path = Path("results"),
+) -> Workspace:
+    """Claim ``out``, or a new folder ``root/<base>-<timestamp>`` (for compare, plan).
+
+    Default names are made unique with ``-2``, ``-3``… when another command took one.
+
+    Raises:
+        simulator.results.ResultsError: ``out`` is taken (without ``force``) or not ours.
+
+    """
+    if out is not None:
+        return Workspace.claim(out, identity, force=force)
+    base = f"{base}-{stamp()}"
+    for k in range(1, 1000):
+        target = root / (base if k == 1 else f"{base}-{k}")
+        if target.exists() or target.with_name(f".{target.name}.tmp").exists():
+            continue
+        try:
+            return Workspace.claim(target, identity)
+        except ResultsError:
+            if target.exists():
+                continue  # another command took the name between the look and the claim
+            raise
+    raise ResultsError(f"{root}: cannot find a free folder name for {base}")
