@@ -60,8 +60,8 @@ from simulator.policies import (
     make_plan,
     policy_classes,
 )
-from simulator.purchasing import buying, line_costs, order_units, purchase_order
-from simulator.scenario import RandomOutage, Scenario
+from simulator.purchasing import buying, line_costs, order_units, purchase_order, whole_units
+from simulator.scenario import Scenario
 from simulator.suppliers import LEAD_TIME_BLOCK, Route, SupplierState
 
 __all__ = [
@@ -202,18 +202,22 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
             mean = _mean(d.per_day)
             mult = base_mean / mean if mean > 0 else np.ones(n)
             sizes = d.per_day.sample(rng, n) * mult
-            if whole:  # whole units: a quantity rounds to the nearest unit (docs/conventions.md)
-                sizes = np.rint(sizes)
+            if whole:  # whole units, the rounding carried forward (docs/scenario-format.md)
+                sizes = whole_units(sizes)
             orders = [[o] for o in zip((days + 0.0).tolist(), sizes.tolist(), strict=True)]
         else:
             c = d.customers
             size = _mean(c.order_size)
             rate = base_mean / size if size > 0 else np.zeros(n)
+            # Counts, sizes and times on streams of their own: a change on some days (a
+            # campaign) leaves every earlier day's orders as they were.
             counts = rng.poisson(rate)
-            sizes = c.order_size.sample(rng, int(counts.sum()))
+            sizes = c.order_size.sample(streams.rng("order_size", sku.id), int(counts.sum()))
             if whole:
-                sizes = np.rint(sizes)
-            times = _sort_within_days(rng.random(sizes.size), counts)
+                sizes = whole_units(sizes)
+            times = _sort_within_days(
+                streams.rng("order_time", sku.id).random(sizes.size), counts
+            )
             at = np.repeat(days, counts) + times
             pairs = list(zip(at.tolist(), sizes.tolist(), strict=True))
             starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
@@ -280,7 +284,10 @@ def _spikes(scenario: Scenario, spikes, rng: np.random.Generator) -> np.ndarray:
     starts = rng.integers(0, n, count)
     uplifts = spikes.uplift.sample(rng, count)
     for s, u in zip(starts, uplifts, strict=True):
-        mult[s : s + spikes.duration_days] *= u
+        # Overlapping spikes do not compound: the stronger one holds (three overlapping
+        # ×40 spikes made ×64,000 and hours of customer orders).
+        window = mult[s : s + spikes.duration_days]
+        window[abs(u - 1) > abs(window - 1)] = u
     return mult
 
 
@@ -455,14 +462,7 @@ class Replication:
         # A generator costs a SeedSequence hash: make only those a stream is drawn from
         # (outages only with random outages, clearing delays only with port closures).
         states = {
-            name: SupplierState(
-                scenario,
-                name,
-                streams.rng("outages", name)
-                if any(isinstance(d, RandomOutage) for d in spec.disruptions)
-                else None,
-            )
-            for name, spec in scenario.suppliers.items()
+            name: SupplierState(scenario, name, streams) for name in scenario.suppliers
         }
 
         def route(sku_id: str, supplier: str) -> Route:
@@ -492,6 +492,11 @@ class Replication:
         # SKUs take their turn in id order (not file order): orders placed at the same
         # instant claim a shared capacity the same way whatever the order of the file.
         self.turns = sorted(range(len(scenario.skus)), key=lambda k: scenario.skus[k].id)
+        # Per supplier, the SKUs (in turn) whose policy may join another SKU's order.
+        self.joiners: dict[str, list[int]] = {}
+        for k in self.turns:
+            if getattr(policies[k], "can", 0) > 0:
+                self.joiners.setdefault(scenario.skus[k].supplier, []).append(k)
         users: dict[str, int] = {}
         for r in (*self.routes, *self.backups):
             if r is not None and r.state.capacity is not None:
@@ -533,10 +538,13 @@ class Replication:
             route = self.routes[k]
             self.lines.setdefault(route.state.name, []).append((k, route, qty, False))
 
-    def flush(self, now: float) -> None:
+    def flush(self, now: float, i: int | None = None) -> None:
         """Place the lines written at ``now`` as one purchase order per supplier.
 
-        Lines keep their turn (SKU id order) on the order; a purchase order below
+        At a periodic review (day index ``i``), every other SKU of the supplier whose
+        policy has a can-order level at or above its IP joins the order
+        (:meth:`~simulator.policies.FixedLots.join`). Lines keep their turn (SKU id
+        order) on the order; a purchase order below
         the supplier's minimum value is topped up
         (:func:`~simulator.purchasing.purchase_order`). The supplier's order
         cost is paid once per purchase order and split equally over the lines
@@ -546,6 +554,8 @@ class Replication:
         lines, self.lines = self.lines, {}
         for name, items in lines.items():
             spec = self.scenario.suppliers[name]
+            if i is not None and name in self.joiners:
+                items = self.joined(i, items, self.joiners[name])
             if spec.min_order_value > 0:
                 qtys = purchase_order(
                     [q for _, _, q, _ in items],
@@ -562,6 +572,19 @@ class Replication:
                     w.order_cost += cost
                     w.spent += cost
                     w.pos += share
+
+    def joined(self, i: int, items: list[tuple], members: list[int]) -> list[tuple]:
+        """Add the lines of SKUs that join a purchase order at their can-order level."""
+        on = {k for k, _, _, _ in items}
+        for k in members:
+            if k in on:
+                continue
+            w = self.warehouses[k]
+            want = self.policies[k].join(i, w.on_hand - w.backorders + w.on_order)
+            if want > 0:
+                items.append((k, self.routes[k], order_units(want, self.buying[k]), False))
+        rank = {k: r for r, k in enumerate(self.turns)}
+        return sorted(items, key=lambda item: rank[item[0]])
 
     def place(self, k: int, route: Route, qty: float, now: float, expedite: bool = False) -> bool:
         """Send one line down a route; return whether the supplier took it (not refused)."""
@@ -687,7 +710,7 @@ class Replication:
                     if qty > 0 or log is not None:
                         self.order(k, w, i, now, qty)
             if self.lines:
-                self.flush(now)
+                self.flush(now, i)
             if i == n:
                 return
             # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order

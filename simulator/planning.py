@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.model import build_policies, make_plans
-from simulator.purchasing import buying, line_costs, order_units, purchase_order
+from simulator.purchasing import buying, line_costs, order_units, purchase_order, whole_units
 from simulator.scenario import (
     Capacity,
     LeadTimeShock,
@@ -494,6 +494,13 @@ class _Projection:
         self.plans = plans
         self.policies = policies
         self.rules = [buying(scenario, s) for s in scenario.skus]
+        # The forecast, in whole units as the model rounds demand (the rounding carried
+        # forward from the first simulated day).
+        n_days = scenario.n_days
+        self.demand = [
+            whole_units(p.mean[:n_days]) if scenario.units == "whole" else p.mean[:n_days]
+            for p in plans
+        ]
         self.turns = sorted(range(len(scenario.skus)), key=lambda k: scenario.skus[k].id)
         self.lost_sales = scenario.unmet_demand == "lost_sale"
         n = len(scenario.skus)
@@ -573,12 +580,17 @@ class _Projection:
             supplier = self.scenario.skus[k].supplier
             self.lines.setdefault(supplier, []).append((k, qty))
 
-    def flush(self, i: int, t: float) -> None:
-        """Place the lines written at ``t`` as one purchase order per supplier."""
+    def flush(self, i: int, t: float, review: bool = False) -> None:
+        """Place the lines written at ``t`` as one purchase order per supplier.
+
+        At a periodic ``review``, SKUs at their can-order level join, as in the model.
+        """
         lines, self.lines = self.lines, {}
         day = self.scenario.first_day + i
         for name, items in lines.items():
             spec = self.scenario.suppliers[name]
+            if review:
+                items = self._joined(i, name, items)
             qtys = [q for _, q in items]
             if spec.min_order_value > 0:
                 qtys = purchase_order(qtys, [self.rules[k] for k, _ in items], spec.min_order_value)
@@ -611,6 +623,18 @@ class _Projection:
                     }
                 )
 
+    def _joined(self, i: int, name: str, items: list[tuple[int, float]]) -> list:
+        """Add the lines of SKUs of supplier ``name`` at their can-order level (SKU id order)."""
+        on = {k for k, _ in items}
+        for k in self.turns:
+            if k in on or self.scenario.skus[k].supplier != name:
+                continue
+            want = self.policies[k].join(i, self.position(k))
+            if want > 0:
+                items.append((k, order_units(want, self.rules[k])))
+        rank = {k: r for r, k in enumerate(self.turns)}
+        return sorted(items, key=lambda item: rank[item[0]])
+
     def run(self, since: int, start: int, stop: int) -> None:
         """Run the days ``since`` .. ``stop`` − 1; record the stock at ``start``."""
         sc = self.scenario
@@ -642,7 +666,7 @@ class _Projection:
                     if need > 0:
                         self.order(k, need)
             if self.lines:
-                self.flush(i, t)
+                self.flush(i, t, review=True)
             # 2.-3. Receive what is due, serve the forecast, continuous reviews after it.
             got = [0.0] * len(sc.skus)
             short = [0.0] * len(sc.skus)
@@ -654,7 +678,7 @@ class _Projection:
                     self.on_order(k),
                     self.position(k),
                 )
-                demand = float(self.plans[k].mean[i])
+                demand = float(self.demand[k][i])
                 served = min(demand, self.on_hand[k])
                 self.on_hand[k] -= served
                 short[k] = demand - served
@@ -673,7 +697,7 @@ class _Projection:
                     "sku": s.id,
                     "date": sc.date_of(day),
                     "day": day,
-                    "demand": float(self.plans[k].mean[i]),
+                    "demand": float(self.demand[k][i]),
                     "received": got[k],
                     "on_hand": self.on_hand[k],
                     "backorders": self.backorders[k],

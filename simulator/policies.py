@@ -166,6 +166,10 @@ class Policy(Protocol):
         """Reorder point and order-up-to level per day index (NaN where undefined)."""
         ...
 
+    def join(self, i: int, ip: float) -> float:
+        """Return the quantity to add to another SKU's purchase order (the can-order rule)."""
+        ...
+
 
 def safety_stock(z, days, mu_d, var_d, lead_var):
     """Safety stock for protection period ``days``: z·sqrt(days·σ_d² + μ_d²·Var[L]).
@@ -351,6 +355,10 @@ class _Rule:
         """Reorder point and order-up-to level per day index."""
         return self._rop, self._upto
 
+    def join(self, i: int, ip: float) -> float:
+        """Return what to order when another SKU of the supplier triggered a purchase order."""
+        return 0.0
+
 
 class OrderUpTo(_Rule):
     """Order up to the level when IP is at or below the reorder point ((s, S) family)."""
@@ -377,6 +385,22 @@ class FixedLots(_Rule):
     def __init__(self, spec: PolicySpec, rop: np.ndarray, q: np.ndarray) -> None:
         super().__init__(spec, rop, rop + q)
         self.q = q.tolist()
+        self.can = getattr(spec, "can_order", 0.0)
+
+    def join(self, i: int, ip: float) -> float:
+        """Order n·Q when IP <= c = r + can_order·Q, n the smallest with IP + n·Q > c.
+
+        The can-order rule of joint replenishment (Balintfy 1964): a SKU near its
+        reorder point joins a purchase order another SKU of the supplier triggered,
+        and saves an order of its own soon after.
+        """
+        q = self.q[i]
+        if self.can <= 0 or q <= 0:
+            return 0.0
+        c = self.rop[i] + self.can * q
+        if ip > c:
+            return 0.0
+        return (math.floor((c - ip) / q) + 1) * q
 
     def review(self, i: int, ip: float) -> float:
         """Order n·Q when IP <= r, n the smallest with IP + n·Q > r."""
@@ -413,8 +437,8 @@ def _r_Q(spec: RQSpec, plan: Plan) -> Policy:
 def _lot(spec: JitSpec | SafetyStockSpec | HybridSpec, plan: Plan) -> np.ndarray | None:
     """Return a policy's lot size per day index, or None when it orders up to a level.
 
-    ``eoq``: sqrt(2·K·D/h) on the mean daily forecast (K the SKU's share of a purchase
-    order, :func:`make_plan`); with no fixed order cost, one review period of demand.
+    ``eoq``: sqrt(2·K·D/h) on the mean daily forecast (K the supplier's order cost plus
+    its line cost); with no fixed order cost, one review period of demand.
     ``cover_days``: the forecast over the next ``cover_days``. Lots are whole packs of
     at least the MOQ (:func:`~simulator.purchasing.order_units`).
     """
@@ -569,16 +593,15 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
     else:
         rate = sku.demand.customers.orders_per_day
         gap = 1.0 / rate if rate > 0 else math.inf
-    # The fixed cost an order of this SKU carries: its share of a purchase order on which
-    # every SKU of the supplier has a line (a common review calendar), plus its line cost.
-    lines = sum(s.supplier == sku.supplier for s in scenario.skus)
     return Plan(
         sku=sku,
         mean=base_mean * mult,
         var=base_var * var_mult,
         lead_mean=supplier.lead_time.mean,
         lead_var=supplier.lead_time.var,
-        order_cost=supplier.order_cost / lines + supplier.line_cost,
+        # A lot is triggered by its own SKU: its order pays the whole order cost (the
+        # can-order rule may share it, which EOQ does not count on).
+        order_cost=supplier.order_cost + supplier.line_cost,
         abc_class=abc_class,
         n_days=scenario.n_days,
         first_day=scenario.first_day,

@@ -26,7 +26,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["Buying", "buying", "line_costs", "order_units", "purchase_order"]
+import numpy as np
+
+__all__ = ["Buying", "buying", "line_costs", "order_units", "purchase_order", "whole_units"]
 
 _EPS = 1e-9
 """Relative slack when rounding up: 3.0000000001 packs is 3 packs, not 4."""
@@ -67,14 +69,47 @@ def purchase_order(
     """Return a purchase order's line quantities, topped up to the supplier's minimum value.
 
     ``lines`` are already whole packs (:func:`order_units`). Below the minimum
-    every line is scaled by value needed ÷ value ordered and rounded up to packs
-    again; lines of zero stay zero.
+    every line is scaled by value needed ÷ value ordered and rounded *down* to
+    packs (never below what it was), then lines get one more pack each, in
+    order, until the order reaches the minimum: the least that does, with the
+    mix the policy asked for. Lines of zero stay zero.
     """
     value = sum(q * r.unit_cost for q, r in zip(lines, rules, strict=True))
     if min_value <= 0 or value <= 0 or value >= min_value:
         return list(lines)
     scale = min_value / value
-    return [order_units(q * scale, r) if q > 0 else 0.0 for q, r in zip(lines, rules, strict=True)]
+    out = [
+        max(q, _packs_down(q * scale, r)) if q > 0 else 0.0
+        for q, r in zip(lines, rules, strict=True)
+    ]
+    value = sum(q * r.unit_cost for q, r in zip(out, rules, strict=True))
+    for j, (q, r) in enumerate(zip(out, rules, strict=True)):
+        if value >= min_value * (1 - _EPS):
+            break
+        if q > 0:  # rounding down lost less than a pack per line: one more each suffices
+            step = r.pack if r.pack is not None else (min_value - value) / r.unit_cost
+            out[j] = q + step
+            value += step * r.unit_cost
+    return out
+
+
+def _packs_down(qty: float, rule: Buying) -> float:
+    """Return ``qty`` rounded down to whole packs (as it is without packs)."""
+    if rule.pack is None:
+        return float(qty)
+    return float(math.floor(qty / rule.pack + _EPS) * rule.pack)
+
+
+def whole_units(x: np.ndarray) -> np.ndarray:
+    """Round a sequence of quantities to whole units, carrying the rounding forward.
+
+    Element i becomes round(Σ x[:i+1]) − round(Σ x[:i]): every running total stays
+    within half a unit of the exact one, so the mean is kept (0.4 a day is 0, 1,
+    0, 1, 0, ..., not 0), and a quantity that is already whole stays as it is
+    when the running total is whole.
+    """
+    total = np.floor(np.cumsum(x) + 0.5)
+    return np.diff(total, prepend=0.0)
 
 
 def line_costs(order_cost: float, line_cost: float, lines: int) -> float:

@@ -293,7 +293,27 @@ class SSSpec(_ReviewSpec):
     S: PerSku
 
 
-class RQSpec(_ReviewSpec):
+class _CanOrder(_ReviewSpec):
+    can_order: Annotated[float, Field(ge=0, le=1)] = 0.0
+    """Join a purchase order another SKU of the supplier triggered when IP <= r + can_order · Q."""
+
+    @model_validator(mode="after")
+    def _can_order_needs_periodic_lots(self) -> _CanOrder:
+        if self.can_order > 0:
+            if self.review == "continuous":
+                raise ValueError(
+                    "can_order: needs periodic review (SKUs join a purchase order at a "
+                    "common review), got review: continuous"
+                )
+            if getattr(self, "quantity", "lots") == "order_up_to":
+                raise ValueError(
+                    "can_order: needs lots (quantity: eoq or cover_days), got quantity: "
+                    "order_up_to (an order-up-to policy orders every SKU below its level)"
+                )
+        return self
+
+
+class RQSpec(_CanOrder):
     """(r, Q): when IP <= r, order the smallest multiple of Q lifting IP above r."""
 
     type: Literal["r_Q"]
@@ -301,7 +321,7 @@ class RQSpec(_ReviewSpec):
     Q: PerSku
 
 
-class _LotSpec(_ReviewSpec):
+class _LotSpec(_CanOrder):
     quantity: Literal["order_up_to", "eoq", "cover_days"] = "order_up_to"
     cover_days: Days = 14.0
 
@@ -316,7 +336,7 @@ class JitSpec(_LotSpec):
     plan_for_disruptions: bool = False
 
 
-class SafetyStockSpec(_ReviewSpec):
+class SafetyStockSpec(_CanOrder):
     """Reorder point = lead-time forecast + safety stock; quantity from EOQ or cover days."""
 
     type: Literal["safety_stock"]

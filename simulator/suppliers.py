@@ -1,8 +1,8 @@
 """Suppliers in a replication: lead times, disruption windows, capacity, and what planners expect.
 
 A :class:`SupplierState` holds one supplier's realised disruptions for one
-replication: the scheduled windows of the scenario plus random outages drawn
-from the supplier's own stream (so every policy meets the same outages). A
+replication: the scheduled windows of the scenario plus random outages, each
+drawn from its own stream (so every policy meets the same outages). A
 :class:`Route` is one SKU's purchase route to a supplier; its ``ship`` turns a
 purchase order into one or more shipments with exact landing times:
 
@@ -48,9 +48,13 @@ LEAD_TIME_BLOCK = 64
 
 
 class SupplierState:
-    """One supplier's disruptions in one replication (scheduled and random) and capacity use."""
+    """One supplier's disruptions in one replication (scheduled and random) and capacity use.
 
-    def __init__(self, scenario: Scenario, name: str, rng: np.random.Generator | None) -> None:
+    ``streams`` (a :class:`simulator.model.Streams`) draws the random outages; it may be
+    None when the supplier has none.
+    """
+
+    def __init__(self, scenario: Scenario, name: str, streams=None) -> None:
         spec = scenario.suppliers[name]
         self.name = name
         self.order_cost = spec.order_cost
@@ -63,6 +67,8 @@ class SupplierState:
         self.shocks: list[tuple[float, float, float, float]] = []
         self.capacity: float | None = None
         self.used: dict[int, float] = {}
+        self.booked: dict[int, float] = {}  # the same capacity as the buyer books it (announced)
+        seen: dict[str, int] = {}
         for d in spec.disruptions:
             if isinstance(d, PortClosure):
                 self.closures.append(
@@ -80,6 +86,11 @@ class SupplierState:
             elif isinstance(d, Capacity):
                 self.capacity = d.units_per_week
             elif isinstance(d, RandomOutage):
+                # Each random outage has its own stream, named by what it is (and which of
+                # identical ones): removing one leaves the others' windows as they were.
+                key = d.model_dump_json()
+                seen[key] = seen.get(key, 0) + 1
+                rng = streams.rng("outages", name, key, str(seen[key]))
                 self.outages += _random_windows(scenario, d, rng)
         self.outages.sort()
         self.known.sort()
@@ -121,7 +132,7 @@ class SupplierState:
         """
         if self.capacity is None:
             return [(t, qty, planned)]
-        expected = self._schedule(qty, planned, dict(self.used), known=True)
+        expected = self._schedule(qty, planned, self.booked, known=True)
         parts, done = [], 0.0
         for at, take in self._schedule(qty, t, self.used, known=False):
             done += take
@@ -324,6 +335,8 @@ def _wait_cdf(
     dist, s: float, in_order: bool, whole_days: bool, hi: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(U <= x) on a grid: whole days 0, 1, ... or a fine grid of continuous times."""
+    if s > hi:  # the previous order has landed for sure: no wait behind it, U = L
+        in_order = False
     if whole_days:
         # P(⌈W⌉ <= n) = P(W <= n), evaluated at the whole days.
         n = np.arange(0.0, math.ceil(hi) + 1)
@@ -342,7 +355,7 @@ def _wait_cdf(
         x, cdf = _wait_cdf(dist, s, in_order, False, hi)  # a fine grid, read at the days
         return n, np.interp(n, x, cdf)
     k = max(1, math.ceil(s / (hi / 20000)))  # grid points per spacing
-    step = s / k
+    step = s / k if in_order else hi / 20000
     x = np.arange(0.0, hi + step, step)
     log_f = np.log(np.clip(dist.cdf(x), 1e-300, 1.0))
     if in_order:

@@ -144,6 +144,8 @@ def policies(draw, ids: list[str]) -> dict[str, Any]:
     elif kind == "r_Q":
         p["r"] = _per_sku(draw, ids, level)
         p["Q"] = _per_sku(draw, ids, num(0.5, 100))
+        if "review" not in p and draw(st.booleans()):
+            p["can_order"] = draw(num(0, 1))
     elif kind == "jit":
         p["plan_for_disruptions"] = draw(st.booleans())
         p.update(draw(_lots))

@@ -452,7 +452,7 @@ def test_nothing_ships_inside_an_outage_or_lands_inside_a_closure(replication):
     scn = windows_scenario()
     streams = Streams(scn.seed, replication)
     outages = {
-        name: SupplierState(scn, name, streams.rng("outages", name)).outages for name in ("s", "b")
+        name: SupplierState(scn, name, streams).outages for name in ("s", "b")
     }
     closures = {
         name: [(scn.day_of(d.start), scn.day_of(d.end)) for d in spec.disruptions

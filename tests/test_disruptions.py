@@ -109,9 +109,9 @@ def test_random_outages_are_not_seen_by_the_planner_no_peeking():
 
     # the first replication whose stream draws an outage in 200 days (6 a year: most do)
     rep = next(
-        r for r in range(20) if SupplierState(stormy, "s", Streams(stormy.seed, r).rng("outages", "s")).outages
+        r for r in range(20) if SupplierState(stormy, "s", Streams(stormy.seed, r)).outages
     )
-    state = SupplierState(stormy, "s", Streams(stormy.seed, rep).rng("outages", "s"))
+    state = SupplierState(stormy, "s", Streams(stormy.seed, rep))
     first = state.outages[0][0]
     calm_log, storm_log = [], []
     run_one(calm, replication=rep, log=calm_log)

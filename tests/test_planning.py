@@ -249,6 +249,9 @@ DET = {
             "plan_for_disruptions": True,
         },
         "hybrid": {"type": "hybrid", "review_every_days": 4},
+        "rQ_can": {"type": "r_Q", "r": 90, "Q": 100, "review_every_days": 2, "can_order": 0.6},
+        "hybrid_lots": {"type": "hybrid", "review_every_days": 4, "quantity": "eoq",
+                        "can_order": 0.5},
     },
 }
 

