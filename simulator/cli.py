@@ -803,6 +803,13 @@ def plan(scenario: str, policy: str | None, start: str | None, weeks: int,
         result.projection.to_csv(tmp / "projection.csv", index=False)
         (tmp / "scenario.yaml").write_text(scn.to_yaml(), encoding="utf-8")
         (tmp / "plan.html").write_text(plan_html(result), encoding="utf-8")
+        meta = {
+            "command": "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:]),
+            "scenario": scn.name, "scenario_hash": scn.content_hash(), "seed": scn.seed,
+            "replications": 0, "policy": name, "start": str(result.start),
+            "end": str(result.end), "weeks": weeks, "notes": list(result.notes),
+        }  # fmt: skip
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     try:
         written = ws.commit(write)

@@ -25,6 +25,10 @@ def test_plan_prints_the_pre_strike_build_and_writes_the_folder(tmp_path):
     assert not pre.empty and (pd.to_datetime(pre["date"]) < "2026-10-05").all()
     html = (out / "plan.html").read_text()
     assert "Purchase orders" in html and "<script" not in html
+    again = CliRunner().invoke(cli, ["plan", "port-strike", "--out", str(out)])
+    assert again.exit_code == 2 and "--force" in again.output  # never replaced silently
+    again = CliRunner().invoke(cli, ["plan", "port-strike", "--out", str(out), "--force"])
+    assert again.exit_code == 0, again.output  # a plan folder is ours to replace
 
 
 def test_plan_refuses_an_unknown_policy_in_one_line(tmp_path):
