@@ -104,7 +104,7 @@ def catalogue_dict(n_skus: int = 50, replications: int = 20) -> dict[str, Any]:
                 "holding_rate": 0.25,
                 "backorder_cost_per_day": round(0.05 * unit_cost, 3),
                 "supplier": "overseas" if overseas else "domestic",
-                "initial_on_hand": round(mean * (30 if overseas else 10), 1),
+                "initial_on_hand": round(mean * (30 if overseas else 10)),
                 "demand": demand,
             }
         )
@@ -320,6 +320,8 @@ def same_model(replications: int = 3) -> str:
 
     try:
         scn = load_scenario("classroom").with_overrides(replications=replications)
+        # the minimal loop keeps demand as drawn: compare in continuous units
+        scn = Scenario.from_dict({**scn.to_dict(), "units": "continuous"})
         scn = scn.with_overrides(policies=["jit"])
         level = build_policies(scn, make_plans(scn))["jit"][0].levels()[1][0]
         rows = run_batch(scn, list(range(replications))).rows

@@ -19,9 +19,8 @@ Run ``python benchmarks/minimal_simpy.py`` for a quick timing.
 
 from __future__ import annotations
 
+import hashlib
 import time
-import zlib
-from bisect import insort
 
 import numpy as np
 import simpy
@@ -49,9 +48,13 @@ LEAD_TIME_BLOCK = 64
 """Lead times are drawn this many at a time (as in the engine)."""
 
 
-def _rng(seed: int, replication: int, source: str) -> np.random.Generator:
-    key = (replication, zlib.crc32(source.encode()))
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+def _rng(seed: int, replication: int, *source: str) -> np.random.Generator:
+    """The engine's stream of a source (simulator.model.Streams: a 64-bit hash per part)."""
+    parts = tuple(
+        int.from_bytes(hashlib.blake2b(x.encode(), digest_size=8).digest(), "little")
+        for x in source
+    )
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(replication, *parts)))
 
 
 def simulate(replication: int, period: int, level: float, p: dict = CLASSROOM) -> dict:
@@ -69,8 +72,8 @@ def simulate(replication: int, period: int, level: float, p: dict = CLASSROOM) -
         ``on_hand``, ``backorders``, ``on_order``.
     """
     days = p["horizon_days"]
-    demand_rng = _rng(p["seed"], replication, f"demand:{p['sku']}")
-    lead_rng = _rng(p["seed"], replication, f"lead_time:{p['sku']}:{p['supplier']}")
+    demand_rng = _rng(p["seed"], replication, "demand", p["sku"])
+    lead_rng = _rng(p["seed"], replication, "lead_time", p["sku"], p["supplier"])
     demand = np.maximum(demand_rng.normal(p["demand_mean"], p["demand_sd"], days), 0.0).tolist()
     shape = (p["lead_mean"] / p["lead_sd"]) ** 2
     scale = p["lead_sd"] ** 2 / p["lead_mean"]
@@ -89,7 +92,9 @@ def simulate(replication: int, period: int, level: float, p: dict = CLASSROOM) -
                 if gap > 1e-9:
                     if not leads:
                         leads = lead_rng.gamma(shape, scale, LEAD_TIME_BLOCK).tolist()[::-1]
-                    insort(pipeline, (d + leads.pop(), gap))  # kept in arrival order
+                    # shipments arrive in order (the default): none overtakes the last
+                    last = max(d + leads.pop(), pipeline[-1][0] if pipeline else 0.0)
+                    pipeline.append((last, gap))
                     on_order += gap
                     st["orders"] += 1
             # 2. Receive what is due by the start of the day, backorders first.

@@ -458,6 +458,11 @@ class Replication:
             Warehouse(s.initial_on_hand, lost, t0, s.id, log) for s in scenario.skus
         ]
         self.buying = [buying(scenario, s) for s in scenario.skus]
+        self.unit_costs = [s.unit_cost for s in scenario.skus]
+        self.terms = {  # per supplier: order cost, line cost, minimum order value
+            name: (sup.order_cost, sup.line_cost, sup.min_order_value)
+            for name, sup in scenario.suppliers.items()
+        }
         self.lines: dict[str, list[tuple]] = {}  # supplier -> lines of the order being written
         # A generator costs a SeedSequence hash: make only those a stream is drawn from
         # (outages only with random outages, clearing delays only with port closures).
@@ -497,6 +502,19 @@ class Replication:
         for k in self.turns:
             if getattr(policies[k], "can", 0) > 0:
                 self.joiners.setdefault(scenario.skus[k].supplier, []).append(k)
+        # A SKU that is its supplier's only one, without a backup or a minimum order value,
+        # places its line as a purchase order at once: its order cost (None otherwise).
+        skus_of: dict[str, int] = {}
+        for s in scenario.skus:
+            for sup in {s.supplier, s.backup_supplier} - {None}:
+                skus_of[sup] = skus_of.get(sup, 0) + 1
+        self.solo = [
+            sum(self.terms[s.supplier][:2])
+            if skus_of[s.supplier] == 1 and self.backups[k] is None
+            and not self.terms[s.supplier][2] and not self.joiners
+            else None
+            for k, s in enumerate(scenario.skus)
+        ]  # fmt: skip
         users: dict[str, int] = {}
         for r in (*self.routes, *self.backups):
             if r is not None and r.state.capacity is not None:
@@ -527,13 +545,27 @@ class Replication:
             return
         rule = self.buying[k]
         qty = order_units(qty, rule)
+        solo = self.solo[k]
+        if solo is not None:  # the only SKU of its supplier: its own purchase order, at once
+            if self.place(k, self.routes[k], qty, now):
+                w.order_cost += solo
+                w.spent += solo
+                w.pos += 1.0
+            return
         backup = self.backups[k]
-        if backup is not None:
-            fast = self.expedite(k, i, now, qty)
-            if fast > 0:
-                fast = min(order_units(fast, rule), qty)
-                self.lines.setdefault(backup.state.name, []).append((k, backup, fast, True))
-                qty = order_units(qty - fast, rule) if qty > fast else 0.0
+        if backup is None:
+            route = self.routes[k]
+            name = route.state.name
+            if name in self.lines:
+                self.lines[name].append((k, route, qty, False))
+            else:
+                self.lines[name] = [(k, route, qty, False)]
+            return
+        fast = self.expedite(k, i, now, qty)
+        if fast > 0:
+            fast = min(order_units(fast, rule), qty)
+            self.lines.setdefault(backup.state.name, []).append((k, backup, fast, True))
+            qty = order_units(qty - fast, rule) if qty > fast else 0.0
         if qty > 0:
             route = self.routes[k]
             self.lines.setdefault(route.state.name, []).append((k, route, qty, False))
@@ -553,19 +585,25 @@ class Replication:
         """
         lines, self.lines = self.lines, {}
         for name, items in lines.items():
-            spec = self.scenario.suppliers[name]
+            order_cost, line_cost, min_value = self.terms[name]
+            if len(items) == 1 and not min_value and not self.joiners:  # one line, as is
+                k, route, q, fast = items[0]
+                if self.place(k, route, q, now, fast):
+                    w = self.warehouses[k]
+                    w.order_cost += order_cost + line_cost
+                    w.spent += order_cost + line_cost
+                    w.pos += 1.0
+                continue
             if i is not None and name in self.joiners:
                 items = self.joined(i, items, self.joiners[name])
-            if spec.min_order_value > 0:
+            if min_value > 0:
                 qtys = purchase_order(
-                    [q for _, _, q, _ in items],
-                    [self.buying[k] for k, _, _, _ in items],
-                    spec.min_order_value,
+                    [q for _, _, q, _ in items], [self.buying[k] for k, _, _, _ in items], min_value
                 )
                 items = [(k, r, q, e) for (k, r, _, e), q in zip(items, qtys, strict=True)]
             placed = [k for k, route, q, fast in items if self.place(k, route, q, now, fast)]
             if placed:
-                cost = line_costs(spec.order_cost, spec.line_cost, len(placed))
+                cost = line_costs(order_cost, line_cost, len(placed))
                 share = 1.0 / len(placed)
                 for k in placed:
                     w = self.warehouses[k]
@@ -595,8 +633,8 @@ class Replication:
             self.log.append((now, kind, w.name, qty, route.state.name, parts))
         if parts is None:
             return False
-        price = self.scenario.skus[k].unit_cost * (1 + route.state.premium)
-        pay_later = route.state.pay_on_receipt
+        state = route.state
+        pay_later = state.pay_on_receipt
         if w.planned is None and not pay_later:  # Warehouse.expect written out: the hot path
             for arrival, q, _, _ in parts:
                 w._seq += 1
@@ -606,13 +644,13 @@ class Replication:
             for arrival, q, _, expected in parts:
                 w.expect(arrival, q, self.planned_arrival(k, expected, expedite))
                 if pay_later:
-                    w.due[w._seq] = q * price
+                    w.due[w._seq] = q * self.unit_costs[k] * (1 + state.premium)
         if not pay_later:
-            w.spent += qty * price
+            w.spent += qty * self.unit_costs[k] * (1 + state.premium)
         w.placed += 1
         w.ordered += qty
         if expedite:
-            w.expedite += qty * self.scenario.skus[k].unit_cost * route.state.premium
+            w.expedite += qty * self.unit_costs[k] * state.premium
         return True
 
     def planned_arrival(self, k: int, shipped: float, expedite: bool) -> float:

@@ -132,7 +132,8 @@ def test_check_replays_and_finds_nothing_on_a_sound_run(runner):
     assert res.exit_code == 0, res.output
     assert "every invariant holds on" in res.output
     meta = json.loads(Path("out/metadata.json").read_text())
-    assert meta["invariant_check"] == {"rows_checked": 27, "replications_replayed": 3,
+    # 3 replications × 4 policies × (2 SKUs + the portfolio row)
+    assert meta["invariant_check"] == {"rows_checked": 36, "replications_replayed": 3,
                                        "violations": 0}  # fmt: skip
 
 

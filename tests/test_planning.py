@@ -328,8 +328,15 @@ def test_state_from_the_scenario_is_projected_to_the_start():
 
 @pytest.fixture(scope="module")
 def port_strike():
-    scn = load_scenario("port-strike")
+    scn = port_strike_3_day()
     return scn, make_purchase_plan(scn, "hybrid", start=dt.date(2026, 9, 1), weeks=8)
+
+
+def port_strike_3_day() -> Scenario:
+    """The built-in port-strike scenario with its hybrid reviewing every three days."""
+    data = load_scenario("port-strike").to_dict()
+    data["policies"]["hybrid"]["review_every_days"] = 3
+    return Scenario.from_dict(data)
 
 
 def test_port_strike_hybrid_pre_builds_ahead_of_the_closure(port_strike):
@@ -376,7 +383,7 @@ def test_pre_builds_are_raised_orders_landing_before_the_window(tmp_path):
     assert orders.loc[49, "ahead_of"] == "port closure 2026-04-15..2026-04-24"
     # port strike, counted on a review day inside the pre-build's rundown with little stock:
     # the level is raised, but the order lands after the closure
-    port = load_scenario("port-strike")
+    port = port_strike_3_day()
     path = write(tmp_path, "sku,on_hand\nVITC-60,100\nZINC-90,100\n")
     late = make_purchase_plan(port, "hybrid", start=dt.date(2026, 9, 19), weeks=2, state=path)
     first = late.orders[late.orders.day == late.orders.day.min()]
