@@ -25,7 +25,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench.py
 
 validate: $(STAMP)
-	$(PY) -m simulator.validation --out docs/validation.md
+	$(PY) -m simulator.study.validation --out docs/validation.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check simulator tests benchmarks

@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import minimal_simpy  # noqa: E402
 
-from simulator.runner import run_batch, run_scenario  # noqa: E402
-from simulator.scenario import Scenario, load_scenario  # noqa: E402
+from simulator.data.scenario import Scenario, load_scenario  # noqa: E402
+from simulator.study.runner import run_batch, run_scenario  # noqa: E402
 
 __all__ = ["TARGETS", "catalogue", "catalogue_dict", "main"]
 
@@ -264,7 +264,13 @@ def sized(scenario: Scenario, seconds: float, probe_reps: int) -> Scenario:
 def _model_only(scn: Scenario) -> float | None:
     """CPU seconds of the SimPy model alone (demand draws and ``simulate``, no metrics)."""
     try:
-        from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
+        from simulator.model.replication import (
+            Streams,
+            build_policies,
+            draw_demand,
+            make_plans,
+            simulate,
+        )
 
         plans = make_plans(scn)
         policies = build_policies(scn, plans)
@@ -316,7 +322,7 @@ def overhead(replications: int, repeats: int = 3) -> dict[str, Any]:
 
 def same_model(replications: int = 3) -> str:
     """Check that the minimal loop is the engine's model: equal ``jit`` results."""
-    from simulator.model import build_policies, make_plans
+    from simulator.model.replication import build_policies, make_plans
 
     try:
         scn = load_scenario("classroom").with_overrides(replications=replications)

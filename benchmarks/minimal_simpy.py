@@ -49,7 +49,7 @@ LEAD_TIME_BLOCK = 64
 
 
 def _rng(seed: int, replication: int, *source: str) -> np.random.Generator:
-    """The engine's stream of a source (simulator.model.Streams: a 64-bit hash per part)."""
+    """The engine's stream of a source (``Streams`` of simulator.model.replication)."""
     parts = tuple(
         int.from_bytes(hashlib.blake2b(x.encode(), digest_size=8).digest(), "little")
         for x in source

@@ -39,7 +39,7 @@ class BadInput(click.ClickException):
 
 
 def _load(name_or_path: str):
-    from simulator.scenario import ScenarioError, load_scenario
+    from simulator.data.scenario import ScenarioError, load_scenario
 
     try:
         return load_scenario(name_or_path)
@@ -112,9 +112,9 @@ def run(
     finished batches are checkpointed beside it, so an interrupted run (Ctrl-C,
     SIGTERM, a lost worker) continues with --resume.
     """
-    from simulator.results import ResultsError
-    from simulator.scenario import ScenarioError
-    from simulator.workspace import check_out_path
+    from simulator.data.scenario import ScenarioError
+    from simulator.study.results import ResultsError
+    from simulator.study.workspace import check_out_path
 
     again = ["run", scenario]  # the command that resumes this run, should it stop
     for flag, value in (("-n", replications), ("--seed", seed)):
@@ -138,7 +138,7 @@ def run(
     if backend is None:
         backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
     if backend == "dask":
-        from simulator.dask_backend import BackendError, require_dask
+        from simulator.study.dask_backend import BackendError, require_dask
 
         try:
             require_dask()
@@ -188,9 +188,9 @@ def _run_claimed(
     check=False,
 ):
     """Claim the folder, run (resuming from checkpoints), write; on a stop, keep the checkpoints."""
-    from simulator.results import ResultsError, write_tables
-    from simulator.runner import Batch, WorkerLost, run_scenario
-    from simulator.workspace import Workspace
+    from simulator.study.results import ResultsError, write_tables
+    from simulator.study.runner import Batch, WorkerLost, run_scenario
+    from simulator.study.workspace import Workspace
 
     identity = {
         "scenario": scn.name,
@@ -233,7 +233,7 @@ def _run_claimed(
                 run_scenario, scn, backend, workers, scheduler, command, quiet, done, checkpoint
             )
         except ValueError as exc:
-            from simulator.dask_backend import BackendError
+            from simulator.study.dask_backend import BackendError
 
             if isinstance(exc, BackendError):
                 raise BadInput(str(exc)) from None
@@ -245,8 +245,8 @@ def _run_claimed(
         def write(tmp: Path) -> None:
             write_tables(result, tmp)
             if not no_plots:
-                from simulator.plots import make_figures
-                from simulator.report import build_report
+                from simulator.present.plots import make_figures
+                from simulator.present.report import build_report
 
                 make_figures(tmp)
                 build_report(tmp)
@@ -289,8 +289,8 @@ def _run_claimed(
 
 def _check(scn, result) -> list[str]:
     """Check the invariants of a finished run; note what was checked in its metadata."""
-    from simulator.invariants import check_runs
-    from simulator.runner import check_replications
+    from simulator.study.invariants import check_runs
+    from simulator.study.runner import check_replications
 
     replayed = min(scn.replications, CHECKED)
     problems = check_runs(result.runs, scn) + check_replications(scn, range(replayed))
@@ -438,7 +438,7 @@ def _print_targets(summary, metadata: dict) -> None:
 @click.argument("scenarios", nargs=-1, required=True)
 def validate(scenarios: tuple[str, ...]) -> None:
     """Check scenario files (or built-in names) without running them."""
-    from simulator.scenario import ScenarioError, load_scenario
+    from simulator.data.scenario import ScenarioError, load_scenario
 
     bad = 0
     for name in scenarios:
@@ -462,14 +462,14 @@ def validate(scenarios: tuple[str, ...]) -> None:
 @cli.command("scenarios")
 def list_scenarios() -> None:
     """List the built-in scenarios."""
-    from simulator.scenario import builtin_scenarios
+    from simulator.data.scenario import builtin_scenarios
 
     for name, desc in builtin_scenarios().items():
         click.echo(f"{name:<20} {desc}")
 
 
 def _results(folder: Path):
-    from simulator.results import ResultsError, load
+    from simulator.study.results import ResultsError, load
 
     try:
         return load(folder)
@@ -482,7 +482,7 @@ def _results(folder: Path):
 def plot(results: Path) -> None:
     """(Re)draw the charts of a results folder into RESULTS/figures/."""
     _results(results)
-    from simulator.plots import make_figures
+    from simulator.present.plots import make_figures
 
     for path in make_figures(results):
         click.echo(str(path))
@@ -493,7 +493,7 @@ def plot(results: Path) -> None:
 def report(results: Path) -> None:
     """(Re)build RESULTS/report.html, a self-contained page."""
     _results(results)
-    from simulator.report import build_report
+    from simulator.present.report import build_report
 
     click.echo(str(build_report(results)))
 
@@ -514,10 +514,10 @@ def rerun(results: Path, out: Path | None, workers: int | None, backend: str | N
     """
     import tempfile
 
-    from simulator.results import ResultsError, write_tables
-    from simulator.runner import run_scenario
-    from simulator.scenario import Scenario, ScenarioError
-    from simulator.workspace import Workspace
+    from simulator.data.scenario import Scenario, ScenarioError
+    from simulator.study.results import ResultsError, write_tables
+    from simulator.study.runner import run_scenario
+    from simulator.study.workspace import Workspace
 
     if not results.is_dir():
         raise BadInput(f"{results}: no such results folder")
@@ -538,7 +538,7 @@ def rerun(results: Path, out: Path | None, workers: int | None, backend: str | N
     if backend is None:
         backend = "serial" if workers == 1 else "processes"
     if backend == "dask":
-        from simulator.dask_backend import BackendError, require_dask
+        from simulator.study.dask_backend import BackendError, require_dask
 
         try:
             require_dask()
@@ -676,7 +676,8 @@ def compare(
     folder (default results/<scenario>-compare-<timestamp>) with compare.csv,
     both runs and report.html. Paths: docs/compare.md.
     """
-    from simulator.compare import (
+    from simulator.data.scenario import ScenarioError
+    from simulator.study.compare import (
         CompareError,
         claim_folder,
         identity_of,
@@ -686,9 +687,8 @@ def compare(
         variants_without,
         write_compare,
     )
-    from simulator.results import ResultsError
-    from simulator.runner import WorkerLost
-    from simulator.scenario import ScenarioError
+    from simulator.study.results import ResultsError
+    from simulator.study.runner import WorkerLost
 
     if len(scenarios) > 2:
         raise BadInput(f"compare: give one scenario and --without PATH, or two scenarios; got "
@@ -716,7 +716,7 @@ def compare(
     if backend is None:
         backend = "serial" if workers == 1 else "processes"
     if backend == "dask":
-        from simulator.dask_backend import BackendError, require_dask
+        from simulator.study.dask_backend import BackendError, require_dask
 
         try:
             require_dask()
@@ -775,10 +775,10 @@ def plan(scenario: str, policy: str | None, start: str | None, weeks: int,
     Writes plan.csv (the orders), levels.csv, windows.csv, projection.csv and
     plan.html to a folder (default results/<scenario>-plan-<policy>-<timestamp>).
     """
-    from simulator.planning import PlanError, make_purchase_plan
-    from simulator.report import plan_html
-    from simulator.results import ResultsError
-    from simulator.workspace import claim_named
+    from simulator.model.planning import PlanError, make_purchase_plan
+    from simulator.present.report import plan_html
+    from simulator.study.results import ResultsError
+    from simulator.study.workspace import claim_named
 
     scn = _load(scenario)
     name = policy or scn.baseline_policy

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
-from simulator.scenario import Scenario
+from simulator.data.scenario import Scenario
+from simulator.model.replication import Streams, build_policies, draw_demand, make_plans, simulate
 
 TINY: dict[str, Any] = {
     "name": "tiny",

@@ -20,12 +20,12 @@ import pandas as pd
 import pytest
 from helpers import run_one
 
-from simulator import metrics as metrics_mod
-from simulator import report as report_mod
-from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
-from simulator.runner import run_batch
-from simulator.scenario import Scenario
-from simulator.suppliers import SupplierState
+from simulator.data.scenario import Scenario
+from simulator.model.replication import Streams, build_policies, draw_demand, make_plans, simulate
+from simulator.model.suppliers import SupplierState
+from simulator.present import report as report_mod
+from simulator.study import metrics as metrics_mod
+from simulator.study.runner import run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 DECISIONS = ("review", "order", "expedite", "refused")

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from helpers import TINY
 
 from simulator.cli import cli
-from simulator.results import REQUIRED_FILES
+from simulator.study.results import REQUIRED_FILES
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_check_replays_and_finds_nothing_on_a_sound_run(runner):
 
 
 def test_check_reports_a_violation_exits_1_and_keeps_the_results(runner, monkeypatch):
-    import simulator.invariants as inv
+    import simulator.study.invariants as inv
 
     monkeypatch.setattr(inv, "check_runs", lambda runs, scn: ["row 0: fill_rate in [0, 1]: 1.5"])
     args = ["run", "classroom", "-n", "2", "--out", "out", "--no-plots", "--check", "-w", "1"]

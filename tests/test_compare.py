@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from scipy import stats
 
 from simulator.cli import cli
-from simulator.compare import (
+from simulator.data.scenario import Scenario
+from simulator.study.compare import (
     TABLE_COLUMNS,
     CompareError,
     findings,
@@ -22,7 +23,6 @@ from simulator.compare import (
     variants_from_scenarios,
     variants_without,
 )
-from simulator.scenario import Scenario
 
 # A 30-day port closure (days 15..44) in a 60-day season: JIT holds a few days of
 # stock and cannot receive anything for a month, so it must lose sales in every

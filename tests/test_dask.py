@@ -13,8 +13,8 @@ distributed = pytest.importorskip("distributed")
 from click.testing import CliRunner  # noqa: E402
 
 from simulator.cli import cli  # noqa: E402
-from simulator.runner import run_scenario  # noqa: E402
-from simulator.scenario import load_scenario  # noqa: E402
+from simulator.data.scenario import load_scenario  # noqa: E402
+from simulator.study.runner import run_scenario  # noqa: E402
 
 REPLICATIONS = 20
 
@@ -57,7 +57,7 @@ def test_dask_runs_equal_serial_exactly(scenario, cluster):
 
 
 def test_batches_come_back_in_order_whatever_finishes_first(scenario, cluster):
-    from simulator.dask_backend import run_batches_dask
+    from simulator.study.dask_backend import run_batches_dask
 
     # The big first batch finishes last; the small ones must wait for it.
     batches = [list(range(0, 12)), [12], [13], [14, 15]]
@@ -67,8 +67,7 @@ def test_batches_come_back_in_order_whatever_finishes_first(scenario, cluster):
 
 
 def test_unreachable_scheduler_is_one_line_value_error(scenario, monkeypatch):
-    from simulator import dask_backend
-
+    from simulator.study import dask_backend
     monkeypatch.setattr(dask_backend, "CONNECT_TIMEOUT_S", 1)
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))
@@ -93,8 +92,7 @@ def test_cli_dask_local_cluster_writes_identical_parquet(tmp_path):
 
 
 def test_cli_unreachable_scheduler_exits_2_and_writes_nothing(tmp_path, monkeypatch):
-    from simulator import dask_backend
-
+    from simulator.study import dask_backend
     monkeypatch.setattr(dask_backend, "CONNECT_TIMEOUT_S", 1)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

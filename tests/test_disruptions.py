@@ -7,8 +7,8 @@ import pytest
 from helpers import TINY, run_one
 from scipy import stats
 
-from simulator.model import Streams, draw_demand, make_plans
-from simulator.scenario import Scenario
+from simulator.data.scenario import Scenario
+from simulator.model.replication import Streams, draw_demand, make_plans
 
 
 def scenario_with(disruptions, horizon=60, policy=None, in_order=True, **extra):
@@ -105,7 +105,7 @@ def test_random_outages_are_not_seen_by_the_planner_no_peeking():
         horizon=200,
         policy=base,
     )
-    from simulator.suppliers import SupplierState
+    from simulator.model.suppliers import SupplierState
 
     # the first replication whose stream draws an outage in 200 days (6 a year: most do)
     rep = next(
@@ -129,7 +129,7 @@ def test_announced_closure_is_planned_for_by_hybrid_not_jit():
     for name in ("jit", "hybrid"):
         scn = scenario_with(closure, horizon=100, policy={"type": name})
         (plan,) = make_plans(scn)
-        from simulator.policies import build_policy
+        from simulator.model.policies import build_policy
 
         levels[name] = build_policy(scn.policies["p"], plan).levels()[1]
     # jit covers R + L = 3 days all the time; hybrid covers through the closure before it

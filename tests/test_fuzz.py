@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from known_findings import significant
 
 from simulator import cli as cli_module
-from simulator.invariants import check_traces
-from simulator.scenario import Scenario, ScenarioError
+from simulator.data.scenario import Scenario, ScenarioError
+from simulator.study.invariants import check_traces
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 BUILTINS = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(SCENARIO_DIR.glob("*.yaml"))}

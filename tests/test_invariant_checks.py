@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from helpers import TINY, run_one
 
-from simulator.invariants import backorder_waits, check_runs, check_traces
-from simulator.runner import run_scenario
-from simulator.scenario import Scenario
+from simulator.data.scenario import Scenario
+from simulator.study.invariants import backorder_waits, check_runs, check_traces
+from simulator.study.runner import run_scenario
 
 
 def tiny(**changes):

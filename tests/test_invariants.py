@@ -1,8 +1,8 @@
 """Invariants over random scenarios that mix every feature, and the edge cases that must run.
 
 Each random scenario is simulated under every policy with the event log on,
-and :func:`simulator.invariants.check_traces` must find nothing; the runner's
-table must pass :func:`simulator.invariants.check_runs`. The unit tests at the
+and :func:`simulator.study.invariants.check_traces` must find nothing; the runner's
+table must pass :func:`simulator.study.invariants.check_runs`. The unit tests at the
 end feed deliberately broken traces, logs and tables to show that every check
 can fail.
 """
@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from known_findings import significant
 from strategies import scenario_dicts
 
-from simulator.invariants import check_runs, check_traces
-from simulator.runner import run_scenario
-from simulator.scenario import Scenario, ScenarioError
+from simulator.data.scenario import Scenario, ScenarioError
+from simulator.study.invariants import check_runs, check_traces
+from simulator.study.runner import run_scenario
 
 FAST = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from helpers import TINY, run_one, scenario, with_sku
 
-from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
-from simulator.scenario import Scenario
-from simulator.suppliers import Route, SupplierState
+from simulator.data.scenario import Scenario
+from simulator.model.replication import Streams, build_policies, draw_demand, make_plans, simulate
+from simulator.model.suppliers import Route, SupplierState
 
 
 def test_day_order_event_log_by_hand():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.paths import (
+from simulator.data.paths import (
     PathError,
     delete,
     delete_many,
@@ -16,7 +16,7 @@ from simulator.paths import (
     resolve,
     set_value,
 )
-from simulator.scenario import load_scenario
+from simulator.data.scenario import load_scenario
 
 DATA = {
     "suppliers": {

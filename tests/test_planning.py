@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from helpers import run_one
 
-from simulator.planning import PlanError, make_purchase_plan, read_state
-from simulator.purchasing import Buying, order_units
-from simulator.scenario import Scenario, load_scenario
+from simulator.data.scenario import Scenario, load_scenario
+from simulator.model.planning import PlanError, make_purchase_plan, read_state
+from simulator.model.purchasing import Buying, order_units
 
 
 def one_sku(initial: float = 30, **changes) -> Scenario:

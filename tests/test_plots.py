@@ -17,7 +17,7 @@ from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.image import AxesImage  # noqa: E402
 
-from simulator import plots  # noqa: E402
+from simulator.present import plots  # noqa: E402
 
 POLICY_LIST = list(POLICIES)
 

@@ -7,9 +7,9 @@ import pytest
 from helpers import TINY, with_sku
 from scipy.stats import norm
 
-from simulator.model import make_plans
-from simulator.policies import abc_classes, build_policy, eoq, safety_stock
-from simulator.scenario import Scenario
+from simulator.data.scenario import Scenario
+from simulator.model.policies import abc_classes, build_policy, eoq, safety_stock
+from simulator.model.replication import make_plans
 
 
 def built(policy: dict, **sku_changes):

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import num  # floats without non-zero values below 1e-6 (the loader refuses < 1e-9)
 
-from simulator.scenario import Scenario
+from simulator.data.scenario import Scenario
 
 dists = st.one_of(
     st.builds(lambda m: {"dist": "poisson", "mean": m}, num(0, 30)),

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.metrics import replication_rows
-from simulator.purchasing import Buying, line_costs, order_units, purchase_order
-from simulator.runner import run_batch
-from simulator.scenario import Scenario, ScenarioError
+from simulator.data.scenario import Scenario, ScenarioError
+from simulator.model.purchasing import Buying, line_costs, order_units, purchase_order
+from simulator.study.metrics import replication_rows
+from simulator.study.runner import run_batch
 from tests.helpers import run_one
 
 TWO = {

@@ -22,10 +22,10 @@ import yaml
 from click.testing import CliRunner
 from helpers import TINY
 
-from simulator import runner as runner_mod
-from simulator import workspace
 from simulator.cli import cli
-from simulator.results import REQUIRED_FILES
+from simulator.study import runner as runner_mod
+from simulator.study import workspace
+from simulator.study.results import REQUIRED_FILES
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and rename")
 
@@ -128,7 +128,7 @@ def test_default_folder_is_claimed_before_the_run_and_unique(runner, monkeypatch
 def test_runs_started_together_all_survive(tmp_path):
     # Three real processes, all given the same timestamp: each must claim its own folder.
     code = (
-        "import simulator.workspace as w; w.stamp = lambda: '20260101-120000'; "
+        "import simulator.study.workspace as w; w.stamp = lambda: '20260101-120000'; "
         "from simulator.cli import main; main()"
     )
     args = ["run", "classroom", "-n", "4", "--no-plots", "-q", "-w", "1"]
@@ -307,7 +307,7 @@ def test_resume_without_out_finds_the_interrupted_default_run(runner, monkeypatc
 
 
 def test_interrupted_while_writing_resumes_from_complete_checkpoints(runner, monkeypatch):
-    import simulator.results as results_mod
+    import simulator.study.results as results_mod
 
     args = ["run", "classroom", "-n", "6", "-q", "-w", "1", "-o", "out"]
     with monkeypatch.context() as m:
@@ -492,9 +492,9 @@ def test_losing_the_dask_workers_is_an_error_not_a_hang(monkeypatch):
     import logging
     import threading
 
-    from simulator import dask_backend
-    from simulator.runner import WorkerLost
-    from simulator.scenario import load_scenario
+    from simulator.data.scenario import load_scenario
+    from simulator.study import dask_backend
+    from simulator.study.runner import WorkerLost
 
     monkeypatch.setattr(runner_mod, "run_batch", _slow)  # in-process workers see the patch
     scn = load_scenario("classroom").with_overrides(replications=2)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest_results import METRICS, build_results
 
-from simulator import plots, report
+from simulator.present import plots, report
 
 SECTIONS = ("scenario", "findings", "summary", "charts", "definitions", "reproducibility")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

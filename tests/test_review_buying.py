@@ -19,22 +19,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from simulator.compare import variants_without
-from simulator.invariants import check_traces
-from simulator.metrics import daily_paths, replication_rows
-from simulator.model import (
+from simulator.data.scenario import Scenario
+from simulator.model.planning import make_purchase_plan
+from simulator.model.policies import eoq
+from simulator.model.purchasing import Buying, order_units, purchase_order
+from simulator.model.replication import (
     Replication,
     Streams,
     build_policies,
     draw_demand,
     make_plans,
 )
-from simulator.planning import make_purchase_plan
-from simulator.policies import eoq
-from simulator.purchasing import Buying, order_units, purchase_order
-from simulator.runner import run_batch
-from simulator.scenario import Scenario
-from simulator.suppliers import Route, SupplierState
+from simulator.model.suppliers import Route, SupplierState
+from simulator.study.compare import variants_without
+from simulator.study.invariants import check_traces
+from simulator.study.metrics import daily_paths, replication_rows
+from simulator.study.runner import run_batch
 
 # --------------------------------------------------------------------------- helpers
 

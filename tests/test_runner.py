@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from helpers import TINY
 
-from simulator.model import Streams
-from simulator.runner import run_batch, run_scenario
-from simulator.scenario import Scenario, load_scenario
+from simulator.data.scenario import Scenario, load_scenario
+from simulator.model.replication import Streams
+from simulator.study.runner import run_batch, run_scenario
 
 SMALL = load_scenario("classroom").with_overrides(replications=12)
 
@@ -186,7 +186,7 @@ def test_collector_pause_is_shared_by_batches_running_at_once():
     import gc
     import threading
 
-    from simulator.runner import _collector_paused
+    from simulator.study.runner import _collector_paused
 
     was = gc.isenabled()
     gc.enable()
@@ -225,7 +225,7 @@ def test_daily_bands_stay_bounded_whatever_the_replications_and_skus(monkeypatch
     Bands use the first DAILY_BAND_REPLICATIONS replications (made 2 here) and
     a catalogue past PER_SKU_DAILY_LIMIT SKUs keeps only the portfolio's paths.
     """
-    import simulator.runner as runner
+    import simulator.study.runner as runner
 
     monkeypatch.setattr(runner, "DAILY_BAND_REPLICATIONS", 2)
     data = {**TINY, "horizon_days": 20}

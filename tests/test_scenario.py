@@ -5,7 +5,7 @@ import copy
 import pytest
 from helpers import TINY
 
-from simulator.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
+from simulator.data.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
 
 
 def error_of(data) -> str:

@@ -2,7 +2,7 @@
 
 Three kinds of test:
 
-* the exact values of :mod:`simulator.validation` against independent brute-force
+* the exact values of :mod:`simulator.study.validation` against independent brute-force
   computations (convolutions, Markov chains, recursions, quadrature): instant;
 * every theory case simulated at its fast size, for a fresh random seed each
   session (tolerance 4 standard errors); set ``SUPPLYSIM_TEST_SEED`` to repeat a
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from simulator import validation as v
+from simulator.study import validation as v
 
 SEED = int(os.environ.get("SUPPLYSIM_TEST_SEED", np.random.SeedSequence().entropy % 2**32))
 CASES = {c.key: c for c in v.theory_cases()}

@@ -18,15 +18,15 @@ import pandas as pd
 import pytest
 from helpers import TINY
 
-from simulator.model import (
+from simulator.data.scenario import Scenario, ScenarioError
+from simulator.model.replication import (
     Streams,
     build_policies,
     draw_demand,
     make_plans,
     simulate,
 )
-from simulator.runner import run_batch
-from simulator.scenario import Scenario, ScenarioError
+from simulator.study.runner import run_batch
 
 DECISIONS = ("review", "order", "expedite", "refused")
 
@@ -443,7 +443,7 @@ def test_planned_ship_dates_of_capacity_parts_see_announced_outages_only(announc
         {"kind": "supplier_outage", "start": 6, "end": 20, "announced": announced},
     ]
     scn = Scenario.from_dict(data)
-    from simulator.suppliers import Route, SupplierState
+    from simulator.model.suppliers import Route, SupplierState
 
     state = SupplierState(scn, "s", None)
     route = Route(scn, state, "X", iter([2.0] * 10), None)

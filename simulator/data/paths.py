@@ -1,7 +1,7 @@
 """Dotted paths into a scenario's plain data: read, replace or remove one part of it.
 
 A path names one place in the data of a scenario (what :meth:`Scenario.to_dict
-<simulator.scenario.Scenario.to_dict>` returns, or a YAML file as read)::
+<simulator.data.scenario.Scenario.to_dict>` returns, or a YAML file as read)::
 
     suppliers.overseas.disruptions.0
     policies.safety_stock.service_level

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from simulator.scenario import (
+from simulator.data.scenario import (
     Capacity,
     LeadTimeShock,
     PortClosure,
@@ -50,7 +50,7 @@ LEAD_TIME_BLOCK = 64
 class SupplierState:
     """One supplier's disruptions in one replication (scheduled and random) and capacity use.
 
-    ``streams`` (a :class:`simulator.model.Streams`) draws the random outages; it may be
+    ``streams`` (a :class:`simulator.model.replication.Streams`) draws the random outages; it may be
     None when the supplier has none.
     """
 

@@ -1,7 +1,7 @@
 """Invariants of a replication and of a runs table, checked after the fact.
 
 This module is a leaf: it reads what the model and the metrics produced (the
-:class:`~simulator.model.SkuTrace` of each SKU, the model's event log, the
+:class:`~simulator.model.replication.SkuTrace` of each SKU, the model's event log, the
 ``runs`` table) and returns a list of violations, one line each, empty when
 everything holds. It imports nothing from the model, so the model never
 depends on it and it can check any engine that produces the same traces.
@@ -78,8 +78,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.purchasing import buying
-from simulator.scenario import PortClosure, Scenario, SupplierOutage
+from simulator.data.scenario import PortClosure, Scenario, SupplierOutage
+from simulator.model.purchasing import buying
 
 __all__ = [
     "COST_COLUMNS",
@@ -185,7 +185,7 @@ def check_traces(
 
     Args:
         scenario: the scenario that was simulated.
-        traces: one :class:`~simulator.model.SkuTrace` per SKU, in scenario order.
+        traces: one :class:`~simulator.model.replication.SkuTrace` per SKU, in scenario order.
         log: the event log the model filled (``simulate(..., log=[])``); without
             it only the checks that need no log are made.
         where: a prefix for every line (e.g. ``"replication 3, policy jit"``).

@@ -28,8 +28,8 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from simulator.distributions import MAX_VALUE, Distribution, NonNeg, Positive
-from simulator.strict import StrictModel
+from simulator.data.distributions import MAX_VALUE, Distribution, NonNeg, Positive
+from simulator.data.strict import StrictModel
 
 __all__ = [
     "BaseStockSpec",
@@ -141,7 +141,7 @@ Disruption = Annotated[
 
 
 def _zero_delay() -> Any:
-    from simulator.distributions import Constant
+    from simulator.data.distributions import Constant
 
     return Constant(dist="constant", value=0.0)
 

@@ -52,7 +52,8 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from simulator.policies import (
+from simulator.data.scenario import Scenario
+from simulator.model.policies import (
     Plan,
     Policy,
     abc_classes,
@@ -60,9 +61,8 @@ from simulator.policies import (
     make_plan,
     policy_classes,
 )
-from simulator.purchasing import buying, line_costs, order_units, purchase_order, whole_units
-from simulator.scenario import Scenario
-from simulator.suppliers import LEAD_TIME_BLOCK, Route, SupplierState
+from simulator.model.purchasing import buying, line_costs, order_units, purchase_order, whole_units
+from simulator.model.suppliers import LEAD_TIME_BLOCK, Route, SupplierState
 
 __all__ = [
     "CLOSE",
@@ -534,7 +534,7 @@ class Replication:
         """Put SKU k's line for ``qty`` units on the purchase orders being written at ``now``.
 
         The need becomes whole packs of at least the MOQ
-        (:func:`~simulator.purchasing.order_units`) and goes to the primary
+        (:func:`~simulator.model.purchasing.order_units`) and goes to the primary
         supplier, or partly or wholly to the backup when :meth:`expedite` says
         so. :meth:`flush` then places one purchase order per supplier. The
         clock calls this only when there is something to order or to log.
@@ -575,10 +575,10 @@ class Replication:
 
         At a periodic review (day index ``i``), every other SKU of the supplier whose
         policy has a can-order level at or above its IP joins the order
-        (:meth:`~simulator.policies.FixedLots.join`). Lines keep their turn (SKU id
+        (:meth:`~simulator.model.policies.FixedLots.join`). Lines keep their turn (SKU id
         order) on the order; a purchase order below
         the supplier's minimum value is topped up
-        (:func:`~simulator.purchasing.purchase_order`). The supplier's order
+        (:func:`~simulator.model.purchasing.purchase_order`). The supplier's order
         cost is paid once per purchase order and split equally over the lines
         it accepted, plus its line cost per line; an order the supplier
         refuses (an outage) costs nothing.

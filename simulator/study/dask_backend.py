@@ -1,10 +1,10 @@
 """Run batches of replications on a Dask cluster (``--backend dask``).
 
-Only :mod:`simulator.runner` imports this module, and only for the Dask backend,
+Only :mod:`simulator.study.runner` imports this module, and only for the Dask backend,
 so ``dask``/``distributed`` stay optional and out of the start-up path: they are
 imported inside :func:`run_batches_dask`.
 
-Each batch is one task calling :func:`simulator.runner.run_batch`; the scenario
+Each batch is one task calling :func:`simulator.study.runner.run_batch`; the scenario
 is scattered to the workers once. Tasks finish in any order, but the batches
 are yielded in the order they were given (finished ones wait in a buffer), so
 the runner's table is identical to a serial run whatever the worker count.
@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from simulator.runner import Batch
-    from simulator.scenario import Scenario
+    from simulator.data.scenario import Scenario
+    from simulator.study.runner import Batch
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
@@ -161,7 +161,7 @@ def run_batches_dask(
             closed at the end.
 
     Yields:
-        One :class:`simulator.runner.Batch` per batch, in the order of ``batches``.
+        One :class:`simulator.study.runner.Batch` per batch, in the order of ``batches``.
 
     Raises:
         BackendError: Dask is not installed, or the scheduler could not be reached.
@@ -175,7 +175,7 @@ def run_batches_dask(
     require_dask()
     from distributed import KilledWorker, wait
 
-    from simulator.runner import WorkerLost, run_batch
+    from simulator.study.runner import WorkerLost, run_batch
 
     client, cluster = _connect(scheduler, workers)
     futures = []

@@ -1,7 +1,7 @@
 """Monte Carlo runs: seeds, replications, common random numbers, parallel backends.
 
 Every replication r gets its own random streams from
-``SeedSequence(seed, spawn_key=(r, source))`` (see :class:`simulator.model.Streams`);
+``SeedSequence(seed, spawn_key=(r, source))`` (see :class:`simulator.model.replication.Streams`);
 every policy in that replication sees the same demand path and lead-time
 streams (common random numbers). Results depend only on (scenario, seed,
 replication index), so the serial, process and Dask backends give identical
@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from simulator.metrics import DAILY_FIELDS, daily_paths, replication_rows
-from simulator.model import Streams, build_policies, draw_demand, make_plans, simulate
-from simulator.policies import abc_classes, policy_classes, service_target
-from simulator.scenario import Scenario
+from simulator.data.scenario import Scenario
+from simulator.model.policies import abc_classes, policy_classes, service_target
+from simulator.model.replication import Streams, build_policies, draw_demand, make_plans, simulate
+from simulator.study.metrics import DAILY_FIELDS, daily_paths, replication_rows
 
 __all__ = [
     "BACKENDS",
@@ -118,11 +118,11 @@ def check_replications(scenario: Scenario, replications) -> list[str]:
     """Replay replications with the event log and check every invariant of the traces.
 
     The same seed gives the same traces as the run, so this checks what the run
-    measured (:func:`simulator.invariants.check_traces`: units conserved,
+    measured (:func:`simulator.study.invariants.check_traces`: units conserved,
     nothing negative, backorders first in first out, IP at every review,
     windows respected, the traces equal to the log). One line per violation.
     """
-    from simulator.invariants import check_traces
+    from simulator.study.invariants import check_traces
 
     plans, policies = prepared(scenario)
     out: list[str] = []
@@ -232,7 +232,7 @@ def _execute(
     elif backend == "processes":
         yield from _run_in_processes(scenario, batches, workers)
     elif backend == "dask":
-        from simulator.dask_backend import run_batches_dask
+        from simulator.study.dask_backend import run_batches_dask
 
         yield from run_batches_dask(scenario, batches, workers, scheduler)
     else:
@@ -357,7 +357,7 @@ def run_scenario(
     """
     import pandas as pd
 
-    from simulator.metrics import daily_bands, paired_differences, summarize
+    from simulator.study.metrics import daily_bands, paired_differences, summarize
 
     workers = 1 if backend == "serial" else (workers or os.cpu_count() or 1)
     started = time.perf_counter()
@@ -449,7 +449,7 @@ def _metadata(
     import platform
 
     versions["python"] = platform.python_version()
-    from simulator.distributions import describe
+    from simulator.data.distributions import describe
 
     classes = abc_classes(scenario)
     return {

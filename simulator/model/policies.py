@@ -28,8 +28,7 @@ import numpy as np
 from scipy.special import ndtr
 from scipy.stats import norm
 
-from simulator.purchasing import Buying, buying, order_units
-from simulator.scenario import (
+from simulator.data.scenario import (
     BaseStockSpec,
     HybridSpec,
     JitSpec,
@@ -40,7 +39,8 @@ from simulator.scenario import (
     Sku,
     SSSpec,
 )
-from simulator.suppliers import effective_lead_time, expected_arrival, lead_time_pmf
+from simulator.model.purchasing import Buying, buying, order_units
+from simulator.model.suppliers import effective_lead_time, expected_arrival, lead_time_pmf
 
 __all__ = [
     "POLICIES",
@@ -80,7 +80,7 @@ class Plan:
     backup_lead: float | None = None
     """Mean lead time of the backup supplier, if the SKU has one."""
     lead_time: object = None
-    """The primary supplier's lead-time distribution (a :mod:`simulator.distributions` model)."""
+    """The primary supplier's lead-time distribution (a distributions model)."""
     in_order: bool = True
     """Whether the primary supplier's shipments never overtake one another."""
     whole_days: bool = False
@@ -93,7 +93,7 @@ class Plan:
     def lead(self, spacing: float, order_up_to: bool = True) -> tuple[float, float]:
         """Mean and variance of the lead time to protect, orders ``spacing`` days apart.
 
-        See :func:`simulator.suppliers.effective_lead_time` (``order_up_to``:
+        See :func:`simulator.model.suppliers.effective_lead_time` (``order_up_to``:
         orders replace the demand since the last one; else fixed lots). Without
         a distribution (hand-built plans) it is ``lead_mean``/``lead_var``.
         """
@@ -108,7 +108,7 @@ class Plan:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """Return that lead time's distribution, (values, probabilities), where one applies.
 
-        See :func:`simulator.suppliers.lead_time_pmf`; None without a distribution.
+        See :func:`simulator.model.suppliers.lead_time_pmf`; None without a distribution.
         """
         if self.lead_time is None:
             return None
@@ -440,7 +440,7 @@ def _lot(spec: JitSpec | SafetyStockSpec | HybridSpec, plan: Plan) -> np.ndarray
     ``eoq``: sqrt(2·K·D/h) on the mean daily forecast (K the supplier's order cost plus
     its line cost); with no fixed order cost, one review period of demand.
     ``cover_days``: the forecast over the next ``cover_days``. Lots are whole packs of
-    at least the MOQ (:func:`~simulator.purchasing.order_units`).
+    at least the MOQ (:func:`~simulator.model.purchasing.order_units`).
     """
     if spec.quantity == "order_up_to":
         return None

@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from simulator.results import ResultsError
+from simulator.study.results import ResultsError
 
 try:  # POSIX: a lock tells a live run's work folder from an interrupted one's
     import fcntl
@@ -487,7 +487,7 @@ def claim_named(
     Default names are made unique with ``-2``, ``-3``… when another command took one.
 
     Raises:
-        simulator.results.ResultsError: ``out`` is taken (without ``force``) or not ours.
+        simulator.study.results.ResultsError: ``out`` is taken (without ``force``) or not ours.
 
     """
     if out is not None:

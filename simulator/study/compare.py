@@ -2,11 +2,11 @@
 
 ``supplysim compare SCENARIO --without PATH`` runs the scenario as given ("with") and
 the scenario with the part at each PATH removed ("without"; paths as in
-:mod:`simulator.paths`, e.g. ``suppliers.overseas.disruptions.0``);
+:mod:`simulator.data.paths`, e.g. ``suppliers.overseas.disruptions.0``);
 ``supplysim compare A B`` runs two scenarios with the same SKUs and policies (A is
 "with", B "without"). Both variants run every policy with the same root seed and
 replication indices. Random streams are keyed by the name of their source (see
-:class:`simulator.model.Streams`), so removing a port closure leaves every demand
+:class:`simulator.model.replication.Streams`), so removing a port closure leaves every demand
 and lead-time draw as it was: the variants are on common random numbers, and the
 difference of one replication is the effect of the removed part alone in that
 replication's future.
@@ -18,7 +18,7 @@ the paired differences) and the 5th and 95th percentiles of the differences (how
 much one season can differ). Identical variants give exactly zero.
 
 The results folder (``results/<scenario>-compare-<timestamp>`` by default) is
-claimed and written whole like a run's (:class:`simulator.workspace.Workspace`);
+claimed and written whole like a run's (:class:`simulator.study.workspace.Workspace`);
 see ``docs/compare.md`` for its files.
 """
 
@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from simulator.paths import PathError, delete_many, get, resolve
-from simulator.scenario import Scenario, ScenarioError
+from simulator.data.paths import PathError, delete_many, get, resolve
+from simulator.data.scenario import Scenario, ScenarioError
 
 __all__ = [
     "CHART_METRICS",
@@ -298,7 +298,7 @@ def paired_table(
     undefined (a ratio without demand) is left out of that metric, so the means with
     and without and the differences use the same replications (``replications``).
     The CI is the Student t interval of the mean of the paired differences and
-    ``diff_p5``/``diff_p95`` their percentiles (:func:`simulator.metrics.summarize`
+    ``diff_p5``/``diff_p95`` their percentiles (:func:`simulator.study.metrics.summarize`
     applied to the differences). Rows come per policy in run order, the portfolio
     (``ALL``) first, then the SKUs in the order of the first run.
 
@@ -308,7 +308,7 @@ def paired_table(
     """
     import pandas as pd
 
-    from simulator.metrics import summarize
+    from simulator.study.metrics import summarize
 
     metrics = list(metrics or [m for m, _, _ in COMPARE_METRICS])
     keys = ["policy", "sku", "replication"]
@@ -376,7 +376,7 @@ class Comparison:
     """Everything a comparison produced, before it is written."""
 
     variants: Variants
-    with_result: Any  # simulator.runner.RunResult
+    with_result: Any  # simulator.study.runner.RunResult
     without_result: Any
     table: Any  # pandas.DataFrame with TABLE_COLUMNS
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -399,14 +399,14 @@ def run_compare(
 
     Args:
         variants: what to compare (:func:`variants_without`, :func:`variants_from_scenarios`).
-        backend: ``serial``, ``processes`` or ``dask`` (as :func:`simulator.runner.run_scenario`).
+        backend: ``serial``, ``processes`` or ``dask`` (as :func:`~.runner.run_scenario`).
         workers: parallel workers.
         scheduler: Dask scheduler address.
         progress: called as ``progress(done, total)`` over both variants.
         command: the command line, for provenance.
 
     """
-    from simulator.runner import run_scenario
+    from simulator.study.runner import run_scenario
 
     a, b = variants.with_, variants.without
     n = a.replications
@@ -447,9 +447,9 @@ def claim_folder(out: Path | None, name: str, identity: dict[str, Any], force: b
                  root: Path = Path("results")) -> Any:
     """Claim the results folder: ``out``, or a new ``root/<name>-compare-<timestamp>``.
 
-    See :func:`simulator.workspace.claim_named`.
+    See :func:`simulator.study.workspace.claim_named`.
     """
-    from simulator.workspace import claim_named
+    from simulator.study.workspace import claim_named
 
     return claim_named(out, f"{name}-compare", identity, force, root)
 
@@ -690,7 +690,7 @@ def plot_paired(
     """
     from matplotlib.ticker import MaxNLocator
 
-    from simulator.plots import _money_axis, policy_colors
+    from simulator.present.plots import _money_axis, policy_colors
 
     rows = table[table["sku"] == sku]
     order = list(policies or dict.fromkeys(rows["policy"]))
@@ -766,14 +766,14 @@ def _chart_png(cmp: Comparison) -> bytes:
 def report_html(cmp: Comparison) -> str:
     """Return the comparison's self-contained HTML page (styles and chart inline, no requests).
 
-    It uses the run report's style and escaping (:mod:`simulator.report`): the heading,
+    It uses the run report's style and escaping (:mod:`simulator.present.report`): the heading,
     what was removed, one finding per policy, the portfolio table, the chart, a
     per-SKU table (up to 30 SKUs) and what reproduces the comparison.
     """
     import yaml
 
-    from simulator.plots import policy_colors
-    from simulator.report import _CSP, _CSS, _css_width, _e, _policy
+    from simulator.present.plots import policy_colors
+    from simulator.present.report import _CSP, _CSS, _css_width, _e, _policy
 
     meta = cmp.metadata
     cur = meta.get("currency", "$")

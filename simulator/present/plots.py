@@ -960,7 +960,7 @@ def make_figures(
         Paths written, ``figures/<chart>.<format>``, in report order.
 
     """
-    from simulator.results import load  # a leaf module, like this one
+    from simulator.study.results import load  # a leaf module, like this one
 
     res = load(folder)
     meta = res.metadata

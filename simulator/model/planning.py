@@ -7,20 +7,20 @@ what the planner knows, with no randomness:
 * demand on each day is the forecast mean (:attr:`Plan.mean`: seasonality,
   campaigns and the trend applied);
 * a shipment lands at its expected arrival: the mean lead time and the announced
-  calendar (:func:`~simulator.suppliers.expected_arrival`, what :attr:`Plan.arrival`
+  calendar (:func:`~simulator.model.suppliers.expected_arrival`, what :attr:`Plan.arrival`
   and the model's planned landings are made of), behind the earlier shipments of
   the same lane when the supplier delivers in order;
 * reviews follow the policy exactly as the model runs it: a periodic review every
   ``period`` days counted from simulated day index 0 (``scenario.first_day``),
   a continuous review once after each day's demand; each need becomes whole packs
-  of at least the MOQ (:func:`~simulator.purchasing.order_units`) and the lines of
+  of at least the MOQ (:func:`~simulator.model.purchasing.order_units`) and the lines of
   one supplier at one review form one purchase order, topped up to the supplier's
-  minimum value (:func:`~simulator.purchasing.purchase_order`), in SKU id order,
-  as :meth:`Replication.order <simulator.model.Replication.order>` and
-  :meth:`~simulator.model.Replication.flush` do.
+  minimum value (:func:`~simulator.model.purchasing.purchase_order`), in SKU id order,
+  as :meth:`Replication.order <simulator.model.replication.Replication.order>` and
+  :meth:`~simulator.model.replication.Replication.flush` do.
 
-The policies are built by :func:`simulator.model.make_plans` and
-:func:`~simulator.model.build_policies`, so the plan uses the simulation's own
+The policies are built by :func:`simulator.model.replication.make_plans` and
+:func:`~simulator.model.replication.build_policies`, so the plan uses the simulation's own
 levels; when the scenario is deterministic (constant demand and lead times) the
 plan's orders are the simulation's orders. Not planned: supplier capacity (orders
 that would ship in parts), expediting from a backup supplier, unannounced outages
@@ -41,9 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.model import build_policies, make_plans
-from simulator.purchasing import buying, line_costs, order_units, purchase_order, whole_units
-from simulator.scenario import (
+from simulator.data.scenario import (
     Capacity,
     LeadTimeShock,
     PortClosure,
@@ -51,7 +49,9 @@ from simulator.scenario import (
     Scenario,
     SupplierOutage,
 )
-from simulator.suppliers import expected_arrival
+from simulator.model.purchasing import buying, line_costs, order_units, purchase_order, whole_units
+from simulator.model.replication import build_policies, make_plans
+from simulator.model.suppliers import expected_arrival
 
 __all__ = [
     "PRE_BUILD_DAYS",
@@ -484,7 +484,7 @@ _PROJECTION_COLUMNS = (
 class _Projection:
     """The deterministic run: forecast demand, expected landings, the policy's reviews.
 
-    It follows :class:`simulator.model.Replication` step by step (review, receive,
+    It follows :class:`simulator.model.replication.Replication` step by step (review, receive,
     serve, close; lines of one supplier and instant on one purchase order; SKUs in
     id order) with the random parts replaced by what the planner expects.
     """

@@ -5,7 +5,7 @@ A folder holds ``scenario.yaml``, ``metadata.json``, ``runs.parquet``,
 made, ``figures/`` and ``report.html``. It is written whole or not at all: the
 files go to a temporary sibling folder that is renamed into place at the end,
 and an existing folder is replaced only when ``force`` is given and supplysim
-wrote it (:mod:`simulator.workspace` claims, checkpoints and renames).
+wrote it (:mod:`simulator.study.workspace` claims, checkpoints and renames).
 """
 
 from __future__ import annotations
@@ -58,14 +58,14 @@ def default_folder(scenario_name: str, root: Path = Path("results")) -> Path:
     """Return ``results/<scenario>/<timestamp>`` (local time, to the second).
 
     Two runs started in the same second get the same name here; a run claims a
-    unique one with :meth:`simulator.workspace.Workspace.claim`.
+    unique one with :meth:`simulator.study.workspace.Workspace.claim`.
     """
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return root / scenario_name / stamp
 
 
 def write_tables(result: Any, folder: Path) -> None:
-    """Write the tables of a :class:`~simulator.runner.RunResult` into an existing folder."""
+    """Write the tables of a :class:`~simulator.study.runner.RunResult` into an existing folder."""
     (folder / "scenario.yaml").write_text(result.scenario.to_yaml(), encoding="utf-8")
     (folder / "metadata.json").write_text(
         json.dumps(result.metadata, indent=2, default=str) + "\n", encoding="utf-8"
@@ -82,13 +82,13 @@ def write_results(
     force: bool = False,
     finish: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write a :class:`~simulator.runner.RunResult` to ``folder`` atomically.
+    """Write a :class:`~simulator.study.runner.RunResult` to ``folder`` atomically.
 
     The folder is claimed and written as a run's would be (see
-    :mod:`simulator.workspace`): it appears whole or not at all.
+    :mod:`simulator.study.workspace`): it appears whole or not at all.
 
     Args:
-        result: what :func:`simulator.runner.run_scenario` returned.
+        result: what :func:`simulator.study.runner.run_scenario` returned.
         folder: the results folder to create.
         force: replace an existing folder, if supplysim wrote it (or it is empty).
         finish: called with the temporary folder after the tables are written
@@ -99,7 +99,7 @@ def write_results(
             files supplysim did not write.
 
     """
-    from simulator.workspace import Workspace
+    from simulator.study.workspace import Workspace
 
     meta = result.metadata
     identity = {k: meta[k] for k in ("scenario", "scenario_hash", "seed", "replications")}

@@ -25,8 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from simulator.plots import charts_for, make_figures, policy_colors
-from simulator.results import load
+from simulator.present.plots import charts_for, make_figures, policy_colors
+from simulator.study.results import load
 
 __all__ = ["CAPTIONS", "METRIC_DEFINITIONS", "SUMMARY_METRICS", "build_report", "plan_html"]
 

@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import AfterValidator, Field, model_validator
 
-from simulator.strict import StrictModel
+from simulator.data.strict import StrictModel
 
 __all__ = [
     "MAX_VALUE",

@@ -1,0 +1,1 @@
+"""Scenario data: the schema, distributions, dotted paths (imports nothing above it)."""

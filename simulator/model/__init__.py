@@ -1,0 +1,1 @@
+"""One replication: the SimPy engine, policies, suppliers, buying, the purchase plan."""

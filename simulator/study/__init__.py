@@ -1,0 +1,1 @@
+"""Many replications: runner and backends, metrics, invariants, checks, compare, folders."""
