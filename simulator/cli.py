@@ -677,11 +677,11 @@ def compare(
     both runs and report.html. Paths: docs/compare.md.
     """
     from simulator.data.scenario import ScenarioError
+    from simulator.present.comparison import print_comparison, write_report
     from simulator.study.compare import (
         CompareError,
         claim_folder,
         identity_of,
-        print_comparison,
         run_compare,
         variants_from_scenarios,
         variants_without,
@@ -735,7 +735,7 @@ def compare(
 
     try:
         result = _run_with_progress(both, a, backend, workers, None, command, False)
-        written = ws.commit(lambda tmp: write_compare(result, tmp))
+        written = ws.commit(lambda tmp: (write_compare(result, tmp), write_report(result, tmp)))
     except ResultsError as exc:
         ws.discard()
         raise Stopped(f"error: {exc}", 1) from None

@@ -14,10 +14,10 @@ from scipy import stats
 
 from simulator.cli import cli
 from simulator.data.scenario import Scenario
+from simulator.present.comparison import findings
 from simulator.study.compare import (
     TABLE_COLUMNS,
     CompareError,
-    findings,
     paired_table,
     run_compare,
     variants_from_scenarios,

@@ -737,16 +737,7 @@ def plot_differences(
             if np.isfinite(r.get("rel_mean", np.nan)) and metric not in _RATIOS:
                 text += f" ({_signed(r['rel_mean'] * 100, '.0f')} %)"
             labels.append((text, mean, yi, colors[policy]))
-        ax.axvline(0, color="black", lw=1)
-        ax.set_yticks(y, order)
-        for tick, policy in zip(ax.get_yticklabels(), order, strict=True):
-            tick.set_color(colors[policy])
-            tick.set_fontweight("bold")
-        ax.set_ylim(y.min() - 0.6, y.max() + 0.8)
-        lo_x, hi_x = ax.get_xlim()
-        pad = 0.08 * (hi_x - lo_x)
-        lo_x, hi_x = min(lo_x, -pad), max(hi_x, pad)
-        ax.set_xlim(lo_x, hi_x)
+        lo_x, hi_x = policy_rows(ax, y, order, colors)
         for text, mean, yi, color in labels:
             # Align labels near an edge inward so they stay inside the panel.
             where = (mean - lo_x) / (hi_x - lo_x)
@@ -918,6 +909,26 @@ def plot_sku_heatmap(
 
 
 # ----------------------------------------------------------------------------- driver
+
+
+def policy_rows(ax: Axes, y: np.ndarray, order: Sequence[str], colors: Mapping[str, str],
+                pad_floor: float = 0.0) -> tuple[float, float]:
+    """Finish a chart of one row per policy around zero; return its x limits.
+
+    A line at zero, policy names as coloured bold row labels, and x limits that
+    include zero with 8 % room on both sides (at least ``pad_floor``).
+    """
+    ax.axvline(0, color="black", lw=1)
+    ax.set_yticks(y, order)
+    for tick, policy in zip(ax.get_yticklabels(), order, strict=True):
+        tick.set_color(colors[policy])
+        tick.set_fontweight("bold")
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.8)
+    lo_x, hi_x = ax.get_xlim()
+    pad = 0.08 * (hi_x - lo_x) or pad_floor
+    lo_x, hi_x = min(lo_x, -pad), max(hi_x, pad)
+    ax.set_xlim(lo_x, hi_x)
+    return lo_x, hi_x
 
 
 def _figure(figsize) -> Figure:
