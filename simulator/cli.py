@@ -752,6 +752,114 @@ def compare(
 
 @cli.command()
 @click.argument("scenario")
+@click.option(
+    "--param", "params", multiple=True, required=True, metavar="PATH=SPEC",
+    help="Sweep the value at PATH over SPEC: LOW:HIGH:N, LOW:HIGH:N:log or a,b,c, e.g. "
+    "suppliers.overseas.disruptions.0.days=0:42:7 (repeat: a grid).",
+)  # fmt: skip
+@click.option("--zip", "zip_values", is_flag=True,
+              help="Pair the values of the --param options in order instead of a grid.")
+@click.option("-n", "--replications", type=click.IntRange(min=1),
+              help="Replications per policy and point.")
+@click.option("--seed", type=click.IntRange(min=0), help="Root random seed.")
+@click.option("-p", "--policy", "policies", multiple=True, help="Run only this policy (repeat).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Results folder to write.")
+@click.option(
+    "--force", is_flag=True, help="Replace the folder if supplysim wrote it (or it is empty)."
+)
+@_workers_option
+@_backend_option
+def sweep(
+    scenario: str,
+    params: tuple[str, ...],
+    zip_values: bool,
+    replications: int | None,
+    seed: int | None,
+    policies: tuple[str, ...],
+    out: Path | None,
+    force: bool,
+    workers: int | None,
+    backend: str | None,
+) -> None:
+    """Run SCENARIO over a range of values of its parameters, on common random numbers.
+
+    Every point runs every policy with the same seed and replications, so the
+    curves are paired. Sweeping a policy's parameter (policies.safety_stock.
+    service_level) traces cost against service, the frontier; sweeping the
+    scenario's (a closure's days, a lead time's sd, a SKU's demand) shows how each
+    policy bears it. Prints a table per policy and writes a folder (default
+    results/<scenario>-sweep-<timestamp>) with sweep.csv, runs.parquet, charts and
+    report.html. Details: docs/sweep.md.
+    """
+    from simulator.data.scenario import ScenarioError
+    from simulator.present.sweep_charts import print_sweep, write_figures, write_report
+    from simulator.study.results import ResultsError
+    from simulator.study.runner import WorkerLost
+    from simulator.study.sweep import (
+        SweepError,
+        build_sweep,
+        claim_folder,
+        identity_of,
+        run_sweep,
+        write_sweep,
+    )
+
+    scn = _load(scenario)
+    try:
+        scn = scn.with_overrides(replications, seed, list(policies) or None)
+        spec = build_sweep(scn, list(params), zip_values)
+    except (ScenarioError, SweepError) as exc:
+        raise BadInput(str(exc)) from None
+    warnings = list(dict.fromkeys(line for s in spec.scenarios for line in s.window_warnings()))
+    for line in warnings[:3]:
+        click.echo(f"warning: {line}", err=True)
+    if len(warnings) > 3:
+        click.echo(f"warning: … and {len(warnings) - 3} more windows partly outside the "
+                   "simulated days", err=True)
+    if backend is None:
+        backend = "serial" if workers == 1 else "processes"
+    if backend == "dask":
+        from simulator.study.dask_backend import BackendError, require_dask
+
+        try:
+            require_dask()
+        except BackendError as exc:
+            raise BadInput(str(exc)) from None
+    if backend != "serial" and workers is None:
+        workers = os.cpu_count() or 1
+    command = "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    try:
+        ws = claim_folder(out, scn.name, identity_of(spec), force)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+
+    def points(scn, *, progress, command, **_):  # called as _run_with_progress calls run_scenario
+        return run_sweep(spec, backend, workers, None, progress, command)
+
+    def write(tmp: Path) -> None:
+        write_sweep(result, tmp)
+        write_figures(result, tmp)
+        write_report(result, tmp)
+
+    try:
+        result = _run_with_progress(points, scn, backend, workers, None, command, False)
+        written = ws.commit(write)
+    except ResultsError as exc:
+        ws.discard()
+        raise Stopped(f"error: {exc}", 1) from None
+    except WorkerLost as exc:
+        ws.discard()
+        raise Stopped(f"error: {exc}; nothing was written", 1) from None
+    except BaseException:
+        ws.discard()
+        raise
+    print_sweep(result)
+    click.echo(f"\nResults: {written}/")
+    click.echo(f"Report:  {written / 'report.html'}")
+
+
+@cli.command()
+@click.argument("scenario")
 @click.option("-p", "--policy", help="The policy to plan with (default: the baseline).")
 @click.option("--from", "start", metavar="DATE", help="First day of the plan: a date or a "
               "day number (default: the scenario's start_date).")

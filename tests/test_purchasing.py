@@ -230,3 +230,9 @@ def test_can_order_needs_periodic_review_and_lots():
         Scenario.from_dict(base)
     base["policies"] = {"h": {"type": "hybrid", "can_order": 0.3, "quantity": "eoq"}}
     Scenario.from_dict(base)
+
+
+def test_a_minimum_a_hair_above_the_order_is_still_reached():
+    """Found in a clean-clone run: 1 unit at 1.00 against a minimum of 1.0000000001."""
+    assert purchase_order([1.0], [Buying(1.0, 0.0, 1.0)], 1.0000000001) == [2.0]
+    assert purchase_order([1.0], [Buying(1.0, 0.0, 1.0)], 1.0) == [1.0]

@@ -9,7 +9,9 @@ reported as one line naming the field path, the rule and the value, e.g.
 
 Day windows (campaigns) are half-open: ``start`` is the first day inside,
 ``end`` the first day after. They may be given as day numbers (day 0 is
-``start_date``) or as dates.
+``start_date``) or as dates. Instead of ``end`` (``end_day`` for campaigns) a
+window may give ``days``, its length: ``end = start + days``; a window of
+``days: 0`` is no window and is left out of the scenario.
 """
 
 from __future__ import annotations
@@ -26,7 +28,14 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from simulator.data.distributions import MAX_VALUE, Distribution, NonNeg, Positive
 from simulator.data.strict import StrictModel
@@ -74,7 +83,70 @@ class ScenarioError(ValueError):
     """A scenario could not be read or is invalid; the message is one line per problem."""
 
 
-# --------------------------------------------------------------------------- suppliers
+# --------------------------------------------------------------------------- windows
+
+
+def _days_to_end(data: Any, model: type[StrictModel], start_key: str,
+                 end_key: str) -> tuple[Any, bool]:
+    """Turn a window's ``days`` (its length) into its ``end``: ``end = start + days``.
+
+    ``start`` may be a day number or a date (a ``date``, or ISO text as
+    :meth:`Scenario.to_dict` writes it); ``end`` is then of the same kind. Returns
+    the data to validate and whether the window is empty (``days: 0``): an empty
+    window is validated with ``end = start`` and then left out of its list.
+
+    Raises:
+        ValueError: both ``end`` and ``days`` are given, or neither, or ``days`` is
+            not a whole number >= 0, or ``start`` is neither a day number nor a date.
+
+    """
+    if not isinstance(data, dict):
+        return data, False
+    allowed = {f.alias or name for name, f in model.model_fields.items()} | {"days"}
+    if any(k not in allowed for k in data):
+        data = {k: v for k, v in data.items() if k != "days"}
+        return data, False  # an unknown key (a typo of 'end'?) is the error to report
+    if "days" not in data:
+        if end_key not in data:
+            raise ValueError(
+                f"give '{end_key}' (the first day after the window) or 'days' (its length)"
+            )
+        return data, False
+    days = data["days"]
+    if end_key in data:
+        raise ValueError(
+            f"give '{end_key}' or 'days', not both, got {end_key}={_show(data[end_key])}, "
+            f"days={_show(days)}"
+        )
+    if isinstance(days, bool) or not isinstance(days, int | float) or days != int(days):
+        raise ValueError(f".days: must be a whole number of days, got {_show(days)}")
+    if days < 0:
+        raise ValueError(f".days: must be >= 0, got {_show(days)}")
+    days = int(days)
+    start = data.get(start_key)
+    if isinstance(start, dt.datetime):
+        start = start.date()
+    if isinstance(start, str) and _DATE_TEXT.match(start.strip()):
+        try:
+            end: Any = (dt.date.fromisoformat(start.strip()) + dt.timedelta(days=days)).isoformat()
+        except ValueError:
+            end = None
+    elif isinstance(start, dt.date):
+        end = start + dt.timedelta(days=days)
+    elif isinstance(start, int | float) and not isinstance(start, bool) and start == int(start):
+        end = int(start) + days
+    else:
+        end = None
+    if end is None:
+        if start_key not in data:
+            raise ValueError(f"'days' needs '{start_key}' (a day number or a date)")
+        raise ValueError(
+            f".{start_key}: must be a day number or a date to count 'days' from, "
+            f"got {_show(start)}"
+        )
+    out = {k: v for k, v in data.items() if k != "days"}
+    out[end_key] = end
+    return out, days == 0
 
 
 class _Window(StrictModel):
@@ -82,6 +154,20 @@ class _Window(StrictModel):
     end: DayOrDate
     announced: bool = True
     label: str = ""
+    _empty: bool = PrivateAttr(default=False)
+    """Given as ``days: 0``: no window; the supplier leaves it out of its disruptions."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _days(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Accept ``days: N`` instead of ``end`` (``end = start + N``), before validation."""
+        data, empty = _days_to_end(data, cls, "start", "end")
+        window = handler(data)
+        window._empty = empty
+        return window
+
+
+# --------------------------------------------------------------------------- suppliers
 
 
 class PortClosure(_Window):
@@ -170,6 +256,14 @@ class Supplier(StrictModel):
             raise ValueError(f".lead_time: mean must be <= {MAX_DAYS} days, got {mean:g}")
         return self
 
+    @model_validator(mode="after")
+    def _drop_empty_windows(self) -> Supplier:
+        """Leave out windows given as ``days: 0``: a window of no days is no window."""
+        kept = [d for d in self.disruptions if not getattr(d, "_empty", False)]
+        if len(kept) != len(self.disruptions):
+            object.__setattr__(self, "disruptions", kept)
+        return self
+
 
 # --------------------------------------------------------------------------- demand
 
@@ -203,6 +297,17 @@ class Campaign(StrictModel):
     end: DayOrDate = Field(alias="end_day")
     uplift: NonNeg
     label: str = "campaign"
+    _empty: bool = PrivateAttr(default=False)
+    """Given as ``days: 0``: no campaign; the demand leaves it out."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _days(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """Accept ``days: N`` instead of ``end_day`` (``end_day = start_day + N``)."""
+        data, empty = _days_to_end(data, cls, "start_day", "end_day")
+        campaign = handler(data)
+        campaign._empty = empty
+        return campaign
 
 
 class Demand(StrictModel):
@@ -226,6 +331,14 @@ class Demand(StrictModel):
     def _exactly_one_kind(self) -> Demand:
         if (self.per_day is None) == (self.customers is None):
             raise ValueError("give exactly one of 'per_day' or 'customers'")
+        return self
+
+    @model_validator(mode="after")
+    def _drop_empty_campaigns(self) -> Demand:
+        """Leave out campaigns given as ``days: 0``."""
+        kept = [c for c in self.campaigns if not c._empty]
+        if len(kept) != len(self.campaigns):
+            object.__setattr__(self, "campaigns", kept)
         return self
 
 

@@ -33,6 +33,9 @@ __all__ = ["Buying", "buying", "line_costs", "order_units", "purchase_order", "w
 _EPS = 1e-9
 """Relative slack when rounding up: 3.0000000001 packs is 3 packs, not 4."""
 
+_VALUE_EPS = 1e-12
+"""Relative slack when comparing an order's value with a minimum: float noise only."""
+
 
 @dataclass(frozen=True, slots=True)
 class Buying:
@@ -84,7 +87,7 @@ def purchase_order(
     ]
     value = sum(q * r.unit_cost for q, r in zip(out, rules, strict=True))
     for j, (q, r) in enumerate(zip(out, rules, strict=True)):
-        if value >= min_value * (1 - _EPS):
+        if value >= min_value * (1 - _VALUE_EPS):
             break
         if q > 0:  # rounding down lost less than a pack per line: one more each suffices
             step = r.pack if r.pack is not None else (min_value - value) / r.unit_cost
