@@ -769,6 +769,7 @@ def compare(
 )
 @_workers_option
 @_backend_option
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786.")
 def sweep(
     scenario: str,
     params: tuple[str, ...],
@@ -780,6 +781,7 @@ def sweep(
     force: bool,
     workers: int | None,
     backend: str | None,
+    scheduler: str | None,
 ) -> None:
     """Run SCENARIO over a range of values of its parameters, on common random numbers.
 
@@ -816,8 +818,10 @@ def sweep(
     if len(warnings) > 3:
         click.echo(f"warning: … and {len(warnings) - 3} more windows partly outside the "
                    "simulated days", err=True)
+    if scheduler and backend not in (None, "dask"):
+        raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     if backend is None:
-        backend = "serial" if workers == 1 else "processes"
+        backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
     if backend == "dask":
         from simulator.study.dask_backend import BackendError, require_dask
 
@@ -834,7 +838,7 @@ def sweep(
         raise BadInput(str(exc)) from None
 
     def points(scn, *, progress, command, **_):  # called as _run_with_progress calls run_scenario
-        return run_sweep(spec, backend, workers, None, progress, command)
+        return run_sweep(spec, backend, workers, scheduler, progress, command)
 
     def write(tmp: Path) -> None:
         write_sweep(result, tmp)
@@ -842,7 +846,7 @@ def sweep(
         write_report(result, tmp)
 
     try:
-        result = _run_with_progress(points, scn, backend, workers, None, command, False)
+        result = _run_with_progress(points, scn, backend, workers, scheduler, command, False)
         written = ws.commit(write)
     except ResultsError as exc:
         ws.discard()

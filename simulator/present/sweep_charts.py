@@ -83,7 +83,8 @@ def _combos(result: SweepResult, main: Param) -> list[tuple[str, list[int]]]:
     out = []
     for key, points in groups.items():
         label = ", ".join(f"{sweep.params[i].label or sweep.params[i].path} = "
-                          f"{sweep.params[i].text(v)}" for i, v in zip(others, key, strict=True))
+                          f"{_value_text(sweep.params[i], v)}"
+                          for i, v in zip(others, key, strict=True))
         out.append((label, points))
     if len(out) > MAX_ROWS:
         keep = np.unique(np.linspace(0, len(out) - 1, MAX_ROWS).round().astype(int))
@@ -156,6 +157,15 @@ def _baseline_x(param: Param) -> float | None:
 def _axis_label(param: Param) -> str:
     label = param.label or param.path
     return f"{label} (log scale)" if param.scale == "log" else label
+
+
+def _pct_ticks(axis: Any, lo: float, hi: float) -> None:
+    """Percent tick labels with as many decimals as the range needs (0.2 % steps: one)."""
+    from matplotlib.ticker import PercentFormatter
+
+    span = 100 * abs(hi - lo)
+    axis.set_major_formatter(PercentFormatter(1.0, decimals=0 if span >= 4 else
+                                              1 if span >= 0.4 else 2))
 
 
 def _value_axis(ax: Any, axis: str, kind: str, currency: str) -> None:
@@ -237,6 +247,8 @@ def plot_stress(
                 ax.axvline(base_x, **_BASELINE_STYLE, zorder=0)
             _x_axis(ax, param, labels)
             _value_axis(ax, "y", _KINDS.get(metric, "pct"), currency)
+            if _KINDS.get(metric) == "pct":
+                _pct_ticks(ax.yaxis, *ax.get_ylim())
             ax.grid(alpha=0.3)
             if r == 0:
                 ax.set_title(_LABELS.get(metric, metric), fontsize=10)
@@ -283,8 +295,8 @@ def stress_figure(result: SweepResult) -> Any:
                               label=f"as in the scenario ({param.text(param.baseline)})"))
     handles.append(Line2D([], [], color="#999999", ls=":", lw=1,
                           label=f"{_pct(FILL_TARGET, 0)} fill rate"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6),
-               fontsize=9, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", fontsize=9, frameon=False,
+               ncol=len(handles) if len(handles) <= 5 else math.ceil(len(handles) / 2))
     others = "" if result.sweep.mode == "grid" or len(result.sweep.params) == 1 else (
         " (with " + ", ".join(p.label or p.path for p in result.sweep.params if p is not param)
         + " moving together)")
@@ -373,10 +385,10 @@ def plot_frontier(
                 ax.set_ylim(view[2], view[3])
             _place_labels(ax, labels)
             if outside:
-                ax.text(0.02, 0.02, "outside the view: " + "; ".join(outside),
+                ax.text(0.02, 0.02, _plain_text("outside the view: " + "; ".join(outside)),
                         transform=ax.transAxes, fontsize=7.5, color="#444444", va="bottom",
                         ha="left", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
-            _value_axis(ax, "x", "pct", currency)
+            _pct_ticks(ax.xaxis, *ax.get_xlim())
             _value_axis(ax, "y", _KINDS.get(metric, "money"), currency)
             ax.grid(alpha=0.3)
             ax.set_xlabel("Fill rate (type 2, all SKUs)", fontsize=9)
@@ -387,35 +399,44 @@ def plot_frontier(
 
 
 def _place_labels(ax: Any, labels: Sequence[tuple[str, float, float, str, bool]]) -> None:
-    """Label points in order of priority, leaving out a label that would cover a placed one.
+    """Label points in order of priority where a label covers no other label or point.
 
-    Policy names come first, then each curve's ends, then its other values. A label
-    is placed right of and below its point; one whose box would overlap a placed
-    label's (in the axes' display coordinates) is left out: the table has every value.
+    Policy names come first, then each curve's ends, then its other values. Each
+    label tries four places around its point (right below, right above, left below,
+    left above, in the axes' display coordinates) and is left out when none is free:
+    the table has every value.
     """
     ax.autoscale_view()
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    placed: list[tuple[float, float, float, float]] = []
+    scale = 72 / ax.figure.dpi  # display pixels to points
+    (left, bottom), (right, top) = ax.transAxes.transform([(0, 0), (1, 1)]) * scale
+    anchors = {(x, y): ax.transData.transform((x, y)) * scale for _, x, y, _, _ in labels
+               if x0 <= x <= x1 and y0 <= y <= y1}
+    taken = [(px - 4, py - 4, px + 4, py + 4) for px, py in anchors.values()]
+
+    def free(box: tuple[float, float, float, float], own: tuple[float, float]) -> bool:
+        if box[0] < left or box[2] > right or box[1] < bottom or box[3] > top:
+            return False
+        ox, oy = own
+        return not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       and not (b[0] == ox - 4 and b[1] == oy - 4) for b in taken)
+
     for text, x, y, color, bold in labels:
-        if not (x0 <= x <= x1 and y0 <= y <= y1):
+        if (x, y) not in anchors:
             continue
-        scale = 72 / ax.figure.dpi  # display pixels to points
-        px, py = ax.transData.transform((x, y)) * scale
-        right = ax.transAxes.transform((1.0, 0.0))[0] * scale
+        px, py = anchors[(x, y)]
         size = 8.0 if bold else 7.5
         w, h = 0.62 * size * len(text) + 3, size + 2
-        dy = 5 if bold else -11
-        dx = 6 if bold else 5
-        if px + dx + w > right - 2:  # no room on the right: write it on the left
-            dx = -dx - w
-        box = (px + dx, py + dy, px + dx + w, py + dy + h)
-        if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
-               for b in placed):
-            continue
-        placed.append(box)
-        ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=size,
-                    color=color, fontweight="bold" if bold else "normal", annotation_clip=True)
+        gap = 6 if bold else 5
+        for dx, dy in ((gap, -h - 2), (gap, 4), (-gap - w, -h - 2), (-gap - w, 4)):
+            box = (px + dx, py + dy, px + dx + w, py + dy + h)
+            if free(box, (px, py)):
+                taken.append(box)
+                ax.annotate(_plain_text(text), (x, y), xytext=(dx, dy),
+                            textcoords="offset points", fontsize=size, color=color,
+                            fontweight="bold" if bold else "normal", annotation_clip=True)
+                break
 
 
 def _frontier_curves(table: Any, policies: Sequence[str], metric: str,
@@ -451,10 +472,12 @@ def _frontier_curves(table: Any, policies: Sequence[str], metric: str,
 
 
 def _frontier_view(curves: Mapping[str, Mapping[str, Any]]) -> tuple[float, ...] | None:
-    """Fit the view to the curves the sweep moves, and to the other points near them.
+    """Fit the view to the curves the sweep moves, and to the other points in their range.
 
-    Another policy's point joins the view when it lies within half the view's span of
-    it; one further out would squeeze the curves into a corner.
+    Another policy's point joins the view when its fill rate lies within half the
+    curves' span of fill rates of them (its cost may then widen the view: that is the
+    comparison to see); one further out, a policy that serves far less, would squeeze
+    the curves into a corner and is named in a note instead. None: fit everything.
     """
     moving = [cv for cv in curves.values() if cv["moves"]]
     if not moving or len(moving) == len(curves):
@@ -467,14 +490,9 @@ def _frontier_view(curves: Mapping[str, Mapping[str, Any]]) -> tuple[float, ...]
                 float(np.nanmax(np.concatenate([cv["hi"][1] for cv in cvs])))]
 
     b = box(moving)
-    near = []
-    for cv in curves.values():
-        if cv["moves"]:
-            continue
-        x, y = float(cv["x"][0]), float(cv["y"][0])
-        wx, wy = max(b[1] - b[0], 0.005), max(b[3] - b[2], abs(b[3]) * 0.05, 1e-9)
-        if b[0] - wx / 2 <= x <= b[1] + wx / 2 and b[2] - wy / 2 <= y <= b[3] + wy / 2:
-            near.append(cv)
+    reach = max(b[1] - b[0], 0.005) / 2
+    near = [cv for cv in curves.values()
+            if not cv["moves"] and b[0] - reach <= float(cv["x"][0]) <= b[1] + reach]
     b = box(moving + near)
     wx, wy = max(b[1] - b[0], 0.005), max(b[3] - b[2], abs(b[3]) * 0.05, 1e-9)
     return (b[0] - 0.08 * wx, min(b[1] + 0.08 * wx, 1.0 + 0.02 * wx),
@@ -485,6 +503,11 @@ def _inside(view: tuple[float, ...] | None, x: np.ndarray, y: np.ndarray) -> np.
     if view is None:
         return np.ones(len(x), dtype=bool)
     return (x >= view[0]) & (x <= view[1]) & (y >= view[2]) & (y <= view[3])
+
+
+def _plain_text(text: str) -> str:
+    """Escape dollar signs, which matplotlib would read as mathematics between two of them."""
+    return text.replace("$", r"\$")
 
 
 def _short_money(value: float, currency: str) -> str:
@@ -579,7 +602,7 @@ def _unchanged(result: SweepResult, policy: str) -> bool:
 
 
 def _trend(first: float, last: float) -> str:
-    if abs(last - first) < 0.0005:
+    if _pct(first) == _pct(last):
         return f"stays at {_pct(first)}"
     return f"{'falls' if last < first else 'rises'} from {_pct(first)} to {_pct(last)}"
 
@@ -651,13 +674,14 @@ def _frontier_lines(result: SweepResult, param: Param, currency: str) -> list[st
     table = result.table
     policies = list(result.sweep.scenario.policies)
     target = _pct(FILL_TARGET, 0)
-    name = param.label or param.path
+    swept = param.policy
+    name = (param.label or param.path).removeprefix(f"{swept} ")
     fill = table[(table["sku"] == "ALL") & (table["metric"] == "fill_rate")]
     cost = table[(table["sku"] == "ALL") & (table["metric"] == "total_cost")]
     merged = fill.merge(cost[["point", "policy", "mean", "ci_low", "ci_high"]],
                         on=["point", "policy"], suffixes=("_fill", ""))
     lines = []
-    swept = param.policy
+    cheapest_mine = None
     if swept in policies and len(_combos(result, param)) == 1:
         distinct = merged.drop_duplicates(subset=["policy", "mean_fill", "mean"])
         best = efficient(distinct["mean_fill"], distinct["mean"])
@@ -681,6 +705,7 @@ def _frontier_lines(result: SweepResult, param: Param, currency: str) -> list[st
                          "(lower CI bound).")
         else:
             row = ok.iloc[0]
+            cheapest_mine = int(row["point"])
             lines.append(
                 f"{swept}: the cheapest {name} with fill rate ≥ {target} (lower CI bound) is "
                 f"{param.text(row[param.path])}: total cost {_money(row['mean'], currency)} "
@@ -694,6 +719,9 @@ def _frontier_lines(result: SweepResult, param: Param, currency: str) -> list[st
         return lines
     row = cand.sort_values(["mean", "point"], kind="stable").iloc[0]
     policy = str(row["policy"])
+    if policy == swept and int(row["point"]) == cheapest_mine:
+        lines.append("No other policy does it for less.")
+        return lines
     at = ("(the sweep does not change it)" if _unchanged(result, policy) else
           f"at {result.sweep.describe(int(row['point']))}")
     lines.append(

@@ -455,7 +455,7 @@ class Sweep:
                 "values)")
         return (f"{scn.name}: sweeping {what}: {len(self.points)} point"
                 f"{'s' * (len(self.points) != 1)} × {scn.replications} replications × "
-                f"{scn.horizon_days} days, seed {scn.seed}, common random numbers")
+                f"{scn.horizon_days} days, paired (seed {scn.seed})")
 
     def to_json(self) -> dict[str, Any]:
         """Describe the sweep as plain data (``sweep.json``)."""
