@@ -468,9 +468,27 @@ def list_scenarios() -> None:
         click.echo(f"{name:<20} {desc}")
 
 
-def _results(folder: Path):
+_OTHER_FOLDERS = {"sweep.json": "sweep", "compare.csv": "compare", "plan.csv": "plan",
+                  "search.csv": "optimize"}  # fmt: skip
+"""A file that marks a folder written by another command than ``run``."""
+
+
+def _run_folder(folder: Path, command: str) -> None:
+    """Refuse a folder that another command than ``run`` wrote, saying which one."""
+    for marker, other in _OTHER_FOLDERS.items():
+        if (folder / marker).is_file():
+            page = "plan.html" if other == "plan" else "report.html"
+            raise BadInput(
+                f"{folder}: a `supplysim {other}` folder; `supplysim {command}` works on the "
+                f"folders of `supplysim run` (its {page} is already there; to reproduce it, "
+                f"run the command in its metadata.json again)"
+            )
+
+
+def _results(folder: Path, command: str):
     from simulator.study.results import ResultsError, load
 
+    _run_folder(folder, command)
     try:
         return load(folder)
     except ResultsError as exc:
@@ -481,7 +499,7 @@ def _results(folder: Path):
 @click.argument("results", type=click.Path(path_type=Path))
 def plot(results: Path) -> None:
     """(Re)draw the charts of a results folder into RESULTS/figures/."""
-    _results(results)
+    _results(results, "plot")
     from simulator.present.plots import make_figures
 
     for path in make_figures(results):
@@ -492,7 +510,7 @@ def plot(results: Path) -> None:
 @click.argument("results", type=click.Path(path_type=Path))
 def report(results: Path) -> None:
     """(Re)build RESULTS/report.html, a self-contained page."""
-    _results(results)
+    _results(results, "report")
     from simulator.present.report import build_report
 
     click.echo(str(build_report(results)))
@@ -521,6 +539,7 @@ def rerun(results: Path, out: Path | None, workers: int | None, backend: str | N
 
     if not results.is_dir():
         raise BadInput(f"{results}: no such results folder")
+    _run_folder(results, "rerun")
     for name in ("scenario.yaml", "metadata.json", "runs.parquet"):
         if not (results / name).is_file():
             raise BadInput(f"{results}: not a results folder (missing {name})")

@@ -48,3 +48,12 @@ def test_plan_never_overwrites_a_folder_silently(tmp_path):
     assert (out / "notes.txt").read_text() == "keep me"
     res = CliRunner().invoke(cli, ["plan", "classroom", "--out", str(out), "--force"])
     assert res.exit_code == 2 and (out / "notes.txt").exists()  # not ours to replace
+
+
+def test_plot_report_and_rerun_refuse_another_commands_folder(tmp_path):
+    out = tmp_path / "plan"
+    assert CliRunner().invoke(cli, ["plan", "classroom", "--out", str(out)]).exit_code == 0
+    for command in ("plot", "report", "rerun"):
+        res = CliRunner().invoke(cli, [command, str(out)])
+        assert res.exit_code == 2, (command, res.output)
+        assert "a `supplysim plan` folder" in res.output and "plan.html" in res.output

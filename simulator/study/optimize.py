@@ -10,28 +10,31 @@ paired.
 
 The search is the *screen-and-select* procedure of Nelson, Swann, Goldsman and Song
 (2001, Operations Research 49(6), 950-963) in its CRN form (pairwise variances of
-the differences, Bonferroni; Clark & Yang 1986, Nelson & Matejcik 1995), with
-feasibility screening for the targets:
+the differences and Bonferroni, as Nelson & Matejcik 1995 do for CRN), with
+feasibility screening for the targets and the screen repeated as replications grow:
 
 1. **Screen.** Every point gets ``screen_replications`` (30). A point is dropped
-   when it clearly misses a target (the favourable one-sided bound of its mean
-   fails, at 1 − α/2 split over the targets) or when a point that clearly meets
-   every target is clearly cheaper (the one-sided bound of the paired difference,
-   at 1 − α/2 Bonferroni-split over the other points, excludes zero).
-2. **Select.** The survivors get N replications, the same seed and more
-   replication indices, so the screening replications are the first of them
-   (nested, still CRN). N is the indifference-zone size
-   max(n0, ⌈(t·S_ij/δ)²⌉) over pairs of survivors (t at 1 − α/2 Bonferroni-split,
-   S_ij the screening sd of their paired difference, δ the indifference zone),
-   at least ``replications`` and at most ``max_replications`` (and ``budget``).
+   when it clearly misses a target (even the favourable one-sided bound of its
+   mean fails) or when a point that clearly meets every target is clearly cheaper
+   (the one-sided bound of their paired difference excludes zero). Half the error
+   α = 1 − confidence goes to the screens, split (Bonferroni) over the planned
+   looks, the targets and the other points.
+2. **Confirm.** The survivors' replications double (60, 120, …; the same seed and
+   more replication indices, so earlier replications are the first of them: nested,
+   still CRN) and the screen is repeated, until one point is left (then it gets at
+   least ``replications``) or the indifference-zone size N is reached:
+   N = max(n0, ⌈(t·S_ij/δ)²⌉) over pairs of first-screen survivors (t at 1 − α/2
+   Bonferroni-split over them, S_ij the sd of their paired difference, δ the
+   indifference zone), at least ``replications``, at most ``max_replications``
+   (and ``budget``).
 3. **Decide.** A point meets a target when the one-sided bound of its mean at
    ``confidence`` does (the lower bound for ``>=``, the upper for ``<=`` and for
    ``max_cash`` on ``cash_tied_up``), on the portfolio rows (``sku = "ALL"``). The
-   choice is the feasible point with the lowest mean objective; the runner-up the
-   next one; they are *distinguished* when the paired CI of the objective
-   difference excludes zero, else *statistically tied* (the tie set is every
-   feasible point whose paired CI with the choice contains zero). When no point
-   meets the targets, :class:`Infeasible` says what the best point reaches.
+   choice is the feasible survivor with the lowest mean objective; the runner-up is
+   the feasible point closest to it; they are *distinguished* when the paired CI of
+   the objective difference excludes zero, else *statistically tied* (the tie set is
+   every feasible survivor whose paired CI with the choice contains zero). When no
+   point meets the targets, :class:`Infeasible` says what the best point reaches.
 
 ``per="sku"`` (``base_stock``, ``s_S``, ``r_Q``: ``S``, ``s``, ``r``, ``Q``) and
 ``per="class"`` (``hybrid``: ``service_level_a`` on the A items,
@@ -90,9 +93,10 @@ DEFAULT_SCREEN = 30
 MAX_POINTS = 60
 """Most grid points searched; a larger grid is coarsened (and the result says so)."""
 PROCEDURE = (
-    "screen-and-select (Nelson, Swann, Goldsman & Song 2001) with common random numbers: "
-    "pairwise-difference variances and Bonferroni (Clark & Yang 1986; Nelson & Matejcik "
-    "1995), feasibility screening for the targets"
+    "screen-and-select (Nelson, Swann, Goldsman & Song 2001) with common random numbers "
+    "(pairwise-difference variances, Bonferroni; Nelson & Matejcik 1995), feasibility "
+    "screening for the targets, the screen repeated as the survivors' replications double, "
+    "indifference-zone size N from the first stage (Rinott 1978; Clark & Yang 1986)"
 )
 """The procedure's name, as written to ``metadata.json``."""
 
@@ -545,9 +549,10 @@ class OptimizeResult:
         lines = [
             f"Optimized {self.policy} on {self.scenario.name}: minimize {self.minimize} "
             f"subject to {tgt} ({conf} one-sided bounds, {where}), seed {self.scenario.seed}",
-            "Grid: " + " × ".join(
+            "Grid: " + (" × " if self.per != "class" else "; ").join(
                 _Axis(k, "", tuple(v)).describe() for k, v in self.grid.items()
-            ) + f" = {self.search['point'].nunique()} points",
+            ) + f" = {self.search['point'].nunique()} points"
+            + (" (each class searches its own parameter)" if self.per == "class" else ""),
         ]
         lines += [f"Note: {n}" for n in self.notes]
         more = self.search[self.search["stage"] == "confirm"]
@@ -723,18 +728,42 @@ def _spec_error(exc: ValidationError, data: Mapping[str, Any]) -> str:
 
 
 def _run(scn: Scenario, backend: str, workers: int | None, scheduler: str | None,
-         done: Sequence[Any], progress: Callable[[int, int], None] | None):  # fmt: skip
-    from simulator.study.runner import run_scenario
+         done: Sequence[Any], progress: Callable[[int, int], None] | None,
+         ) -> tuple[pd.DataFrame, list[Any]]:  # fmt: skip
+    """Run the replications of ``scn`` that ``done`` lacks; return every row and batch.
 
-    batches: list[Any] = []
-    try:
-        result = run_scenario(scn, backend=backend, workers=workers, scheduler=scheduler,
-                              progress=progress, done=done, on_batch=batches.append)  # fmt: skip
-    except ValueError as exc:
-        if str(exc).startswith("--backend"):
-            raise OptimizeError(str(exc)) from None
-        raise
-    return result, list(done) + batches
+    Serially the batches are run here with :func:`~.runner.run_batch` (the summaries
+    :func:`~.runner.run_scenario` adds cost more than a screening stage's simulation);
+    other backends go through :func:`~.runner.run_scenario`. The rows are the same
+    either way: they depend only on the scenario, the seed and the replication.
+    """
+    from simulator.study.runner import BACKENDS, run_batch, run_scenario
+
+    if backend not in BACKENDS:
+        raise OptimizeError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    have = {r for b in done for r in b.replications}
+    todo = [r for r in range(scn.replications) if r not in have]
+    new: list[Any] = []
+    if backend == "serial" or (backend == "processes" and (workers or 1) == 1):
+        count = len(have)
+        for i in range(0, len(todo), 50):
+            new.append(run_batch(scn, todo[i : i + 50]))
+            count += len(new[-1].replications)
+            if progress is not None:
+                progress(count, scn.replications)
+    else:
+        run_scenario(scn, backend=backend, workers=workers, scheduler=scheduler,
+                     progress=progress, done=done, on_batch=new.append)  # fmt: skip
+    batches = sorted([*done, *new], key=lambda b: b.replications[0])
+    columns: dict[str, list[Any]] = {}
+    for b in batches:
+        for name, values in b.columns.items():
+            columns.setdefault(name, []).extend(values)
+    runs = pd.DataFrame(columns)
+    runs = runs.sort_values(["replication"], kind="stable").reset_index(drop=True)
+    runs["replication"] = runs["replication"].astype("int64")
+    runs["seed"] = runs["seed"].astype("int64")
+    return runs, batches
 
 
 def _keep(batches: Sequence[Any], policies: set[str]) -> list[Any]:
@@ -911,13 +940,13 @@ def optimize(
         nonlocal current, batches, spent
         pol = [names[k] for k in which]
         scn = _with_policies(scenario, {p: spec_of[p] for p in pol}, to)
-        res, batches = _run(scn, backend, workers, scheduler, _keep(batches, set(pol)),
-                            stage_progress(stage))  # fmt: skip
+        runs, batches = _run(scn, backend, workers, scheduler, _keep(batches, set(pol)),
+                             stage_progress(stage))  # fmt: skip
         spent += sum(to - reps[k] for k in which)
         for k in which:
             reps[k] = to
         rest = None if current is None else current[~current["policy"].isin(pol)]
-        current = res.runs if rest is None else pd.concat([rest, res.runs], ignore_index=True)
+        current = runs if rest is None else pd.concat([rest, runs], ignore_index=True)
 
     advance(n0, list(range(len(points))), "screen")
     r = n0
@@ -995,12 +1024,19 @@ def optimize(
              for i, p in enumerate(g.points) if p != w}  # fmt: skip
         diffs[g.label] = d
         _label(st, w, surv, d, minimize)
-        feasible_all = [p for p in g.points if st[p]["feasible"]]
-        # The runner-up is the feasible point closest to the choice in paired difference
-        # (on the replications both have): means over different replications do not rank.
-        others = sorted((p for p in feasible_all if p != w), key=lambda p: (d[p][0], p))
-        tie = [p for p in feasible_all if p == w or d[p][1] <= 0]
-        ties[g.label] = [_group_params(g, points[p]) for p in tie]
+        # The runner-up is the feasible survivor closest to the choice in paired
+        # difference (means over different replications do not rank); failing that, the
+        # closest feasible point screened out. Screened-out points are never "tied": a
+        # clearly feasible point beat them at a stricter level than the CI's.
+        kept = [p for p in surv if st[p]["feasible"] and p != w]
+        dropped = [p for p in g.points if st[p]["feasible"] and p != w and p not in surv]
+        others = sorted(kept, key=lambda p: (d[p][0], p)) or sorted(
+            dropped, key=lambda p: (d[p][0], p)
+        )
+        tie = [p for p in g.points if p == w or (p in kept and d[p][1] <= 0)]
+        if others and d[others[0]][1] <= 0 and others[0] not in tie:
+            tie.append(others[0])
+        ties[g.label] = [_group_params(g, points[p]) for p in sorted(tie)]
         choice[g.label] = _choice_entry(st[w], w, _group_params(g, points[w]), minimize, tlist)
         if others:
             ru = others[0]
@@ -1050,10 +1086,10 @@ def optimize(
     if per is not None:
         scn3 = _with_policies(optimized, {opt_name: optimized.to_dict()["policies"][opt_name]},
                               n_conf)  # fmt: skip
-        res3, _ = _run(scn3, backend, workers, scheduler, (), stage_progress("check"))
+        runs3, _ = _run(scn3, backend, workers, scheduler, (), stage_progress("check"))
         spent += n_conf
-        check = _check_entry(res3.runs, metrics, minimize, tlist, confidence)
-        all_runs.append(res3.runs)
+        check = _check_entry(runs3, metrics, minimize, tlist, confidence)
+        all_runs.append(runs3)
     runs = pd.concat(all_runs, ignore_index=True)
     wall = time.perf_counter() - started
     grid = {a.key: list(a.values) for a in axes}
@@ -1474,7 +1510,7 @@ def verify(result: OptimizeResult, seed: int, replications: int | None = None,
     n = replications or result.replications
     scn = result.optimized.with_overrides(replications=n, seed=seed,
                                           policies=[result.optimized_policy])  # fmt: skip
-    run, _ = _run(scn, backend, workers, scheduler, (), None)
+    rows, _ = _run(scn, backend, workers, scheduler, (), None)
     groups: list[_Group]
     if result.per is None:
         groups = [_Group("ALL", "portfolio", "ALL", (0,), ())]
@@ -1485,7 +1521,7 @@ def verify(result: OptimizeResult, seed: int, replications: int | None = None,
     metrics = list(dict.fromkeys([result.minimize, *[t.metric for t in result.targets]]))
     recs = []
     for g in groups:
-        frame = _frame(run.runs, g, metrics)
+        frame = _frame(rows, g, metrics)
         for m in metrics:
             b = _bounds(_matrix(frame, m, [result.optimized_policy]), result.confidence)
             ts = [t for t in result.targets if t.metric == m] or [None]
