@@ -1092,7 +1092,7 @@ def optimize(
         all_runs.append(runs3)
     runs = pd.concat(all_runs, ignore_index=True)
     wall = time.perf_counter() - started
-    grid = {a.key: list(a.values) for a in axes}
+    grid = {a.key: [_value(a.kind, v) for v in a.values] for a in axes}
     ranges = {k: tuple(params[k]) for k in keys}  # type: ignore[misc]
     result = OptimizeResult(
         scenario=scenario, policy=policy, policy_type=ptype, params=chosen,
