@@ -951,6 +951,98 @@ def plan(scenario: str, policy: str | None, start: str | None, weeks: int,
     click.echo(f"Report: {written / 'plan.html'}")
 
 
+@cli.command()
+@click.argument("scenario")
+@click.option("-p", "--policy", required=True,
+              help="The policy to tune: a policy of the scenario, or a type such as base_stock.")
+@click.option("--param", "params", multiple=True, required=True, metavar="KEY=LOW:HIGH[:STEP]",
+              help="A parameter of the policy and its range, e.g. review_every_days=1:14 or "
+              "service_level_a=0.90:0.995 (repeat: a grid).")
+@click.option("--minimize", default="total_cost", show_default=True, metavar="METRIC",
+              help="The metric to minimise (any column of runs.parquet).")
+@click.option("--target", "targets", multiple=True, metavar='"METRIC>=X"',
+              help='A target that must hold at the confidence level, e.g. "fill_rate>=0.98" '
+              "(repeat).")
+@click.option("--max-cash", type=float, help="A cap on cash tied up (its upper bound).")
+@click.option("--per-sku", "per", flag_value="sku", help="Tune each SKU separately.")
+@click.option("--per-class", "per", flag_value="class", help="Tune each ABC class separately.")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
+              help="Confidence of the one-sided bounds the targets are judged on.")
+@click.option("-n", "--replications", type=click.IntRange(min=2),
+              help="Fewest replications the choice gets (default: the scenario's).")
+@click.option("--seed", type=click.IntRange(min=0), help="Root random seed.")
+@click.option("--verify", "verify_seed", type=click.IntRange(min=0), metavar="SEED",
+              help="Rerun the choice with this fresh seed and judge the targets again.")
+@click.option("-o", "--out", type=click.Path(path_type=Path), help="Folder to write.")
+@click.option(
+    "--force", is_flag=True, help="Replace the folder if supplysim wrote it (or it is empty)."
+)
+@_workers_option
+@_backend_option
+def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
+             targets: tuple[str, ...], max_cash: float | None, per: str | None,
+             confidence: float, replications: int | None, seed: int | None,
+             verify_seed: int | None, out: Path | None, force: bool, workers: int | None,
+             backend: str | None) -> None:
+    """Find the policy parameters that minimise a metric while every target holds.
+
+    Screens the whole grid with few replications, then confirms the contenders
+    with more, on common random numbers throughout (screen-and-select, Nelson,
+    Swann, Goldsman & Song 2001; docs/optimize.md). Writes optimized.yaml (the
+    scenario with NAME_optimized added, ready to run), search.csv, runs.parquet,
+    search.png and metadata.json. A target no point meets: one line, exit 3.
+    """
+    from simulator.data.scenario import ScenarioError
+    from simulator.present.optimize_chart import write_search_chart
+    from simulator.study import optimize as opt
+    from simulator.study.results import ResultsError
+
+    scn = _load(scenario)
+    try:
+        parsed = dict(opt.parse_param(p) for p in params)
+        goals = [opt.parse_target(t) for t in targets]
+        scn = scn.with_overrides(seed=seed)
+    except (opt.OptimizeError, ScenarioError) as exc:
+        raise BadInput(str(exc)) from None
+    if backend is None:
+        backend = "serial" if workers == 1 else "processes"
+    if backend != "serial" and workers is None:
+        workers = os.cpu_count() or 1
+    command = "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    try:
+        ws = opt.claim_folder(out, scn.name, opt.identity_of(scn, policy, parsed, replications),
+                              force)
+    except ResultsError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        result = opt.optimize(
+            scn, policy, parsed, minimize=minimize, targets=goals, max_cash=max_cash, per=per,
+            confidence=confidence, backend=backend, workers=workers, replications=replications,
+            command=command,
+        )  # fmt: skip
+        checked = opt.verify(result, verify_seed, backend=backend, workers=workers) if (
+            verify_seed is not None) else None
+        written = ws.commit(
+            lambda work: (opt.write_optimize(result, work), write_search_chart(result, work))
+        )
+    except opt.OptimizeError as exc:
+        ws.discard()
+        raise BadInput(str(exc)) from None
+    except opt.Infeasible as exc:
+        ws.discard()
+        raise Stopped(str(exc), 3) from None
+    except BaseException:
+        ws.discard()
+        raise
+    for line in result.summary_lines():
+        click.echo(line)
+    if checked is not None:
+        for line in checked.lines():
+            click.echo(line)
+    click.echo(f"\nResults:   {written}/")
+    click.echo(f"Scenario:  {written / 'optimized.yaml'}  (supplysim run it)")
+
+
 def main() -> None:
     """Console-script entry point: exit 2 for bad input, 1 for internal errors.
 
