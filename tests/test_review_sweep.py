@@ -140,8 +140,6 @@ def runner(tmp_path, monkeypatch):
 # =========================================================================== findings
 
 
-@pytest.mark.xfail(strict=True, reason="a window's days is unbounded: inf or a huge days "
-                   "crashes with OverflowError (or is accepted) instead of a one-line error")
 @pytest.mark.parametrize(
     "window",
     [
@@ -157,8 +155,6 @@ def test_finding_a_windows_days_is_bounded_like_every_span_of_days(window):
         Scenario.from_dict(data)
 
 
-@pytest.mark.xfail(strict=True, reason="sweep --param ...days=0,3000000 ends in an "
-                   "OverflowError traceback (window_warnings' date_of), not one line, exit 2")
 def test_finding_a_huge_days_in_a_sweep_is_one_line_exit_2(runner):
     res = runner.invoke(cli, ["sweep", "closure.yaml", "--param", f"{DAYS}=0,3000000",
                               "-n", "2", *FAST])
@@ -201,8 +197,6 @@ def test_finding_sweeping_a_lead_time_sd_keeps_the_lead_times_paired():
     assert stats.spearmanr(tapes[0], tapes[1]).statistic > 0.9
 
 
-@pytest.mark.xfail(strict=True, reason="a random outage's stream is keyed by its whole "
-                   "content: sweeping its mode (queue, refuse) draws different outages")
 def test_finding_sweeping_a_random_outages_mode_keeps_its_outages():
     data = copy.deepcopy(BASE)
     data["suppliers"]["sea"]["disruptions"] = [
@@ -253,16 +247,12 @@ def test_finding_one_replication_is_not_called_below_95_percent(param):
     assert not any("below 95 %" in ln or "no service_level keeps" in ln for ln in lines), lines
 
 
-@pytest.mark.xfail(strict=True, reason="values may not repeat, but 7,7.0 and a range that "
-                   "rounds to one value (1:1.0000000000001:3) give duplicate points")
 @pytest.mark.parametrize("spec", ["7,7.0", "1:1.0000000000001:3"])
 def test_finding_repeated_values_are_refused(spec):
     with pytest.raises(SweepError, match="given twice"):
         parse_spec(spec)
 
 
-@pytest.mark.xfail(strict=True, reason="a list in exponent notation (1e3,50,200) is read as "
-                   "text: the parameter is not numeric and 'up to' follows the list order")
 def test_finding_a_list_in_exponent_notation_is_numeric():
     sweep = build_sweep(scenario(), ["skus.MUG-01.initial_on_hand=1e3,50,200"])
     assert sweep.params[0].numeric, sweep.params[0].values

@@ -20,6 +20,7 @@ import datetime as dt
 import difflib
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator
 from importlib import resources
@@ -118,10 +119,13 @@ def _days_to_end(data: Any, model: type[StrictModel], start_key: str,
             f"give '{end_key}' or 'days', not both, got {end_key}={_show(data[end_key])}, "
             f"days={_show(days)}"
         )
-    if isinstance(days, bool) or not isinstance(days, int | float) or days != int(days):
+    if (isinstance(days, bool) or not isinstance(days, int | float)
+            or not math.isfinite(days) or days != int(days)):  # fmt: skip
         raise ValueError(f".days: must be a whole number of days, got {_show(days)}")
     if days < 0:
         raise ValueError(f".days: must be >= 0, got {_show(days)}")
+    if days > MAX_DAYS:
+        raise ValueError(f".days: must be <= {MAX_DAYS}, got {_show(days)}")
     days = int(days)
     start = data.get(start_key)
     if isinstance(start, dt.datetime):
@@ -132,7 +136,11 @@ def _days_to_end(data: Any, model: type[StrictModel], start_key: str,
         except ValueError:
             end = None
     elif isinstance(start, dt.date):
-        end = start + dt.timedelta(days=days)
+        try:
+            end = start + dt.timedelta(days=days)
+        except OverflowError:
+            raise ValueError(f".days: the window would end after year 9999, got "
+                             f"{_show(days)} days from {start}") from None
     elif isinstance(start, int | float) and not isinstance(start, bool) and start == int(start):
         end = int(start) + days
     else:

@@ -88,7 +88,8 @@ class SupplierState:
             elif isinstance(d, RandomOutage):
                 # Each random outage has its own stream, named by what it is (and which of
                 # identical ones): removing one leaves the others' windows as they were.
-                key = d.model_dump_json()
+                # (mode and label do not change when it happens: they stay out of the key)
+                key = d.model_dump_json(exclude={"mode", "label"})
                 seen[key] = seen.get(key, 0) + 1
                 rng = streams.rng("outages", name, key, str(seen[key]))
                 self.outages += _random_windows(scenario, d, rng)

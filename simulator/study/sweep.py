@@ -147,6 +147,14 @@ def _scalar(text: str, spec: str) -> Any:
         raise SweepError(f"{spec}: empty value in the list")
     if _DATE.match(t):
         return _number(t, "value", spec)
+    for kind in (int, float):  # numbers as numbers, 1e3 too (YAML reads that as text)
+        try:
+            value = kind(t)
+        except ValueError:
+            continue
+        if not math.isfinite(value):
+            raise SweepError(f"{spec}: values must be finite, got '{t}'")
+        return value
     try:
         value = yaml.safe_load(t)
     except yaml.YAMLError:
@@ -225,7 +233,9 @@ def parse_spec(spec: str) -> tuple[list[Any], str]:
     if isinstance(low, int) and isinstance(high, int) and (high - low) % (n - 1) == 0:
         step = (high - low) // (n - 1)
         return [low + k * step for k in range(n)], "linear"
-    return [_tidy(v) for v in np.linspace(float(low), float(high), n)], "linear"
+    values = [_tidy(v) for v in np.linspace(float(low), float(high), n)]
+    _distinct(values, text)
+    return values, "linear"
 
 
 def _whole_counts(span: int) -> str:
@@ -237,7 +247,7 @@ def _whole_counts(span: int) -> str:
 def _distinct(values: Sequence[Any], spec: str) -> None:
     seen: list[Any] = []
     for v in values:
-        if any(v == s and type(v) is type(s) for s in seen):
+        if any(v == s and isinstance(v, dt.date) == isinstance(s, dt.date) for s in seen):
             raise SweepError(f"{spec}: the value {_text(v)} is given twice")
         seen.append(v)
     if len(values) > MAX_POINTS:
