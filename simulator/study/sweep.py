@@ -506,6 +506,11 @@ def build_sweep(scenario: Scenario, params: Sequence[str], zip_values: bool = Fa
     if not params:
         raise SweepError("--param: give at least one PATH=SPEC, e.g. "
                          "--param suppliers.overseas.disruptions.0.days=0:42:7")
+    if scenario.replications < 2:
+        raise SweepError(
+            f"-n/--replications: a sweep needs at least 2 replications (its curves and "
+            f"sentences rest on confidence intervals), got {scenario.replications}"
+        )
     parsed = [parse_param(text, scenario) for text in params]
     seen: dict[tuple[Any, ...], str] = {}
     for p in parsed:
