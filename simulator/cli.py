@@ -38,6 +38,28 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+def _backend(backend: str | None, workers: int | None,
+             scheduler: str | None = None) -> tuple[str, int | None]:
+    """Return the backend and workers to use: defaults filled in, Dask checked."""
+    if backend is None:
+        backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
+    if backend == "dask":
+        from simulator.study.dask_backend import BackendError, require_dask
+
+        try:
+            require_dask()
+        except BackendError as exc:
+            raise BadInput(str(exc)) from None
+    if backend != "serial" and workers is None:
+        workers = os.cpu_count() or 1
+    return backend, workers
+
+
+def _command() -> str:
+    """Return the command line as typed, for provenance."""
+    return "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+
+
 def _load(name_or_path: str):
     from simulator.data.scenario import ScenarioError, load_scenario
 
@@ -135,18 +157,8 @@ def run(
         click.echo(f"warning: {line}", err=True)
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
-    if backend is None:
-        backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
-    if backend == "dask":
-        from simulator.study.dask_backend import BackendError, require_dask
-
-        try:
-            require_dask()
-        except BackendError as exc:
-            raise BadInput(str(exc)) from None
-    if backend != "serial" and workers is None:
-        workers = os.cpu_count() or 1
-    command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    backend, workers = _backend(backend, workers, scheduler)
+    command = _command()
     _run_claimed(
         scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again,
         check,
@@ -732,18 +744,8 @@ def compare(
         raise BadInput(str(exc)) from None
     for line in a.window_warnings():
         click.echo(f"warning: {line}", err=True)
-    if backend is None:
-        backend = "serial" if workers == 1 else "processes"
-    if backend == "dask":
-        from simulator.study.dask_backend import BackendError, require_dask
-
-        try:
-            require_dask()
-        except BackendError as exc:
-            raise BadInput(str(exc)) from None
-    if backend != "serial" and workers is None:
-        workers = os.cpu_count() or 1
-    command = "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    backend, workers = _backend(backend, workers)
+    command = _command()
     try:
         ws = claim_folder(out, a.name, identity_of(variants), force)
     except ResultsError as exc:
@@ -839,18 +841,8 @@ def sweep(
                    "simulated days", err=True)
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
-    if backend is None:
-        backend = "dask" if scheduler else ("serial" if workers == 1 else "processes")
-    if backend == "dask":
-        from simulator.study.dask_backend import BackendError, require_dask
-
-        try:
-            require_dask()
-        except BackendError as exc:
-            raise BadInput(str(exc)) from None
-    if backend != "serial" and workers is None:
-        workers = os.cpu_count() or 1
-    command = "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    backend, workers = _backend(backend, workers, scheduler)
+    command = _command()
     try:
         ws = claim_folder(out, scn.name, identity_of(spec), force)
     except ResultsError as exc:
@@ -1004,11 +996,8 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
         scn = scn.with_overrides(seed=seed)
     except (opt.OptimizeError, ScenarioError) as exc:
         raise BadInput(str(exc)) from None
-    if backend is None:
-        backend = "serial" if workers == 1 else "processes"
-    if backend != "serial" and workers is None:
-        workers = os.cpu_count() or 1
-    command = "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    backend, workers = _backend(backend, workers)
+    command = _command()
     try:
         ws = opt.claim_folder(out, scn.name, opt.identity_of(scn, policy, parsed, replications),
                               force)
