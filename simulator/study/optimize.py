@@ -134,6 +134,13 @@ _CONTEXT = ("fill_rate", "total_cost", "cash_tied_up")
 _SPEC = TypeAdapter(PolicySpec)
 
 
+LARGER_IS_BETTER = frozenset({
+    "fill_rate", "order_fill_rate", "cycle_service_level", "revenue", "gross_margin",
+    "served_units", "demand_units", "customer_orders",
+})
+"""Metrics a search must not minimise (it would pick the worst policy)."""
+
+
 class OptimizeError(ValueError):
     """The search cannot be set up (a bad parameter, range, target or option): one line."""
 
@@ -349,6 +356,8 @@ def _axis(key: str, kind: str, rng: Any, n_axes: int) -> _Axis:
             raise OptimizeError(f"{key}: {_fmt(low)}..{_fmt(high)} step {_fmt(step)} gives "
                                 f"{n:,} values; give a larger STEP")  # fmt: skip
         values = low + step * np.arange(n)
+        if high - values[-1] > 1e-9 * max(1.0, abs(high)):
+            values = np.append(values, high)  # a STEP that does not divide: HIGH is tried too
     return _Axis(key, kind, tuple(_clean(float(v)) for v in values))
 
 
@@ -846,6 +855,16 @@ def optimize(
     if not (isinstance(confidence, float | int) and 0.5 <= confidence < 1):
         raise OptimizeError(f"confidence: must be >= 0.5 and < 1, got {confidence!r}")
     minimize = _metric_name(minimize, "minimize")
+    if minimize in LARGER_IS_BETTER:
+        raise OptimizeError(
+            f"minimize: {minimize} is better when larger; minimise a cost and give it as a "
+            f'target instead, e.g. --target "{minimize}>=0.98"'
+        )
+    if max_cash is not None and per is not None:
+        raise OptimizeError(
+            f"--max-cash: caps the whole portfolio, which --per-{per} does not search; give it "
+            f'without --per-{per}, or a per-{per} target such as --target "cash_tied_up<=X"'
+        )
     tlist = _targets(targets, max_cash)
     n0 = int(screen_replications)
     if n0 < 2:
@@ -965,9 +984,9 @@ def optimize(
                     deltas[g.label] = max(abs(best) * 0.01, 1e-9) if math.isfinite(best) else 1.0
                 needed[g.label] = _iz_size(X[minimize], kept, n0, deltas[g.label], alpha / 2)
         live = sorted(set().union(*alive.values()))
+        if not live:  # every contender fell short: nothing to run, Infeasible follows
+            break
         if look == 0:
-            if not live:
-                break
             n_iz = max(needed.values())
             n_final = min(max(n_iz, n_min, n0), max_replications)
         single = all(len(a) <= 1 for a in alive.values())
@@ -1017,6 +1036,9 @@ def optimize(
         if not feas:
             continue
         mean_of = {p: st[p]["metrics"][minimize]["mean"] for p in g.points}
+        feas = [p for p in feas if math.isfinite(mean_of[p])]  # an undefined objective never wins
+        if not feas:
+            continue
         w = min(feas, key=lambda p: (mean_of[p], p))
         obj = X[minimize]
         wi = g.points.index(w)
@@ -1212,17 +1234,18 @@ def _look(g: _Group, st: dict[int, dict[str, Any]], alive: set[int],
           look: int, r: int) -> None:  # fmt: skip
     """Drop the clearly infeasible and the clearly worse of a group's live points.
 
-    Each look spends ``a_look`` of the error (Bonferroni over the planned looks):
-    a point is clearly infeasible when even the favourable one-sided bound of a
-    target's mean (at 1 − a_look split over the targets) misses it; clearly feasible
+    Each look spends ``a_look`` of the error (Bonferroni over the planned looks), half
+    on the targets and half on the objective: a point is clearly infeasible when even
+    the favourable one-sided bound of a target's mean (at 1 − a_look / 2 split over
+    the targets) misses it; clearly feasible
     (an anchor) when the unfavourable one does not; and clearly worse when an
-    anchor's paired one-sided bound (at 1 − a_look split over the group's other
+    anchor's paired one-sided bound (at 1 − a_look / 2 split over the group's other
     points) says it costs less (Nelson, Swann, Goldsman & Song 2001, screening with
     pairwise variances as common random numbers need).
     """
     k = len(g.points)
     idx = {p: i for i, p in enumerate(g.points)}
-    level = 1 - a_look / max(len(targets), 1)
+    level = 1 - a_look / 2 / max(len(targets), 1)
     where = "screen" if look == 0 else "confirm"
     at = "screening" if look == 0 else f"at {r} replications"
     anchors = []
@@ -1247,7 +1270,7 @@ def _look(g: _Group, st: dict[int, dict[str, Any]], alive: set[int],
                 anchors.append(p)
     alive -= {p for p in list(alive) if st[p]["eliminated_at"]}
     obj = X[minimize]
-    t_s = float(stats.t.ppf(1 - a_look / max(k - 1, 1), r - 1)) if k > 1 else math.inf
+    t_s = float(stats.t.ppf(1 - a_look / 2 / max(k - 1, 1), r - 1)) if k > 1 else math.inf
     gone = set()
     for p in sorted(alive):
         for q in anchors:
