@@ -982,7 +982,8 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
     with more, on common random numbers throughout (screen-and-select, Nelson,
     Swann, Goldsman & Song 2001; docs/optimize.md). Writes optimized.yaml (the
     scenario with NAME_optimized added, ready to run), search.csv, runs.parquet,
-    search.png and metadata.json. A target no point meets: one line, exit 3.
+    search.png and metadata.json. A target no point meets: one line, exit 3; so is a
+    choice that --verify finds missing a target on fresh random numbers (after writing).
     """
     from simulator.data.scenario import ScenarioError
     from simulator.present.optimize_chart import write_search_chart
@@ -1030,6 +1031,11 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
             click.echo(line)
     click.echo(f"\nResults:   {written}/")
     click.echo(f"Scenario:  {written / 'optimized.yaml'}  (supplysim run it)")
+    if checked is not None and not checked.holds:
+        raise Stopped(
+            f"--verify {verify_seed}: the choice misses a target on fresh random numbers (see "
+            "above): its bounds were optimistic; search with more replications (-n)", 3
+        )
 
 
 def main() -> None:

@@ -40,3 +40,23 @@ def test_bad_parameters_and_targets_are_one_line_exit_2(tmp_path):
         assert res.exit_code == 2, (bad, res.output)
         assert res.output.strip().count("\n") == 0 and "Traceback" not in res.output
         assert not (tmp_path / "x").exists()
+
+
+def test_a_choice_that_fails_verify_exits_3_after_writing(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from simulator.study import optimize as opt
+
+    def failing(result, seed, **_):
+        table = pd.DataFrame([{"group": "ALL", "metric": "fill_rate", "mean": 0.9, "ci_low": 0.89,
+                               "ci_high": 0.91, "bound": 0.89, "target": "fill_rate >= 0.95",
+                               "holds": False}])  # fmt: skip
+        return opt.Verification(seed=seed, replications=30, table=table)
+
+    monkeypatch.setattr(opt, "verify", failing)
+    out = tmp_path / "opt"
+    res = CliRunner().invoke(cli, [*ARGS, "--target", "fill_rate>=0.95", "--verify", "7",
+                                   "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 3, res.output
+    assert "FAILS" in res.output and "misses a target on fresh random numbers" in res.output
+    assert (out / "optimized.yaml").is_file()  # the search is kept; the warning is the exit code
