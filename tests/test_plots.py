@@ -59,21 +59,25 @@ def _tick_texts(axis, values):
 # ----------------------------------------------------------------------------- colours
 
 
-def test_policy_colors_follow_order_and_are_stable():
+def test_policy_colors_depend_on_the_name_not_the_order():
+    """Issue: `-p safety_stock -p jit` coloured safety stock blue; it is orange elsewhere."""
     first = plots.policy_colors(POLICY_LIST)
     assert list(first) == POLICY_LIST
     assert len(set(first.values())) == 3
     assert first["jit"] == plots.PALETTE[0]
     assert plots.policy_colors(POLICY_LIST) == first
     reordered = plots.policy_colors(["hybrid", "jit"])
-    assert reordered["hybrid"] == plots.PALETTE[0]
+    assert reordered == {"hybrid": first["hybrid"], "jit": first["jit"]}
+    # any name: the same colour whatever else runs beside it, unless two names collide
+    alone = plots.policy_colors(["hybrid_lots"])["hybrid_lots"]
+    assert plots.policy_colors(["jit", "hybrid_lots", "safety_stock"])["hybrid_lots"] == alone
 
 
 def test_policy_colors_cycle_beyond_palette_and_ignore_duplicates():
     names = [f"p{i}" for i in range(10)]
     colors = plots.policy_colors(names + ["p0"])
     assert len(colors) == 10
-    assert colors["p8"] == colors["p0"]
+    assert len(set(colors.values())) == len(plots.PALETTE)  # every colour before any repeats
     assert all(c.startswith("#") and len(c) == 7 for c in colors.values())
 
 

@@ -23,6 +23,7 @@ registry; chart functions only import ``pyplot`` when asked to create their own 
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -113,20 +114,38 @@ _SAMPLE_COLOR = "#333333"
 # ---------------------------------------------------------------------------- helpers
 
 
-def policy_colors(policies: Iterable[str]) -> dict[str, str]:
-    """Assign one stable colour per policy.
+_FIXED_COLORS = {"jit": 0, "safety_stock": 1, "hybrid": 2, "r_Q": 3, "base_stock": 4,
+                 "s_S": 5}  # fmt: skip
+"""Palette slots of the usual policy names: the same colour in every run and chart."""
 
-    Colours follow the given order (use the run's ``metadata["policies"]`` so the
-    baseline is always blue); more than eight policies reuse the palette.
+
+def policy_colors(policies: Iterable[str]) -> dict[str, str]:
+    """Assign each policy a colour that depends on its name, not on the run's order.
+
+    The usual names have fixed colours (jit blue, safety_stock orange, hybrid green,
+    …); any other name starts from a slot given by a hash of the name and takes the
+    next free one (names in sorted order), so charts of different runs, with the
+    policies listed in any order or some left out, colour a policy the same way. Yellow
+    (hard to see as a line) is used last; more than eight policies reuse the palette.
 
     Args:
-        policies: Policy names in run order.
+        policies: Policy names.
 
     Returns:
         Mapping policy name -> hex colour.
 
     """
-    return {p: PALETTE[i % len(PALETTE)] for i, p in enumerate(dict.fromkeys(policies))}
+    names = list(dict.fromkeys(policies))
+    slots: dict[str, int] = {p: _FIXED_COLORS[p] for p in names if p in _FIXED_COLORS}
+    used = set(slots.values())
+    lines = len(PALETTE) - 1  # every slot but yellow
+    for p in sorted(n for n in names if n not in slots):
+        start = zlib.crc32(p.encode()) % lines
+        free = [(start + j) % lines for j in range(lines) if (start + j) % lines not in used]
+        slot = free[0] if free else (len(PALETTE) - 1 if len(PALETTE) - 1 not in used else start)
+        slots[p] = slot
+        used.add(slot)
+    return {p: PALETTE[slots[p]] for p in names}
 
 
 def _policies(frame: pd.DataFrame, policies: Sequence[str] | None) -> list[str]:
