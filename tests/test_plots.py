@@ -335,3 +335,13 @@ def test_charts_for_single_policy_skips_differences():
     meta = {"policies": ["jit"], "skus": [{"id": "a"}, {"id": "b"}]}
     assert "differences" not in plots.charts_for(meta)
     assert "sku_heatmap" in plots.charts_for(meta)
+
+
+def test_the_abc_chart_needs_two_classes():
+    """Issue: the ABC chart was drawn with one class (port-strike: both SKUs class A)."""
+    one = {"skus": [{"id": "A1", "abc_class": "A"}, {"id": "A2", "abc_class": "A"}],
+           "policies": ["jit", "hybrid"]}  # fmt: skip
+    assert "abc_classes" not in plots.charts_for(one)
+    assert "sku_heatmap" in plots.charts_for(one)
+    two = {**one, "skus": [{"id": "A1", "abc_class": "A"}, {"id": "B1", "abc_class": "B"}]}
+    assert "abc_classes" in plots.charts_for(two)

@@ -831,11 +831,10 @@ def plot_abc_classes(
         ax.set_axisbelow(True)
         if metric == "fill_rate":
             _pct_axis(ax.yaxis)
-            low = np.nanmin(table["fill_rate"].groupby(
-                [table["policy"], table["abc_class"]]).mean()) if len(table) else 0.0
-            # A little headroom above 100 % so a CI whisker at the top stays visible.
-            ax.set_ylim(max(0.0, math.floor((low - 0.05) * 10) / 10), 1.015)
-            ax.set_ylabel("Fill rate (%; axis does not start at 0)")
+            # Bars start at zero (a bar's length is its value); a little headroom above
+            # 100 % keeps a CI whisker at the top visible.
+            ax.set_ylim(0.0, 1.015)
+            ax.set_ylabel("Fill rate (%)")
             ax.set_title("Fill rate by ABC class (type 2: served ÷ demanded units)",
                          fontsize=10)
         else:
@@ -971,6 +970,8 @@ def charts_for(metadata: Mapping[str, Any]) -> list[str]:
     names = list(CHARTS)
     if len(metadata.get("skus") or ()) <= 1:
         names = [n for n in names if n not in ("abc_classes", "sku_heatmap")]
+    elif len({s.get("abc_class") for s in metadata.get("skus") or ()}) < 2:
+        names.remove("abc_classes")  # one class: nothing to compare across classes
     if len(metadata.get("policies") or ()) <= 1:
         names.remove("differences")
     return names
