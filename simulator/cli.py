@@ -55,6 +55,29 @@ def _backend(backend: str | None, workers: int | None,
     return backend, workers
 
 
+def _run_and_commit(ws, run, write):
+    """Run, then write the claimed folder whole; return (result, folder).
+
+    On any failure the work folder is discarded, so nothing half-written is left;
+    a folder error or a lost worker is one line, exit 1.
+    """
+    from simulator.study.results import ResultsError
+    from simulator.study.runner import WorkerLost
+
+    try:
+        result = run()
+        return result, ws.commit(lambda tmp: write(result, tmp))
+    except ResultsError as exc:
+        ws.discard()
+        raise Stopped(f"error: {exc}", 1) from None
+    except WorkerLost as exc:
+        ws.discard()
+        raise Stopped(f"error: {exc}; nothing was written", 1) from None
+    except BaseException:
+        ws.discard()
+        raise
+
+
 def _command() -> str:
     """Return the command line as typed, for provenance."""
     return "supplysim " + " ".join(shlex.quote(x) for x in sys.argv[1:])
@@ -719,7 +742,6 @@ def compare(
         write_compare,
     )
     from simulator.study.results import ResultsError
-    from simulator.study.runner import WorkerLost
 
     if len(scenarios) > 2:
         raise BadInput(f"compare: give one scenario and --without PATH, or two scenarios; got "
@@ -754,18 +776,10 @@ def compare(
     def both(scn, *, progress, command, **_):  # called as _run_with_progress calls run_scenario
         return run_compare(variants, backend, workers, None, progress, command)
 
-    try:
-        result = _run_with_progress(both, a, backend, workers, None, command, False)
-        written = ws.commit(lambda tmp: (write_compare(result, tmp), write_report(result, tmp)))
-    except ResultsError as exc:
-        ws.discard()
-        raise Stopped(f"error: {exc}", 1) from None
-    except WorkerLost as exc:
-        ws.discard()
-        raise Stopped(f"error: {exc}; nothing was written", 1) from None
-    except BaseException:
-        ws.discard()
-        raise
+    result, written = _run_and_commit(
+        ws, lambda: _run_with_progress(both, a, backend, workers, None, command, False),
+        lambda result, tmp: (write_compare(result, tmp), write_report(result, tmp)),
+    )
     print_comparison(result)
     click.echo(f"\nResults: {written}/")
     click.echo(f"Report:  {written / 'report.html'}")
@@ -817,7 +831,6 @@ def sweep(
     from simulator.data.scenario import ScenarioError
     from simulator.present.sweep_charts import print_sweep, write_figures, write_report
     from simulator.study.results import ResultsError
-    from simulator.study.runner import WorkerLost
     from simulator.study.sweep import (
         SweepError,
         build_sweep,
@@ -851,23 +864,15 @@ def sweep(
     def points(scn, *, progress, command, **_):  # called as _run_with_progress calls run_scenario
         return run_sweep(spec, backend, workers, scheduler, progress, command)
 
-    def write(tmp: Path) -> None:
+    def write(result, tmp: Path) -> None:
         write_sweep(result, tmp)
         write_figures(result, tmp)
         write_report(result, tmp)
 
-    try:
-        result = _run_with_progress(points, scn, backend, workers, scheduler, command, False)
-        written = ws.commit(write)
-    except ResultsError as exc:
-        ws.discard()
-        raise Stopped(f"error: {exc}", 1) from None
-    except WorkerLost as exc:
-        ws.discard()
-        raise Stopped(f"error: {exc}; nothing was written", 1) from None
-    except BaseException:
-        ws.discard()
-        raise
+    result, written = _run_and_commit(
+        ws, lambda: _run_with_progress(points, scn, backend, workers, scheduler, command, False),
+        write,
+    )
     print_sweep(result)
     click.echo(f"\nResults: {written}/")
     click.echo(f"Report:  {written / 'report.html'}")
