@@ -28,6 +28,7 @@ METRICS = (
     "fill_rate",
     "order_fill_rate",
     "stockout_rate",
+    "any_stockout_rate",
     "p_backorder_end",
     "avg_on_hand",
     "avg_on_hand_time",
@@ -174,6 +175,7 @@ def _metrics(path, sku, horizon, lost_sale) -> dict[str, np.ndarray]:
         "fill_rate": fill,
         "order_fill_rate": fill**1.3,
         "stockout_rate": (path["short"] > 0).mean(axis=1),
+        "any_stockout_rate": (path["short"] > 0).mean(axis=1),
         "p_backorder_end": (path["backorders"] > 0).mean(axis=1),
         "avg_on_hand": avg_oh,
         "avg_on_hand_time": avg_oh + path["served"].mean(axis=1) / 2,
@@ -204,9 +206,10 @@ def _portfolio(per_sku: list[dict], paths: list[dict], skus, horizon) -> dict:
     total["fill_rate"] = total["served_units"] / total["demand_units"]
     total["order_fill_rate"] = (sum(d["order_fill_rate"] * d["customer_orders"]
                                     for d in per_sku) / total["customer_orders"])
-    total["stockout_rate"] = np.any([p["short"] > 0 for p in paths], axis=0).mean(axis=1)
-    total["p_backorder_end"] = np.any([p["backorders"] > 0 for p in paths],
-                                      axis=0).mean(axis=1)
+    # Headline rates: demand-weighted means of the SKUs' rates; "any SKU" days apart.
+    for m in ("stockout_rate", "p_backorder_end"):
+        total[m] = sum(d[m] * d["demand_units"] for d in per_sku) / total["demand_units"]
+    total["any_stockout_rate"] = np.any([p["short"] > 0 for p in paths], axis=0).mean(axis=1)
     cogs = sum(d["served_units"] * s[3] for d, s in zip(per_sku, skus, strict=True)) / horizon
     total["days_of_inventory"] = total["cash_tied_up"] / cogs
     value = sum(p["on_hand"] * s[3] for p, s in zip(paths, skus, strict=True))

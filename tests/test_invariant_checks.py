@@ -277,6 +277,8 @@ def row(runs, sku, rep=0, policy="bs"):
         ("ALL", "order_fill_rate", 0.001, "portfolio order_fill_rate = recomputation"),
         ("ALL", "avg_order_qty", 1e6, "portfolio avg_order_qty = recomputation"),
         ("ALL", "stockout_rate", 0.0, "portfolio stockout_rate between"),
+        ("ALL", "any_stockout_rate", 0.0, "portfolio any_stockout_rate between"),
+        ("ALL", "p_backorder_end", 1.0, "portfolio p_backorder_end between"),
         ("ALL", "cash_tied_up_peak", 1e9, "portfolio cash_tied_up_peak between"),
     ],
 )

@@ -124,7 +124,11 @@ def test_portfolio_rows_sum_units_and_recompute_ratios():
         for col in ("demand_units", "served_units", "holding_cost", "total_cost", "cash_tied_up"):
             assert port[col] == pytest.approx(skus[col].sum())
         assert port.fill_rate == pytest.approx(skus.served_units.sum() / skus.demand_units.sum())
-        assert port.stockout_rate >= skus.stockout_rate.max()
+        assert port.any_stockout_rate >= skus.stockout_rate.max()
+        # The headline rate is the demand-weighted mean: it does not grow with SKU count.
+        weighted = (skus.stockout_rate * skus.demand_units).sum() / skus.demand_units.sum()
+        assert port.stockout_rate == pytest.approx(weighted)
+        assert skus.stockout_rate.min() <= port.stockout_rate <= skus.stockout_rate.max()
 
 
 def test_summary_ci_and_paired_differences():

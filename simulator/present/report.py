@@ -36,8 +36,12 @@ METRIC_DEFINITIONS = {
     "demanded (type 2 service level).",
     "order_fill_rate": "Customer orders shipped complete from stock on arrival ÷ "
     "customer orders.",
-    "stockout_rate": "Days on which some demand was not served from stock at once ÷ days.",
-    "p_backorder_end": "Days ending with backorders > 0 ÷ days.",
+    "stockout_rate": "Days on which some demand was not served from stock at once ÷ days; "
+    "portfolio: the SKUs' rates weighted by their units demanded.",
+    "any_stockout_rate": "Days on which any SKU had demand not served from stock at once "
+    "÷ days (grows with the number of SKUs).",
+    "p_backorder_end": "Days ending with backorders > 0 ÷ days; portfolio: weighted by "
+    "units demanded.",
     "cycle_service_level": "Replenishment cycles (each receipt ends one) in which "
     "no demand went unmet ÷ cycles: what a service-level target aims at.",
     "avg_on_hand": "Mean end-of-day on-hand units.",

@@ -102,6 +102,7 @@ RATIO_COLUMNS = (
     "fill_rate",
     "order_fill_rate",
     "stockout_rate",
+    "any_stockout_rate",
     "p_backorder_end",
     "cycle_service_level",
 )
@@ -806,18 +807,25 @@ def _check_portfolio(runs: pd.DataFrame, scenario: Scenario, out: Violations) ->
         alls["avg_order_qty"],
         pd.Series(_div(sums["_ordered"].to_numpy(), sums["orders_placed"].to_numpy())),
     )
-    # Union-of-days rates and the peak of a sum are bounded by the SKU values.
+    # The union of the SKUs' stockout days and the peak of a sum are bounded by the SKU
+    # values; the headline rates are demand-weighted means, so between the SKUs' min and max.
     tol = ABS
-    for col in ("stockout_rate", "p_backorder_end"):
-        per = g[col]
-        lo = per.max().loc[keys].to_numpy(dtype=float)
-        hi = np.minimum(per.sum().loc[keys].to_numpy(dtype=float), 1.0)
+    bounds = {
+        "any_stockout_rate": ("between the largest SKU rate and their sum", "stockout_rate",
+                              lambda per: (per.max(), per.sum().clip(upper=1.0))),
+        "stockout_rate": ("between the smallest and largest SKU rate", "stockout_rate",
+                          lambda per: (per.min(), per.max())),
+        "p_backorder_end": ("between the smallest and largest SKU rate", "p_backorder_end",
+                            lambda per: (per.min(), per.max())),
+    }  # fmt: skip
+    for col, (what, sku_col, bound) in bounds.items():
+        lo, hi = (b.loc[keys].to_numpy(dtype=float) for b in bound(g[sku_col]))
         x = alls[col].to_numpy(dtype=float)
         for i in np.flatnonzero(~((x >= lo - tol) & (x <= hi + tol)))[: out.limit]:
             rep, pol = keys[i]
             out.add(
                 "runs",
-                f"portfolio {col} between the largest SKU rate and their sum",
+                f"portfolio {col} {what}",
                 f"replication {rep}, policy {pol}: {x[i]} not in [{lo[i]}, {hi[i]}]",
             )
     x = alls["cash_tied_up_peak"].to_numpy(dtype=float)

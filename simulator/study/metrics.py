@@ -34,8 +34,8 @@ ID_COLUMNS = ("replication", "seed", "policy", "sku", "abc_class")
 """Provenance carried by every row."""
 
 METRICS = (
-    "fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end", "cycle_service_level",
-    "avg_on_hand", "avg_on_hand_time", "avg_backorders",
+    "fill_rate", "order_fill_rate", "stockout_rate", "any_stockout_rate", "p_backorder_end",
+    "cycle_service_level", "avg_on_hand", "avg_on_hand_time", "avg_backorders",
     "demand_units", "served_units", "lost_units", "backordered_units",
     "holding_cost", "ordering_cost", "shortage_cost", "expedite_cost", "total_cost",
     "cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline", "days_of_inventory",
@@ -80,7 +80,7 @@ def replication_rows(
         0.0,
     )  # fmt: skip
     # Portfolio paths, summed over SKUs: stock value, stock + pipeline value, stockout days.
-    value_path = capital_path = any_stockout = any_backorder = None
+    value_path = capital_path = any_stockout = None
     # Sum the portfolio in SKU id order, so it does not depend on the order of the file
     # to the last bit; the SKU rows keep the file's order.
     order = sorted(range(len(skus)), key=lambda k: skus[k].id)
@@ -111,6 +111,7 @@ def replication_rows(
             "fill_rate": _ratio(tr.served_units, tr.demand_units),
             "order_fill_rate": _ratio(tr.complete_orders, tr.customer_orders),
             "stockout_rate": _avg(tr.stockout),
+            "any_stockout_rate": _avg(tr.stockout),
             "p_backorder_end": _avg(backordered_days),
             "cycle_service_level": _ratio(tr.cycles - tr.cycles_short, tr.cycles),
             "avg_on_hand": _avg(tr.on_hand),
@@ -165,19 +166,25 @@ def replication_rows(
         t["margin"] += margin
         t["spent"] += spent
         if value_path is None:
-            value_path, any_stockout, any_backorder = value, tr.stockout, backordered_days
-            capital_path = capital
+            value_path, any_stockout, capital_path = value, tr.stockout, capital
         else:
             value_path = value_path + value
             capital_path = capital_path + capital
             any_stockout = any_stockout | tr.stockout
-            any_backorder = any_backorder | backordered_days
     rows = [rows[order.index(k)] for k in range(len(skus))]
     if len(rows) == 1:  # one SKU: the portfolio is that SKU, the same numbers
         rows.append({**rows[0], "sku": "ALL", "abc_class": ""})
         return rows
     t = totals
     cash = _avg(value_path)
+    # The headline rates are demand-weighted means of the SKUs' rates (the share of
+    # SKU-days short, weighted by units demanded), so they do not grow with the number of
+    # SKUs. Weights D_k / ΣD, summed in SKU id order: a SKU that has all the demand gets
+    # weight exactly 1 and the portfolio its rate to the last bit.
+    w = [rows[k]["demand_units"] / t["demand"] if t["demand"] > 0 else 1 / len(rows)
+         for k in order]  # fmt: skip
+    stockout = sum(wk * rows[k]["stockout_rate"] for wk, k in zip(w, order, strict=True))
+    backorder_end = sum(wk * rows[k]["p_backorder_end"] for wk, k in zip(w, order, strict=True))
     rows.append(
         {
             "replication": replication,
@@ -187,8 +194,9 @@ def replication_rows(
             "abc_class": "",
             "fill_rate": _ratio(t["served"], t["demand"]),
             "order_fill_rate": _ratio(t["complete"], t["orders"]),
-            "stockout_rate": _avg(any_stockout),
-            "p_backorder_end": _avg(any_backorder),
+            "stockout_rate": stockout,
+            "any_stockout_rate": _avg(any_stockout),
+            "p_backorder_end": backorder_end,
             "cycle_service_level": _ratio(t["cycles"] - t["cycles_short"], t["cycles"]),
             "avg_on_hand": t["on_hand_sum"],
             "avg_on_hand_time": t["area"] / days,
