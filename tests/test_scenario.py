@@ -116,3 +116,33 @@ def test_builtins_are_listed_and_valid():
     for name in names:
         scn = load_scenario(name)
         assert scn.description, f"{name} must say what question it answers"
+
+
+def test_campaigns_accept_start_and_end_like_disruptions():
+    def campaign(**window):
+        data = copy.deepcopy(TINY)
+        data["skus"][0]["demand"]["campaigns"] = [{"uplift": 2, **window}]
+        return Scenario.from_dict(data).skus[0].demand.campaigns[0]
+
+    a = campaign(start=5, end=9)
+    b = campaign(start_day=5, end_day=9)
+    c = campaign(start=5, days=4)
+    assert (a.start, a.end) == (b.start, b.end) == (c.start, c.end) == (5, 9)
+    with pytest.raises(ValueError, match="give 'start' or 'start_day', not both"):
+        campaign(start=5, start_day=5, end=9)
+
+
+def test_report_block_resolves_the_logo_next_to_the_scenario_file(tmp_path):
+    import yaml
+
+    data = copy.deepcopy(TINY)
+    data["report"] = {"title": "Port strike review", "client": "Tea Co", "logo": "logo.png"}
+    path = tmp_path / "sub" / "s.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(data))
+    scn = load_scenario(path)
+    assert scn.report.title == "Port strike review"
+    assert scn.report.logo == str(tmp_path / "sub" / "logo.png")
+    assert "report" not in Scenario.from_dict(TINY).to_dict()  # absent when not given
+    with pytest.raises(ValueError, match="did you mean 'author'"):
+        Scenario.from_dict({**TINY, "report": {"autor": "x"}})

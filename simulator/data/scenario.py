@@ -311,7 +311,13 @@ class Campaign(StrictModel):
     @model_validator(mode="wrap")
     @classmethod
     def _days(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """Accept ``days: N`` instead of ``end_day`` (``end_day = start_day + N``)."""
+        """Accept ``start``/``end`` as disruptions do, and ``days: N`` instead of the end."""
+        if isinstance(data, dict):
+            for short, key in (("start", "start_day"), ("end", "end_day")):
+                if short in data and key in data:
+                    raise ValueError(f"give '{short}' or '{key}', not both")
+                if short in data:
+                    data = {(key if k == short else k): v for k, v in data.items()}
         data, empty = _days_to_end(data, cls, "start_day", "end_day")
         campaign = handler(data)
         campaign._empty = empty
@@ -507,6 +513,16 @@ PolicySpec = Annotated[
 # --------------------------------------------------------------------------- scenario
 
 
+class ReportInfo(StrictModel):
+    """Who the report is for and from: printed on its title block."""
+
+    title: str = ""
+    author: str = ""
+    client: str = ""
+    logo: str = ""
+    """Path of a PNG, JPEG or SVG file, relative to the scenario file's folder."""
+
+
 class Scenario(StrictModel):
     """A validated, frozen scenario: what to simulate and which policies to compare."""
 
@@ -524,6 +540,7 @@ class Scenario(StrictModel):
     skus: Annotated[list[Sku], Field(min_length=1)]
     policies: Annotated[dict[str, PolicySpec], Field(min_length=1)]
     baseline: str | None = None
+    report: ReportInfo | None = None
 
     @field_validator("start_date", mode="before")
     @classmethod
@@ -751,7 +768,13 @@ class Scenario(StrictModel):
                 f"{path}: must be a UTF-8 text file, got byte 0x{exc.object[exc.start]:02x} "
                 f"at offset {exc.start} (a binary file, or saved in another encoding?)"
             ) from None
-        return cls.from_yaml_text(text, origin=str(path))
+        scenario = cls.from_yaml_text(text, origin=str(path))
+        logo = scenario.report.logo if scenario.report else ""
+        if logo and not Path(logo).is_absolute():  # relative to the scenario's folder
+            report = scenario.report.model_copy(
+                update={"logo": str((path.parent / logo).resolve())})
+            scenario = scenario.model_copy(update={"report": report})
+        return scenario
 
     @classmethod
     def from_yaml_text(cls, text: str, origin: str = "<text>") -> Scenario:

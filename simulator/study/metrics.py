@@ -44,7 +44,9 @@ METRICS = (
 )  # fmt: skip
 """Metric columns of ``runs.parquet``, in order."""
 
-DAILY_FIELDS = ("on_hand", "backorders", "cash_tied_up", "on_order", "cash_position")
+DAILY_FIELDS = (
+    "on_hand", "backorders", "cash_tied_up", "on_order", "cash_position", "inventory_position",
+)  # fmt: skip
 """Daily paths kept for percentile bands."""
 
 BANDS = (5, 25, 50, 75, 95)
@@ -239,7 +241,9 @@ def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray
     total = None
     for tr, sku in zip(traces, skus, strict=True):
         cash = np.cumsum(tr.shipped * sku.price - tr.spent)
-        arr = np.stack([tr.on_hand, tr.backorders, tr.on_hand * sku.unit_cost, tr.on_order, cash])
+        position = tr.on_hand - tr.backorders + tr.on_order
+        arr = np.stack([tr.on_hand, tr.backorders, tr.on_hand * sku.unit_cost, tr.on_order, cash,
+                        position])
         total = arr if total is None else total + arr
         if per_sku:
             out[sku.id] = arr
