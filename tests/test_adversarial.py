@@ -90,7 +90,7 @@ def decisions(log: list, before: float) -> list[tuple]:
     return [e[:5] for e in log if e[1] in DECISIONS and e[0] < before]
 
 
-# The named policies of the brief, each in a scenario where its special machinery is live:
+# The named policies (jit, safety_stock, hybrid), each in a scenario where its special machinery is live:
 # hybrid with a faster backup it may expedite from, and a planner that plans for an
 # announced port closure.
 NAMED = {

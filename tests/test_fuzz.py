@@ -1,6 +1,6 @@
 """Fuzzing the scenario loader: random YAML, mutated built-in scenarios, random bytes.
 
-The contract (README, DESIGN.md): every invalid input is a ``ScenarioError``
+The contract (README, docs/scenario-format.md): every invalid input is a ``ScenarioError``
 whose message is one line per problem, each ``field.path: rule``, and at the
 command line exits 2 with those lines and no traceback; every valid input
 runs without an exception. Valid inputs are run for one replication of every

@@ -8,7 +8,7 @@ times. On a review it is given the day and the inventory position
 IP = on-hand − backorders + on-order and returns the quantity to order
 (0 for none).
 
-Conventions (DESIGN.md): a periodic review every R days at the start of the
+Conventions (docs/conventions.md): a periodic review every R days at the start of the
 day, before receipts and demand, so an order-up-to level protects R + L days;
 a continuous review after every customer order protects L days. L here is the
 lead time the planner must protect against (:meth:`Plan.lead`): for a daily

@@ -1,6 +1,6 @@
 """SimPy model of one replication under one policy: customers, a warehouse, suppliers.
 
-Time is in days; day t is [t, t+1). Within day t (DESIGN.md):
+Time is in days; day t is [t, t+1). Within day t (docs/conventions.md):
 
 1. **Review** (right after yesterday is closed): periodic policies review at
    the start of the day from IP = on-hand − backorders + on-order.

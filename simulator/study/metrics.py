@@ -1,6 +1,6 @@
 """Per-run metrics and their summaries with confidence intervals.
 
-Definitions follow DESIGN.md and ``docs/metrics.md``: ratios are ratios of sums
+Definitions follow ``docs/metrics.md``: ratios are ratios of sums
 over the measured horizon (never means of daily ratios); costs are in the
 scenario's currency; "days" are measured days (after the warm-up).
 

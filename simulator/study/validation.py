@@ -17,7 +17,7 @@ validate``); it prints a table, writes the Markdown report and exits 1 when any
 check fails. ``--fast`` runs every case at its small size (the size the default
 test run uses).
 
-Conventions the exact values rely on (DESIGN.md): within day t a periodic review
+Conventions the exact values rely on (docs/conventions.md): within day t a periodic review
 comes first (from IP = on-hand − backorders + on-order, trigger IP <= reorder
 point), then receipts due, then demand; an order placed at time t with lead time
 L lands at exactly t + L, so under daily review an order-up-to level S with
@@ -1634,7 +1634,7 @@ def _fmt(x: float) -> str:
 CONVENTIONS = """\
 ## Conventions the exact values rely on
 
-* **Event order within day t** (DESIGN.md): (1) a periodic policy reviews at the start of
+* **Event order within day t** (docs/conventions.md): (1) a periodic policy reviews at the start of
   the day from IP = on-hand − backorders + on-order and orders when IP <= reorder point;
   (2) shipments due arrive (an order placed at time t with lead time L lands at exactly
   t + L, so an order placed at the start of day t with L = 3 is there before the demand of
