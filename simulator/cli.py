@@ -24,11 +24,12 @@ CHECKED = 10
 
 KEY_METRICS = (
     ("fill_rate", "Fill rate", "pct"),
-    ("order_fill_rate", "Orders complete", "pct"),
-    ("stockout_rate", "Stockout days", "pct"),
-    ("cash_tied_up", "Cash tied up", "money"),
-    ("total_cost", "Total cost", "money"),
-    ("purchase_orders", "Purchase orders", "num"),
+    ("stockout_rate", "Stockout\ndays", "pct"),
+    ("total_cost", "Total\ncost", "money"),
+    ("cash_tied_up", "Cash in\nstock", "money"),
+    ("cash_in_pipeline", "Stock in\ntransit", "money"),
+    ("working_capital_peak", "Peak working\ncapital", "money"),
+    ("purchase_orders", "Purchase\norders", "num"),
 )
 
 
@@ -314,7 +315,7 @@ def _run_claimed(
     if quiet:
         click.echo(str(written))
     else:
-        _print_summary(result.summary, result.metadata)
+        _print_summary(result.summary, result.metadata, scn)
         click.echo(f"\nResults: {written}/")
         if not no_plots:
             click.echo(f"Report:  {written / 'report.html'}")
@@ -396,27 +397,48 @@ def _run_with_progress(
             state["bar"].stop()
 
 
-def _fmt(kind: str, value: float, currency: str, unit: bool = True) -> str:
+def _fmt(
+    kind: str, value: float, currency: str, unit: bool = True, digits: int | None = None
+) -> str:
     if value != value:  # NaN
         return "–"
     if kind == "pct":
-        return f"{100 * value:.1f}" + (" %" if unit else "")
+        return f"{100 * value:.{1 if digits is None else digits}f}" + (" %" if unit else "")
     if kind == "money":
-        return f"{currency if unit else ''}{value:,.0f}"
-    return f"{value:,.1f}"
+        return f"{currency if unit else ''}{value:,.{0 if digits is None else digits}f}"
+    return f"{value:,.{1 if digits is None else digits}f}"
 
 
-def _print_summary(summary, metadata: dict) -> None:
-    """Print a table per policy: key portfolio metrics, mean and 95 % CI."""
+def _half_width(kind: str, half: float, currency: str) -> str:
+    """Write a CI half-width with the digits it needs: never "± 0.0" unless it is 0."""
+    if half != half:
+        return "–"
+    scale = 100 * half if kind == "pct" else half
+    base = 0 if kind == "money" else 1
+    digits = base
+    while 0 < scale < 0.5 * 10.0**-digits and digits < base + 4:
+        digits += 1
+    return _fmt(kind, half, currency, unit=False, digits=digits)
+
+
+def _policy_line(name: str, spec) -> str:
+    """One line naming a policy: its description, or its type when it has none."""
+    text = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
+    return f"  {name}: {text or spec.type.replace('_', ' ')}"
+
+
+def _print_summary(summary, metadata: dict, scenario=None) -> None:
+    """Print a table per policy: key portfolio metrics, mean ± 95 % CI and p5–p95."""
     from rich.console import Console
     from rich.table import Table
 
     cur = metadata.get("currency", "")
+    days = metadata["horizon_days"]
     table = Table(
         title=(
-            f"{metadata['scenario']}: {metadata['replications']} replications × "
-            f"{metadata['horizon_days']} days, seed {metadata['seed']} "
-            "(mean ± 95 % CI half-width, all SKUs)"
+            f"{metadata['scenario']}: {metadata['replications']} simulated seasons of "
+            f"{days} days, seed {metadata['seed']}. All SKUs; each cell: mean ± 95 % CI "
+            "half-width, then the range of 90 % of seasons (p5–p95)"
         ),
         title_justify="left",
     )
@@ -424,23 +446,34 @@ def _print_summary(summary, metadata: dict) -> None:
     for _, label, _ in KEY_METRICS:
         table.add_column(label, justify="right", no_wrap=True)
     rows = summary[summary["sku"] == "ALL"].set_index(["policy", "metric"])
+    specs = scenario.policies if scenario is not None else {}
     for policy in metadata["policies"]:
         cells = []
         for metric, _, kind in KEY_METRICS:
+            if (policy, metric) not in rows.index:
+                cells.append("–")
+                continue
             r = rows.loc[(policy, metric)]
             half = (r["ci_high"] - r["ci_low"]) / 2
-            mean, pm = _fmt(kind, r["mean"], cur), _fmt(kind, half, cur, unit=False)
-            cells.append(f"{mean} [dim]± {pm}[/dim]")
+            mean, pm = _fmt(kind, r["mean"], cur), _half_width(kind, half, cur)
+            lo, hi = _fmt(kind, r["p5"], cur, unit=False), _fmt(kind, r["p95"], cur, unit=False)
+            cells.append(f"{mean} [dim]± {pm}[/dim]\n[dim]{lo} – {hi}[/dim]")
         table.add_row(policy, *cells)
     console = Console()
     if not console.is_terminal:
-        console = Console(width=120)  # pipes and logs: no need to squeeze into 80 columns
+        console = Console(width=160)  # pipes and logs: no need to squeeze into 80 columns
     console.print(table)
+    for policy in metadata["policies"]:
+        if policy in specs:
+            click.echo(_policy_line(policy, specs[policy]))
     _print_targets(summary, metadata)
     click.echo(
-        "Fill rate: units served from stock at once ÷ units demanded. Orders complete: "
-        "customer orders shipped in full at once.\nStockout days: share of days with demand "
-        "not served at once. Cash tied up: mean inventory value. Costs per replication."
+        "Fill rate: units served from stock at once ÷ units demanded. Stockout days: share "
+        "of days with demand not served at once"
+        + (" (SKUs weighted by units demanded)" if len(metadata.get("skus") or []) > 1 else "")
+        + f".\nCosts per {days}-day season (total cost includes lost margin, an opportunity "
+        "cost). Cash in stock: mean inventory value; stock in transit: mean value on order; "
+        "peak working capital: the most cash in stock and in transit on any day."
     )
 
 
@@ -471,8 +504,14 @@ def _print_targets(summary, metadata: dict) -> None:
 
 @cli.command()
 @click.argument("scenarios", nargs=-1, required=True)
-def validate(scenarios: tuple[str, ...]) -> None:
-    """Check scenario files (or built-in names) without running them."""
+@click.option("-q", "--quiet", is_flag=True, help="Print only the 'ok' line of each scenario.")
+def validate(scenarios: tuple[str, ...], quiet: bool) -> None:
+    """Check scenario files (or built-in names) without running them.
+
+    For each valid scenario, print what will be simulated: the horizon in dates, the
+    calendar of announced and unannounced windows (dates and day numbers), the ABC
+    classes and the policies. Warnings go to stderr; a bad file exits 2.
+    """
     from simulator.data.scenario import ScenarioError, load_scenario
 
     bad = 0
@@ -490,8 +529,62 @@ def validate(scenarios: tuple[str, ...]) -> None:
             f"{name}: ok ({len(scn.skus)} SKU{'s' * (len(scn.skus) != 1)}, "
             f"{len(scn.policies)} policies, {scn.horizon_days} days)"
         )
+        if not quiet:
+            for line in _scenario_outline(scn):
+                click.echo(f"  {line}")
     if bad:
         sys.exit(2)
+
+
+def _days_text(scn, start: int, end: int) -> str:
+    """Half-open days [start, end) as dates and day numbers, last day inclusive."""
+    if end <= start:
+        return f"{scn.date_of(start)} (day {start}, empty)"
+    last = end - 1
+    span = f"{end - start} day{'s' * (end - start != 1)}"
+    if last == start:
+        return f"{scn.date_of(start)} (day {start}, {span})"
+    return f"{scn.date_of(start)} – {scn.date_of(last)} (days {start}–{last}, {span})"
+
+
+def _scenario_outline(scn) -> list[str]:
+    """Lines that say what a valid scenario will simulate (for ``validate``)."""
+    from simulator.model.policies import abc_classes
+
+    lines = [f"horizon: {_days_text(scn, 0, scn.horizon_days)}"
+             + (f", after {scn.warmup_days} warm-up days" if scn.warmup_days else "")
+             + f"; {scn.replications} replications, seed {scn.seed}, "
+             f"unmet demand {scn.unmet_demand.replace('_', ' ')}"]  # fmt: skip
+    calendar = sorted(scn.calendar(), key=lambda w: (w["start_day"], w["label"]))
+    if calendar:
+        lines.append("calendar (last day inclusive):")
+        width = max(len(w["label"]) for w in calendar)
+        for w in calendar:
+            note = "" if w.get("announced", True) else "  [not announced: planners do not see it]"
+            lines.append(f"  {w['label']:<{width}}  "
+                         f"{_days_text(scn, w['start_day'], w['end_day'])}{note}")  # fmt: skip
+    else:
+        lines.append("calendar: no campaigns or disruption windows")
+    random = [f"{d.label or 'random outage'} ({name}, {d.per_year:g}/year)"
+              for name, sup in scn.suppliers.items() for d in sup.disruptions
+              if not hasattr(d, "start")]  # fmt: skip
+    if random:
+        lines.append("random disruptions, drawn per replication: " + "; ".join(random))
+    if len(scn.skus) > 1:
+        classes = abc_classes(scn)
+        by_class: dict[str, list[str]] = {}
+        for sku_id, c in classes.items():
+            by_class.setdefault(c, []).append(sku_id)
+        lines.append("ABC classes (by expected revenue: A the top 80 %, B the next 15 %):")
+        for c in sorted(by_class):
+            ids = by_class[c]
+            shown = ", ".join(ids[:6]) + (", …" if len(ids) > 6 else "")
+            lines.append(f"  {c}: {len(ids)} SKU{'s' * (len(ids) != 1)} ({shown})")
+    for name, spec in scn.policies.items():
+        mark = " (baseline)" if name == scn.baseline_policy else ""
+        text = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
+        lines.append(f"policy {name}{mark}: {spec.type}" + (f" — {text}" if text else ""))
+    return lines
 
 
 @cli.command("scenarios")

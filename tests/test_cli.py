@@ -147,3 +147,45 @@ def test_check_reports_a_violation_exits_1_and_keeps_the_results(runner, monkeyp
     assert "invariant violated: row 0: fill_rate" in res.output
     assert "1 invariant violations" in res.output
     assert (Path("out") / "runs.parquet").is_file()  # nothing is lost
+
+
+def test_validate_shows_the_calendar_in_dates_and_days_and_the_abc_classes(runner):
+    res = runner.invoke(cli, ["validate", "port-strike", "catalog"])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    # The closure is [2026-10-05, 2026-10-26): 21 days, last day inclusive in the text.
+    assert "port strike  2026-10-05 – 2026-10-25 (days 34–54, 21 days)" in out
+    assert "horizon: 2026-09-01 – 2027-02-27 (days 0–179, 180 days), after 60 warm-up" in out
+    assert "policy jit (baseline): jit" in out
+    # catalog: every SKU in exactly one class, counts adding up to 24.
+    catalog = out[out.index("catalog: ok"):]
+    counts = [int(line.split(": ")[1].split()[0]) for line in catalog.splitlines()
+              if line.strip()[:2] in ("A:", "B:", "C:")]  # fmt: skip
+    assert sum(counts) == 24 and len(counts) == 3
+    quiet = runner.invoke(cli, ["validate", "-q", "port-strike"])
+    assert quiet.output.strip() == "port-strike: ok (2 SKUs, 4 policies, 180 days)"
+
+
+def test_validate_marks_unannounced_windows_and_warns_on_windows_partly_outside(runner):
+    data = {**TINY, "horizon_days": 30}
+    data["suppliers"] = {"s": {**TINY["suppliers"]["s"], "disruptions": [
+        {"kind": "supplier_outage", "start": 20, "end": 40, "announced": False, "label": "fire"}]}}
+    Path("s.yaml").write_text(yaml.safe_dump(data))
+    res = runner.invoke(cli, ["validate", "s.yaml"])
+    assert res.exit_code == 0, res.output
+    assert "fire  2026-01-21 – 2026-02-09 (days 20–39, 20 days)  [not announced" in res.output
+    assert "warning" in res.output  # the window runs past the horizon
+
+
+def test_run_summary_shows_the_spread_across_seasons_and_never_a_false_zero(runner):
+    from simulator.cli import _half_width
+
+    res = runner.invoke(cli, ["run", "classroom", "-n", "6", "--no-plots", "-w", "1"])
+    assert res.exit_code == 0, res.output
+    assert "p5–p95" in res.output and "Costs per 365-day season" in res.output
+    assert "Peak working" in res.output
+    # A half-width of 0.004 % is shown with enough digits not to read as 0.
+    assert _half_width("pct", 0.00004, "$") == "0.004"
+    assert _half_width("money", 0.3, "$") == "0.3"
+    assert _half_width("money", 12.0, "$") == "12"
+    assert _half_width("pct", 0.0, "$") == "0.0"  # exactly zero: every season equal
