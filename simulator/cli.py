@@ -1136,6 +1136,121 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
         )
 
 
+@cli.command()
+@click.argument("sales", type=click.Path(path_type=Path))
+@click.option("--purchases", type=click.Path(path_type=Path),
+              help="Purchase history (order date, receipt date, SKU, supplier): lead times.")
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Scenario YAML to write.")
+@click.option("--plot", "plot_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for charts of the history against the fit.")
+@click.option("--column", "columns", multiple=True, metavar="FIELD=NAME",
+              help="Map a column: date, sku, quantity, order_id, price, unit_cost, line_total, "
+              "status; purchase fields as po.FIELD (repeat).")
+@click.option("--lead-time", type=click.FloatRange(min=0, max=36500),
+              help="Mean lead time (days) of suppliers without a purchase history [14].")
+@click.option("--lead-time-sd", type=click.FloatRange(min=0, max=36500),
+              help="Its standard deviation [20 % of the mean].")
+@click.option("--returns", type=click.Choice(["cancel", "net", "ignore"]), default="cancel",
+              show_default=True, help="Negative quantities: cancel units of their own order "
+              "(others left out), net against the day, or ignore.")
+@click.option("--short-history", type=click.Choice(["pool", "exclude"]), default="pool",
+              show_default=True, help="SKUs with too little history: a pooled model, or left out.")
+@click.option("--timezone", metavar="TZ", help="Read offset timestamps in this zone, e.g. "
+              "Europe/Berlin [the wall clock as written].")
+@click.option("--date-format", metavar="FMT", help="Date format, e.g. %d/%m/%Y [recognised].")
+@click.option("--horizon", type=click.IntRange(1, 36500), default=365, show_default=True,
+              help="Days the scenario simulates.")
+@click.option("--order-cost", type=click.FloatRange(min=0, max=1e12), default=0.0,
+              show_default=True, help="Cost of one purchase order, for every supplier.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the file written.")
+def fit(sales: Path, purchases: Path | None, out: Path, plot_dir: Path | None,
+        columns: tuple[str, ...], lead_time: float | None, lead_time_sd: float | None,
+        returns: str, short_history: str, timezone: str | None, date_format: str | None,
+        horizon: int, order_cost: float, force: bool, quiet: bool) -> None:
+    """Fit a scenario from a sales export (CSV, Parquet or Excel) and a purchase history.
+
+    Then `supplysim run OUT`. Every estimate and why it was chosen is written in the
+    scenario's comments; docs/fit.md explains them.
+    """
+    import re
+
+    from simulator.data.fit import FitError, FitOptions, fit_history, write_scenario
+
+    mapping = {}
+    for item in columns:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise BadInput(f"--column: must be FIELD=NAME, got {item!r}")
+        mapping[key.strip()] = value.strip()
+    if out.exists() and not force:
+        raise BadInput(f"{out}: already exists; use --force to overwrite it")
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", out.stem).strip("-.") or "fitted"
+    options = FitOptions(columns=mapping, lead_time=lead_time, lead_time_sd=lead_time_sd,
+                         returns=returns, short_history=short_history, timezone=timezone,
+                         date_format=date_format, horizon_days=horizon,
+                         order_cost=order_cost, name=name)
+    try:
+        result = fit_history(sales, purchases, options)
+        write_scenario(result.text, out, force=force)
+    except FitError as exc:
+        raise BadInput(str(exc)) from None
+    if not quiet:
+        for note in result.notes:
+            click.echo(f"note: {note}", err=True)
+        _print_fit(result)
+    if plot_dir is not None:
+        from simulator.present.fit_charts import make_fit_figures
+
+        written = make_fit_figures(result, plot_dir)
+        if not quiet:
+            click.echo(f"Charts:    {plot_dir}/ ({len(written)} files)")
+    click.echo(f"Scenario:  {out}  (supplysim run {shlex.quote(str(out))})")
+
+
+def _print_fit(result) -> None:
+    """Print the fit's per-SKU and per-supplier summary tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    p = result.provenance
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    table = Table(title=f"Fit of {p['sales']}: {p['first_day']} .. {p['last_day']}, "
+                  f"{p['rows_used']:,} of {p['rows_read']:,} rows used "
+                  f"({result.seconds:.1f} s)", title_justify="left")
+    for col, just in [("SKU", "left"), ("class", "left"), ("days", "right"),
+                      ("units/day", "right"), ("demand", "left"), ("why", "left"),
+                      ("calendar", "left"), ("price", "right"), ("cost", "right"),
+                      ("supplier", "left")]:
+        table.add_column(col, justify=just, overflow="fold")
+    for f in result.skus:
+        cal = [k for k, v in (("weekly", f.weekly), ("monthly", f.monthly)) if v is not None]
+        if f.trend:
+            cal.append(f"trend {f.trend:+.0%}/y")
+        dist = next(iter(f.demand.values()))
+        kind = f"{f.model}: {dist.get('dist', f.dist)}" if f.model == "per_day" else (
+            f"{dist['orders_per_day']:g} orders/day × {dist['order_size']['dist']} size")
+        cost = f"{f.unit_cost:,.2f}" + ("*" if f.cost_source.startswith("assumed") else "")
+        price = f"{f.price:,.2f}" + ("*" if f.price_source.startswith("assumed") else "")
+        table.add_row(f.sku, f.abc, str(f.units.size), f"{f.mean_per_day:.3g}", kind, f.why,
+                      ", ".join(cal) or "–", price, cost, f.supplier)
+    console.print(table)
+    sup = Table(title="Lead times", title_justify="left")
+    for col in ("supplier", "source", "receipts", "lead time", "on time", "crossed", "why"):
+        sup.add_column(col, overflow="fold")
+    for _, r in result.supplier_summary().iterrows():
+        on_time = "–" if r["on_time"] != r["on_time"] else f"{r['on_time']:.0%}"
+        sup.add_row(r["supplier"], r["source"], str(r["shipments"]), r["lead_time"], on_time,
+                    str(r["crossed"]), r["why"])
+    console.print(sup)
+    if result.excluded:
+        click.echo(f"Left out: {', '.join(result.excluded)}")
+    click.echo("* assumed (not in the files). Classes: ABC by expected revenue (80 % / 15 %).")
+
+
 def main() -> None:
     """Console-script entry point: exit 2 for bad input, 1 for internal errors.
 
