@@ -43,6 +43,13 @@ from simulator.data.strict import StrictModel
 
 __all__ = [
     "BaseStockSpec",
+    "ForecastSpec",
+    "Goodwill",
+    "Leftover",
+    "Lifecycle",
+    "Quality",
+    "RegimeChanges",
+    "Shift",
     "Campaign",
     "Capacity",
     "Disruption",
@@ -240,6 +247,18 @@ def _zero_delay() -> Any:
     return Constant(dist="constant", value=0.0)
 
 
+class Quality(StrictModel):
+    """Bad batches: each delivered shipment fails inspection with ``reject_rate``.
+
+    A shipment is inspected for ``inspection_days`` after it lands (it cannot be
+    sold meanwhile, and stays on order); a failed one is returned, and the
+    planner finds out when the inspection ends.
+    """
+
+    reject_rate: Annotated[float, Field(ge=0, le=1)]
+    inspection_days: Annotated[float, Field(ge=0, le=MAX_DAYS, allow_inf_nan=False)] = 0.0
+
+
 class Supplier(StrictModel):
     """A source of stock: its lead-time distribution, what an order costs, its disruptions."""
 
@@ -256,6 +275,7 @@ class Supplier(StrictModel):
     deliver_in_order: bool = True
     description: str = ""
     disruptions: list[Disruption] = []
+    quality: Quality | None = None
 
     @model_validator(mode="after")
     def _lead_time_in_days(self) -> Supplier:
@@ -305,6 +325,9 @@ class Campaign(StrictModel):
     end: DayOrDate = Field(alias="end_day")
     uplift: NonNeg
     label: str = "campaign"
+    stop_below: NonNeg | None = None
+    """Marketing stops the campaign once on-hand falls below this many units (at a day's
+    close): from the next day on, the uplift no longer applies to the realised demand."""
     _empty: bool = PrivateAttr(default=False)
     """Given as ``days: 0``: no campaign; the demand leaves it out."""
 
@@ -324,6 +347,41 @@ class Campaign(StrictModel):
         return campaign
 
 
+class Shift(StrictModel):
+    """A lasting change of demand from ``start`` on: mean × ``multiplier`` (shifts compound).
+
+    An announced shift joins the planner's calendar (as a campaign does); an
+    unannounced one (the default) reaches planners only through the demand they
+    observe.
+    """
+
+    start: DayOrDate
+    multiplier: NonNeg
+    announced: bool = False
+    label: str = ""
+
+
+class RegimeChanges(StrictModel):
+    """Unannounced lasting changes of demand, drawn per replication.
+
+    Starts are Poisson (``per_year`` on average); from each start on, the mean is
+    multiplied by a draw of ``multiplier``. Planners never see them.
+    """
+
+    per_year: NonNeg
+    multiplier: Distribution
+
+
+class Goodwill(StrictModel):
+    """Customers who do not come back: each unit short lowers future demand by a fraction.
+
+    After u units not served at once, demand is thinned to (1 − ``loss_per_unit_short``)^u
+    of the common demand path, by a uniform stream of its own (common random numbers).
+    """
+
+    loss_per_unit_short: Annotated[float, Field(ge=0, lt=1)]
+
+
 class Demand(StrictModel):
     """A SKU's demand: a daily quantity, or customer orders; then calendar effects.
 
@@ -340,6 +398,8 @@ class Demand(StrictModel):
     campaigns: list[Campaign] = []
     trend_per_year: Annotated[float, Field(gt=-1, le=MAX_VALUE, allow_inf_nan=False)] = 0.0
     spikes: Spikes | None = None
+    shifts: list[Shift] | None = None
+    regime_changes: RegimeChanges | None = None
 
     @model_validator(mode="after")
     def _exactly_one_kind(self) -> Demand:
@@ -357,6 +417,17 @@ class Demand(StrictModel):
 
 
 # --------------------------------------------------------------------------- SKUs
+
+
+class Lifecycle(StrictModel):
+    """The product's end of life: no demand from ``end_of_life`` on; stock left is dead.
+
+    ``announced`` (default true): the planner's forecast drops to zero from that
+    day, so its policies stop buying ahead of it.
+    """
+
+    end_of_life: DayOrDate
+    announced: bool = True
 
 
 class OpenOrder(StrictModel):
@@ -385,6 +456,13 @@ class Sku(StrictModel):
     moq: NonNeg = 0.0
     """Minimum order quantity: a smaller order is raised to it (then to whole packs)."""
     demand: Demand
+    shelf_life_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
+    """Days a received lot may be sold (lot received on day a: sold until day a + life − 1,
+    written off at that day's close); stock is then kept in dated lots, shipped FEFO."""
+    salvage_value: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Fraction of unit cost recovered for stock left at the end of life or at the horizon."""
+    lifecycle: Lifecycle | None = None
+    goodwill: Goodwill | None = None
 
     @model_validator(mode="after")
     def _packs(self) -> Sku:
@@ -448,7 +526,69 @@ class RQSpec(_CanOrder):
     Q: PerSku
 
 
-class _LotSpec(_CanOrder):
+class ForecastSpec(StrictModel):
+    """How a policy forecasts demand: from the scenario's model (oracle) or learned.
+
+    Learned methods see only the demand observed before each review (the warm-up
+    supplies the first history) and size safety stock from the RMSE of their own
+    past one-day-ahead errors, scaled to the protection period (docs/overbuying.md).
+    """
+
+    method: Literal["oracle", "moving_average", "exp_smoothing", "seasonal"]
+    window_days: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
+    """Moving average: days averaged (also ``seasonal``, instead of ``alpha``)."""
+    alpha: Annotated[float, Field(gt=0, le=1)] | None = None
+    """Smoothing constant of the level (exp_smoothing, seasonal; default 0.1)."""
+    intermittent: Literal["croston", "sba", "tsb"] | None = None
+    """exp_smoothing for intermittent demand: Croston, its bias-corrected SBA, or TSB."""
+    beta: Annotated[float, Field(gt=0, le=1)] | None = None
+    """TSB: smoothing constant of the probability of demand (default: ``alpha``)."""
+    bias: Annotated[float, Field(gt=-1, le=10, allow_inf_nan=False)] = 0.0
+    """Forecast × (1 + bias): 0.2 is an optimistic planner."""
+
+    @model_validator(mode="after")
+    def _parameters(self) -> ForecastSpec:
+        m = self.method
+        if m == "moving_average" and self.window_days is None:
+            raise ValueError(".window_days: required by method moving_average, but missing")
+        if m in ("oracle", "moving_average") and self.alpha is not None:
+            raise ValueError(f".alpha: not used by method {m}, got {self.alpha}")
+        if m in ("oracle", "exp_smoothing") and self.window_days is not None:
+            raise ValueError(f".window_days: not used by method {m}, got {self.window_days}")
+        if m == "seasonal" and self.alpha is not None and self.window_days is not None:
+            raise ValueError("give 'alpha' or 'window_days', not both")
+        if self.intermittent is not None and m != "exp_smoothing":
+            raise ValueError(
+                f".intermittent: needs method exp_smoothing, got method {m}"
+            )
+        if self.beta is not None and self.intermittent != "tsb":
+            raise ValueError(f".beta: only with intermittent: tsb, got {self.beta}")
+        return self
+
+    @property
+    def learned(self) -> bool:
+        """Whether the forecast is learned from observed demand (not the oracle)."""
+        return self.method != "oracle"
+
+
+def _forecast_spec(value: Any) -> Any:
+    """Accept ``forecast: oracle`` (a name) as ``{method: oracle}``."""
+    if isinstance(value, str):
+        return {"method": value}
+    return value
+
+
+class _Forecasting(StrictModel):
+    forecast: ForecastSpec | None = None
+    """None (the default) is the oracle: the scenario's demand model."""
+
+    @field_validator("forecast", mode="before")
+    @classmethod
+    def _named(cls, value: Any) -> Any:
+        return _forecast_spec(value)
+
+
+class _LotSpec(_CanOrder, _Forecasting):
     quantity: Literal["order_up_to", "eoq", "cover_days"] = "order_up_to"
     cover_days: Days = 14.0
 
@@ -463,7 +603,7 @@ class JitSpec(_LotSpec):
     plan_for_disruptions: bool = False
 
 
-class SafetyStockSpec(_CanOrder):
+class SafetyStockSpec(_CanOrder, _Forecasting):
     """Reorder point = lead-time forecast + safety stock; quantity from EOQ or cover days."""
 
     type: Literal["safety_stock"]
@@ -513,6 +653,15 @@ PolicySpec = Annotated[
 # --------------------------------------------------------------------------- scenario
 
 
+class Leftover(StrictModel):
+    """What is measured of the stock left at the end of the horizon."""
+
+    in_total_cost: bool = False
+    """Charge the horizon's leftover (on-hand at cost less salvage) in ``total_cost``."""
+    excess_days: Annotated[int, Field(ge=0, le=MAX_DAYS)] = 90
+    """``excess_units_end`` is the stock above the demand expected in this many days."""
+
+
 class ReportInfo(StrictModel):
     """Who the report is for and from: printed on its title block."""
 
@@ -541,6 +690,7 @@ class Scenario(StrictModel):
     policies: Annotated[dict[str, PolicySpec], Field(min_length=1)]
     baseline: str | None = None
     report: ReportInfo | None = None
+    leftover: Leftover | None = None
 
     @field_validator("start_date", mode="before")
     @classmethod
@@ -881,7 +1031,60 @@ class Scenario(StrictModel):
         for c in sku.demand.campaigns:
             inside = (days >= self.day_of(c.start)) & (days < self.day_of(c.end))
             mult[inside] *= c.uplift
+        return mult * self._lasting(sku, days, announced=True) if self._shifted(sku) else mult
+
+    def hidden_multiplier(self, sku: Sku, until: int | None = None) -> np.ndarray | None:
+        """Multiplier of the *unannounced* lasting changes per simulated day, or None.
+
+        Unannounced shifts and an unannounced end of life change the realised
+        demand, never the planner's calendar (:meth:`demand_multiplier`).
+        """
+        if not self._shifted(sku, announced=False):
+            return None
+        days = np.arange(self.first_day, self.horizon_days if until is None else until)
+        return self._lasting(sku, days, announced=False)
+
+    def _shifted(self, sku: Sku, announced: bool = True) -> bool:
+        """Whether the SKU has a shift or an end of life of that kind (announced or not)."""
+        shifts = sku.demand.shifts or []
+        life = sku.lifecycle
+        return any(s.announced == announced for s in shifts) or (
+            life is not None and life.announced == announced
+        )
+
+    def _lasting(self, sku: Sku, days: np.ndarray, announced: bool) -> np.ndarray:
+        """Product of the shifts (and end of life) of that kind in force on each day."""
+        mult = np.ones(days.size)
+        for s in sku.demand.shifts or []:
+            if s.announced == announced:
+                mult[days >= self.day_of(s.start)] *= s.multiplier
+        life = sku.lifecycle
+        if life is not None and life.announced == announced:
+            mult[days >= self.day_of(life.end_of_life)] = 0.0
         return mult
+
+    @property
+    def overbuying(self) -> bool:
+        """Whether the scenario uses any overbuying feature (docs/overbuying.md).
+
+        Only such scenarios carry the overbuying metrics (``expired_units``,
+        ``write_off_cost``, ...), so the results of every other scenario stay as
+        they were, column for column.
+        """
+        if self.leftover is not None:
+            return True
+        if any(getattr(p, "forecast", None) is not None for p in self.policies.values()):
+            return True
+        if any(s.quality is not None for s in self.suppliers.values()):
+            return True
+        for s in self.skus:
+            d = s.demand
+            if (s.shelf_life_days is not None or s.salvage_value is not None
+                    or s.lifecycle is not None or s.goodwill is not None
+                    or d.shifts is not None or d.regime_changes is not None
+                    or any(c.stop_below is not None for c in d.campaigns)):  # fmt: skip
+                return True
+        return False
 
     def calendar(self) -> list[dict[str, Any]]:
         """Scheduled windows (campaigns, disruptions) as ``{kind, start_day, end_day, label}``."""

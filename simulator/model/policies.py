@@ -39,11 +39,14 @@ from simulator.data.scenario import (
     Sku,
     SSSpec,
 )
+from simulator.model.forecast import Forecaster
 from simulator.model.purchasing import Buying, buying, order_units
 from simulator.model.suppliers import effective_lead_time, expected_arrival, lead_time_pmf
 
 __all__ = [
     "POLICIES",
+    "Learned",
+    "LearnedRun",
     "Plan",
     "Policy",
     "abc_classes",
@@ -89,6 +92,8 @@ class Plan:
     """Mean days between customer orders (1 for a daily quantity; inf without demand)."""
     buy: Buying | None = None
     """How the SKU is bought (packs, MOQ); lots are rounded to it."""
+    inspection: float = 0.0
+    """Days a primary shipment is inspected after it lands before it can be sold."""
 
     def lead(self, spacing: float, order_up_to: bool = True) -> tuple[float, float]:
         """Mean and variance of the lead time to protect, orders ``spacing`` days apart.
@@ -98,10 +103,11 @@ class Plan:
         a distribution (hand-built plans) it is ``lead_mean``/``lead_var``.
         """
         if self.lead_time is None:
-            return self.lead_mean, self.lead_var
-        return _lead_cached(
+            return self.lead_mean + self.inspection, self.lead_var
+        mean, var = _lead_cached(
             self.lead_time, float(spacing), self.in_order, self.whole_days, order_up_to
         )
+        return (mean + self.inspection if self.inspection else mean), var
 
     def lead_pmf(
         self, spacing: float, order_up_to: bool = True
@@ -118,7 +124,11 @@ class Plan:
             _PMF_CACHE[key] = lead_time_pmf(
                 self.lead_time, float(spacing), self.in_order, self.whole_days, order_up_to
             )
-        return _PMF_CACHE[key]
+        pmf = _PMF_CACHE[key]
+        if pmf is not None and self.inspection:
+            shift = math.ceil(self.inspection) if self.whole_days else self.inspection
+            pmf = (pmf[0] + shift, pmf[1])
+        return pmf
 
     def cumulative(self) -> tuple[np.ndarray, np.ndarray]:
         """Cumulative mean and variance, ``C[i] = sum(x[:i])``, for window sums."""
@@ -496,6 +506,141 @@ def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
     return FixedLots(spec, level, q)
 
 
+class Learned:
+    """A ``jit``, ``safety_stock`` or ``hybrid`` policy that forecasts from observed demand.
+
+    Built once per SKU like any policy (it holds no run state); each replication
+    calls :meth:`start` with the list the model appends each closed day's
+    observed demand to, and gets a :class:`LearnedRun` that learns as the days
+    pass. The cover (review period + lead time to protect) and lot rule are the
+    policy's own; the demand over it is the learned forecast and the buffer
+    z·√(P·RMSE² + μ̂²·Var[U]) with RMSE the forecaster's one-day-ahead error
+    (docs/overbuying.md). Outside a replication (``supplysim plan``, the daily
+    bands' levels) it answers as the oracle policy built from the same spec.
+    """
+
+    def __init__(self, spec: PolicySpec, plan: Plan, oracle: Policy) -> None:
+        self.spec = spec
+        self.plan = plan
+        self.oracle = oracle
+        self.continuous = oracle.continuous
+        self.period = oracle.period
+        self.use_backup = getattr(oracle, "use_backup", False)
+        self.can = getattr(spec, "can_order", 0.0)
+        lots = spec.quantity != "order_up_to"
+        daily = float(np.mean(plan.mean[: plan.n_days])) if plan.n_days else 0.0
+        q0 = _lot(spec, plan) if lots else None
+        lot_days = (_lot_days(spec, q0, plan) if q0 is not None and daily > 0 else 0.0)
+        cover = _protection(spec, plan, lot_days)
+        self.cover = np.broadcast_to(np.asarray(cover.days, dtype=float), (plan.n_days,)).tolist()
+        self.lead_var = cover.lead_var
+        self.lots = lots
+        if spec.type == "jit":
+            self.z = None
+        elif spec.type == "safety_stock" and spec.weeks_of_cover is not None:
+            self.z = None
+        else:
+            target = (spec.service_level if spec.type == "safety_stock" else
+                      {"A": spec.service_level_a, "B": spec.service_level_b}.get(plan.abc_class))
+            self.z = None if target is None else float(norm.ppf(target))
+        base_mean, base_var = demand_moments(plan.sku)
+        self.calendar = plan.mean / base_mean if base_mean > 0 else np.ones(plan.mean.size)
+        seasonal = spec.forecast.method == "seasonal"
+        start = base_mean if seasonal else float(plan.mean[0]) if plan.mean.size else 0.0
+        self.prior = (start, math.sqrt(max(float(plan.var[0]), 0.0)) if plan.var.size else 0.0)
+
+    def start(self, history: list[float]) -> LearnedRun:
+        """Return this policy's state for one replication, reading ``history`` as it grows."""
+        return LearnedRun(self, history)
+
+    def review(self, i: int, ip: float) -> float:
+        """Outside a replication: the oracle policy's decision."""
+        return self.oracle.review(i, ip)
+
+    def levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Levels move with each replication's forecast: NaN (none fixed)."""
+        nan = np.full(self.plan.n_days, np.nan)
+        return nan, nan
+
+    def join(self, i: int, ip: float) -> float:
+        """Outside a replication: the oracle policy's can-order rule."""
+        return self.oracle.join(i, ip)
+
+
+class LearnedRun:
+    """A :class:`Learned` policy in one replication: its forecaster and today's levels."""
+
+    def __init__(self, rule: Learned, history: list[float]) -> None:
+        self.rule = rule
+        self.continuous = rule.continuous
+        self.period = rule.period
+        self.use_backup = rule.use_backup
+        self.can = rule.can
+        self.abc_class = getattr(rule, "abc_class", "")
+        self.history = history
+        self.forecaster = Forecaster(
+            rule.spec.forecast, rule.calendar, rule.prior[0], rule.prior[1]
+        )
+        self.day = -1
+        self.r = self.q = 0.0
+
+    def _levels(self, i: int) -> tuple[float, float]:
+        """Reorder point (or order-up-to level) and lot on day index ``i``, learned so far."""
+        if i == self.day:
+            return self.r, self.q
+        f = self.forecaster
+        h = self.history
+        for j in range(f.seen, min(len(h), i)):  # only the days closed before this review
+            f.observe(j, h[j])
+        rule = self.rule
+        spec = rule.spec
+        p = rule.cover[i]
+        mean = f.window(i, p)
+        level = mean
+        if rule.z is not None:
+            mu = mean / p if p > 0 else 0.0
+            level += rule.z * math.sqrt(max(p * f.rmse**2 + mu * mu * rule.lead_var, 0.0))
+        elif spec.type == "safety_stock":
+            level += spec.weeks_of_cover * 7 * f.daily()
+        q = 0.0
+        if rule.lots:
+            plan = rule.plan
+            if spec.quantity == "cover_days":
+                q = f.window(i, spec.cover_days)
+            else:
+                daily = f.daily()
+                q = max(eoq(plan.order_cost, daily * 365, plan.sku.unit_cost,
+                            plan.sku.holding_rate), daily * spec.review_every_days)  # fmt: skip
+            if plan.buy is not None and q > 0:
+                q = order_units(q, plan.buy)
+        self.day, self.r, self.q = i, level, q
+        return level, q
+
+    def review(self, i: int, ip: float) -> float:
+        """Order up to the learned level, or lots lifting IP above the learned reorder point."""
+        r, q = self._levels(i)
+        if not self.rule.lots:
+            gap = r - ip
+            return gap if gap > 1e-9 else 0.0
+        if ip > r or q <= 0:
+            return 0.0
+        return (math.floor((r - ip) / q) + 1) * q
+
+    def join(self, i: int, ip: float) -> float:
+        """Apply the can-order rule to the learned reorder point and lot."""
+        r, q = self._levels(i)
+        if self.can <= 0 or q <= 0 or not self.rule.lots:
+            return 0.0
+        c = r + self.can * q
+        if ip > c:
+            return 0.0
+        return (math.floor((c - ip) / q) + 1) * q
+
+    def levels(self) -> tuple[np.ndarray, np.ndarray]:
+        """See :meth:`Learned.levels`."""
+        return self.rule.levels()
+
+
 POLICIES: dict[str, Callable[..., Policy]] = {
     "base_stock": _base_stock,
     "s_S": _s_S,
@@ -515,7 +660,13 @@ def build_policy(spec: PolicySpec, plan: Plan, abc_class: str | None = None) -> 
     """
     if abc_class is not None and abc_class != plan.abc_class:
         plan = dataclasses.replace(plan, abc_class=abc_class)
+    forecast = getattr(spec, "forecast", None)
+    if forecast is not None and not forecast.learned and forecast.bias:
+        # An optimistic (or pessimistic) oracle: the model's mean, scaled.
+        plan = dataclasses.replace(plan, mean=plan.mean * (1 + forecast.bias))
     policy = POLICIES[spec.type](spec, plan)
+    if forecast is not None and forecast.learned:
+        policy = Learned(spec, plan, policy)
     policy.abc_class = plan.abc_class
     return policy
 
@@ -588,6 +739,7 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
     supplier = scenario.suppliers[sku.supplier]
     times = scenario.first_day + np.arange(days)
     backup = scenario.suppliers.get(sku.backup_supplier) if sku.backup_supplier else None
+    inspection = supplier.quality.inspection_days if supplier.quality is not None else 0.0
     if sku.demand.per_day is not None:
         gap = 1.0
     else:
@@ -605,7 +757,7 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         abc_class=abc_class,
         n_days=scenario.n_days,
         first_day=scenario.first_day,
-        arrival=_in_order(expected_arrival(scenario, sku.supplier, times), supplier),
+        arrival=_in_order(expected_arrival(scenario, sku.supplier, times), supplier) + inspection,
         disrupted=any(getattr(d, "announced", False) for d in supplier.disruptions),
         backup_lead=backup.lead_time.mean if backup is not None else None,
         lead_time=supplier.lead_time,
@@ -613,6 +765,7 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         whole_days=sku.demand.per_day is not None,
         order_gap=gap,
         buy=buying(scenario, sku),
+        inspection=inspection,
     )
 
 

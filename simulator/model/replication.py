@@ -40,20 +40,25 @@ once per replication onto a tape that every policy reads from its start.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import itertools
 import math
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 
 import numpy as np
 import simpy
+from scipy.stats import binom
 from simpy.events import Event
 
+from simulator.data.distributions import Uniform
 from simulator.data.scenario import Scenario
 from simulator.model.policies import (
+    Learned,
     Plan,
     Policy,
     abc_classes,
@@ -176,6 +181,12 @@ class DemandPath:
     measured: tuple[int, float]
     total: tuple[int, float]
     warmup: int
+    thin: list[list[float]] | None = None
+    """One uniform per customer order (same layout as ``orders``), for thinning the
+    common path (goodwill, campaigns that stop); None when nothing thins it."""
+    after: float = math.nan
+    """Mean demand expected over the ``leftover.excess_days`` days after the horizon, with
+    every realised lasting change (overbuying scenarios only)."""
 
     def units(self) -> np.ndarray:
         """Units demanded on each day index."""
@@ -196,6 +207,9 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
         rng = streams.rng("demand", sku.id)
         d = sku.demand
         base_mean = plan.mean[:n]
+        lasting = _lasting(scenario, sku, plan, streams)
+        if lasting is not None:  # unannounced shifts and regime changes (own stream)
+            base_mean = base_mean * lasting[:n]
         if d.spikes is not None:
             base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
         if d.per_day is not None:
@@ -222,8 +236,52 @@ def draw_demand(scenario: Scenario, streams: Streams, plans: list[Plan]) -> list
             pairs = list(zip(at.tolist(), sizes.tolist(), strict=True))
             starts = np.concatenate([[0], np.cumsum(counts)]).tolist()
             orders = [pairs[a:b] for a, b in itertools.pairwise(starts)]
-        out.append(_path(orders, sizes, scenario.warmup_days))
+        path = _path(orders, sizes, scenario.warmup_days)
+        if scenario.overbuying:
+            path = _overbuying(scenario, sku, plan, path, lasting, streams)
+        out.append(path)
     return out
+
+
+def _lasting(scenario: Scenario, sku, plan: Plan, streams: Streams) -> np.ndarray | None:
+    """Realised multiplier of the unannounced lasting changes per day index, or None.
+
+    Unannounced shifts and end of life come from the scenario; regime changes are
+    drawn per replication on their own stream (``("regime_changes", SKU)``), so
+    they shift no other draw. The array runs as far as the plan (past the horizon).
+    """
+    size = plan.mean.size
+    hidden = scenario.hidden_multiplier(sku, until=scenario.first_day + size)
+    rc = sku.demand.regime_changes
+    if rc is None or rc.per_year <= 0:
+        return hidden
+    rng = streams.rng("regime_changes", sku.id)
+    n = scenario.n_days
+    count = rng.poisson(rc.per_year * n / 365)
+    starts = np.sort(rng.integers(0, n, count))
+    mults = rc.multiplier.sample(rng, count)
+    out = np.ones(size) if hidden is None else hidden.copy()
+    for start, m in zip(starts.tolist(), mults.tolist(), strict=True):
+        out[start:] *= m
+    return out
+
+
+def _overbuying(
+    scenario: Scenario, sku, plan: Plan, path: DemandPath, lasting, streams: Streams
+) -> DemandPath:
+    """Add what the overbuying features need to a path: thinning uniforms, demand after it."""
+    thin = None
+    if sku.goodwill is not None or any(c.stop_below is not None for c in sku.demand.campaigns):
+        u = streams.rng("thinning", sku.id).random(sum(len(day) for day in path.orders))
+        starts = np.concatenate([[0], np.cumsum([len(day) for day in path.orders])]).tolist()
+        flat = u.tolist()
+        thin = [flat[a:b] for a, b in itertools.pairwise(starts)]
+    n = scenario.n_days
+    days = scenario.leftover.excess_days if scenario.leftover is not None else 90
+    mean = plan.mean[n : n + days]
+    if lasting is not None:
+        mean = mean * lasting[n : n + days]
+    return dataclasses.replace(path, thin=thin, after=float(mean.sum()))
 
 
 def _path(orders: list[list[tuple[float, float]]], sizes: np.ndarray, warmup: int) -> DemandPath:
@@ -308,6 +366,8 @@ class Warehouse:
         "short",
         "ordered", "placed", "log", "name", "order_cost", "expedite",
         "planned", "cycles", "cycles_short", "lost_since", "pos", "spent", "due",
+        "lots", "life", "expired", "dead", "rejected", "rejects", "today", "short_units",
+        "dem_units", "dem_orders",
     )  # fmt: skip
 
     def __init__(
@@ -347,6 +407,15 @@ class Warehouse:
         # cycle runs until the next order can serve demand.
         self.cycles = self.cycles_short = 0
         self.lost_since = False
+        # Overbuying (docs/overbuying.md); None / 0 keep the plain model as it was.
+        self.lots: deque | None = None  # dated lots [expiry time, units], FEFO (shelf life)
+        self.life = 0  # shelf life in days
+        self.expired = self.dead = self.rejected = 0.0
+        self.rejects: dict[int, float] | None = None  # shipment -> credit, failed inspection
+        self.today = 0.0  # units demanded today (observed demand)
+        self.short_units = 0.0  # units not served at once, whole run (goodwill)
+        self.dem_units = 0.0  # units demanded, counted as served (a thinned path)
+        self.dem_orders = 0
 
     def expect(self, arrival: float, qty: float, planned: float = math.nan) -> None:
         """Add a shipment to the pipeline, due at ``arrival`` (planned for ``planned``)."""
@@ -363,6 +432,9 @@ class Warehouse:
             arrival, seq, qty = heappop(pipe)
             if self.planned is not None:
                 self.planned.pop(seq, None)
+            if self.rejects and seq in self.rejects:
+                self.reject(arrival, seq, qty, bool(pipe))
+                continue
             self.cycles += 1
             if self.backorders > 0 or self.lost_since:
                 self.cycles_short += 1
@@ -379,8 +451,64 @@ class Warehouse:
                 self.backorders -= fill
                 self.filled += fill
             self.on_hand += qty - fill
+            if self.lots is not None and qty > fill:
+                self.lots.append([math.floor(arrival) + self.life, qty - fill])
             if self.log is not None:
                 self.log.append((arrival, "receive", self.name, qty, self.on_hand, self.backorders))
+
+    def reject(self, arrival: float, seq: int, qty: float, more: bool) -> None:
+        """Return a shipment that failed inspection (for credit); it never enters stock."""
+        credit = self.rejects.pop(seq)
+        self.on_order = self.on_order - qty if more else 0.0
+        self.received += qty
+        self.rejected += qty
+        if self.due and seq in self.due:
+            self.due.pop(seq)  # paid on receipt: never paid
+        else:
+            self.spent -= credit
+        if self.log is not None:
+            self.log.append((arrival, "reject", self.name, qty, self.on_hand, self.backorders))
+
+    def take(self, qty: float) -> None:
+        """Take ``qty`` units out of the dated lots, first expiry first out (FEFO)."""
+        lots = self.lots
+        while qty > 0 and lots:
+            lot = lots[0]
+            if lot[1] <= qty + 1e-12:
+                qty -= lot[1]
+                lots.popleft()
+            else:
+                lot[1] -= qty
+                qty = 0.0
+        if self.on_hand <= 0:
+            lots.clear()
+
+    def write_off(self, now: float, dead: bool) -> None:
+        """At a day's close: write off expired lots, or (end of life) all stock as dead."""
+        if dead:
+            gone = self.on_hand
+            if self.lots is not None:
+                self.lots.clear()
+        else:
+            gone = 0.0
+            lots = self.lots
+            while lots and lots[0][0] <= now:
+                gone += lots.popleft()[1]
+            gone = min(gone, self.on_hand)
+            if not lots:
+                gone = self.on_hand  # nothing left in date: all of it (float dust included)
+        if gone <= 0:
+            return
+        self.area += self.on_hand * (now - self.t_last)
+        self.t_last = now
+        self.on_hand -= gone
+        if dead:
+            self.dead += gone
+        else:
+            self.expired += gone
+        if self.log is not None:
+            self.log.append((now, "dead" if dead else "expire", self.name, gone, self.on_hand,
+                             self.backorders))  # fmt: skip
 
     def settle(self, now: float) -> None:
         """Bring the on-hand integral up to ``now`` (it is otherwise kept at each change)."""
@@ -429,6 +557,28 @@ class SkuTrace:
     """Cash spent on buying on each measured day: stock at cost (with any premium) when paid,
     and order costs."""
     ledger: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] | None = None
+    """Overbuying measures (expired, obsolete and rejected units in the measured days, the
+    stock at the end, the demand expected after it); None outside overbuying scenarios."""
+
+
+@dataclass
+class Extra:
+    """An overbuying SKU's run state beside its warehouse (see :meth:`Replication.serve`)."""
+
+    history: list[float] | None
+    """Units demanded on each closed day index: what a learned forecast may read."""
+    eol: float
+    """End of life (a time), or inf."""
+    stops: list[tuple[int, int, float, float]]
+    """Campaigns that stop: (first day index, day index after, uplift, stop below)."""
+    stopped: list[bool]
+    loss: float
+    """Goodwill: fraction of future demand lost per unit short."""
+    thin: list[list[float]] | None
+    """One uniform per order of the common path, or None."""
+    count: int = 0
+    """Orders of the current day seen so far (the index of the next one's uniform)."""
 
 
 class Replication:
@@ -528,7 +678,145 @@ class Replication:
             ([0.0] * n, [0.0] * n, [0.0] * n, [], [0.0] * n, [0.0] * n) for _ in scenario.skus
         ]
         self.start: list[tuple] = [()] * len(scenario.skus)
+        self.extra: list[Extra | None] = [None] * len(scenario.skus)
+        self.start_extra: list[tuple] = [()] * len(scenario.skus)
+        if scenario.overbuying:
+            self._overbuying(streams)
         self.env.process(self.clock())
+
+    def _overbuying(self, streams: Streams) -> None:
+        """Set up the overbuying features: lots, write-offs, thinning, learned forecasts.
+
+        Each SKU that uses one gets an :class:`Extra`; the clock then serves and
+        closes its days through :meth:`serve` and :meth:`close` instead of the
+        plain inline steps (the plain model pays nothing for features it lacks).
+        """
+        sc = self.scenario
+        self.policies = list(self.policies)  # the built list is shared by replications
+        uniform = Uniform(dist="uniform", low=0.0, high=1.0)
+        for k, sku in enumerate(sc.skus):
+            w = self.warehouses[k]
+            path = self.demand[k]
+            policy = self.policies[k]
+            history = None
+            if isinstance(policy, Learned):
+                history = []
+                self.policies[k] = policy.start(history)
+            if sku.shelf_life_days is not None:
+                w.life = sku.shelf_life_days
+                w.lots = deque()
+                if w.on_hand > 0:  # the starting stock is fresh on the first day
+                    w.lots.append([sc.first_day + w.life, w.on_hand])
+            eol = math.inf
+            if sku.lifecycle is not None:
+                eol = float(sc.day_of(sku.lifecycle.end_of_life))
+            stops = [
+                (sc.day_of(c.start) - sc.first_day, sc.day_of(c.end) - sc.first_day, c.uplift,
+                 c.stop_below)
+                for c in sku.demand.campaigns if c.stop_below is not None
+            ]  # fmt: skip
+            loss = sku.goodwill.loss_per_unit_short if sku.goodwill is not None else 0.0
+            self.extra[k] = Extra(history, eol, stops, [False] * len(stops), loss, path.thin)
+            for route in (self.routes[k], self.backups[k]):
+                q = sc.suppliers[route.state.name].quality if route is not None else None
+                if q is not None:
+                    route.quality = (
+                        q.reject_rate, q.inspection_days,
+                        streams.draws(("quality", sku.id, route.state.name), uniform),
+                    )  # fmt: skip
+                    w.rejects = {}
+
+    def serve(self, k: int, i: int, orders: list[tuple[float, float]], stockouts: list[int],
+              review) -> None:  # fmt: skip
+        """Serve day i's customer orders of an overbuying SKU (the clock's step 3, with extras).
+
+        As the plain step, plus: a thinned path (goodwill, a stopped campaign) keeps
+        each order with the day's probability, by the order's own uniform (a daily
+        quantity keeps a binomial share of its units); stock leaves its dated lots
+        first expiry first out; the units demanded are recorded (observed demand).
+        """
+        w = self.warehouses[k]
+        x = self.extra[k]
+        pipe = w.pipeline
+        log = self.log
+        keep = 1.0
+        if x.thin is not None:
+            keep = (1.0 - x.loss) ** w.short_units if x.loss else 1.0
+            for (a, b, uplift, _), stopped in zip(x.stops, x.stopped, strict=True):
+                if stopped and a <= i < b and uplift > 1:
+                    keep /= uplift
+        daily = self.plans[k].whole_days
+        whole = self.scenario.units == "whole"
+        for t, qty in orders:
+            n = x.count
+            x.count += 1
+            if x.thin is not None and keep < 1.0:
+                u = x.thin[i][n]
+                if daily:
+                    qty = float(binom.ppf(u, qty, keep)) if whole else qty * keep
+                elif u >= keep:
+                    continue
+            if pipe and pipe[0][0] <= t:
+                w.receive_until(t, inclusive=True)
+            if qty > 0:
+                w.dem_units += qty
+                w.dem_orders += 1
+            w.today += qty
+            on_hand = w.on_hand
+            if qty <= on_hand:
+                if qty > 0:
+                    w.area += on_hand * (t - w.t_last)
+                    w.t_last = t
+                    w.on_hand = on_hand - qty
+                    w.served += qty
+                    if w.lots is not None:
+                        w.take(qty)
+            else:
+                w.area += on_hand * (t - w.t_last)
+                w.t_last = t
+                w.served += on_hand
+                w.on_hand = 0.0
+                if w.lots is not None:
+                    w.lots.clear()
+                w.short += 1
+                w.short_units += qty - on_hand
+                stockouts.append(i)
+                if w.lost_sales:
+                    w.lost += qty - on_hand
+                    w.lost_since = True
+                else:
+                    w.backorders += qty - on_hand
+                    w.backordered += qty - on_hand
+            if log is not None:
+                log.append((t, "demand", w.name, qty, w.on_hand, w.backorders))
+            if review is not None:
+                want = review(i, w.on_hand - w.backorders + w.on_order)
+                if want > 0 or log is not None:
+                    self.order(k, w, i, t, want)
+                    if self.lines:
+                        self.flush(t)
+
+    def close(self, k: int, y: int, now: float) -> None:
+        """Close day index y of an overbuying SKU: write-offs, observed demand, campaign stops.
+
+        Lots whose last day was y are written off (expired); from the end of life
+        on, all stock is (dead). Then the day's demand joins the history a learned
+        forecast reads, and a campaign with ``stop_below`` stops when on-hand is
+        below it.
+        """
+        w = self.warehouses[k]
+        x = self.extra[k]
+        if now >= x.eol:
+            w.write_off(now, dead=True)
+        elif w.lots:
+            w.write_off(now, dead=False)
+        if x.history is not None:
+            x.history.append(w.today)
+        w.today = 0.0
+        x.count = 0
+        for n, (a, b, _, below) in enumerate(x.stops):
+            if a <= y < b and w.on_hand < below:
+                x.stopped[n] = True
 
     def order(self, k: int, w: Warehouse, i: int, now: float, qty: float) -> None:
         """Put SKU k's line for ``qty`` units on the purchase orders being written at ``now``.
@@ -628,6 +916,8 @@ class Replication:
         """Send one line down a route; return whether the supplier took it (not refused)."""
         w = self.warehouses[k]
         parts = route.ship(qty, now)
+        if parts is not None and route.quality is not None:
+            parts = self.inspect(k, w, route, parts)
         if self.log is not None:
             kind = "refused" if parts is None else ("expedite" if expedite else "order")
             self.log.append((now, kind, w.name, qty, route.state.name, parts))
@@ -652,6 +942,24 @@ class Replication:
         if expedite:
             w.expedite += qty * self.unit_costs[k] * state.premium
         return True
+
+    def inspect(self, k: int, w: Warehouse, route: Route, parts: list[tuple]) -> list:
+        """Inspection of each shipment: it can be sold ``inspection_days`` after it lands.
+
+        One uniform per shipment from the route's quality stream decides whether
+        it fails (then it is returned when the inspection ends: the shipment's
+        sequence number, the next ones the warehouse will give, is marked).
+        """
+        rate, days, draws = route.quality
+        out = []
+        seq = w._seq
+        for arrival, q, shipped, expected in parts:
+            seq += 1
+            if next(draws) < rate:
+                premium = route.state.premium
+                w.rejects[seq] = q * self.unit_costs[k] * (1 + premium)
+            out.append((arrival + days, q, shipped, expected))
+        return out
 
     def planned_arrival(self, k: int, shipped: float, expedite: bool) -> float:
         """When the planner expects a shipment it expects to leave the supplier at ``shipped``.
@@ -715,20 +1023,24 @@ class Replication:
             continuous = p.review if p.continuous else None  # reviews after each customer order
             books.append(
                 (k, w, w.pipeline, *path[:3], path[4], path[5], p.review,
-                 once if continuous else p.period)
+                 once if continuous else p.period, self.extra[k] is not None)
             )  # fmt: skip
-            sellers.append((k, w, w.pipeline, d.orders, path[3], continuous))
+            sellers.append((k, w, w.pipeline, d.orders, path[3], continuous,
+                            self.extra[k] is not None))  # fmt: skip
         interleave = self.interleave
         for i in range(n + 1):
             day = first + i
             yield At(env, 1 if i else 0, CLOSE)  # the clock starts at the first day
             now = float(day)
-            for k, w, pipe, on_hand, backorders, on_order, shipped, spent, review, period in books:
+            for (k, w, pipe, on_hand, backorders, on_order, shipped, spent, review, period,
+                 extra) in books:  # fmt: skip
                 # 1. Close yesterday: receipts due before now, then record the day.
                 if i:
                     y = i - 1
                     if pipe and pipe[0][0] < now:
                         w.receive_until(now, inclusive=False)
+                    if extra:
+                        self.close(k, y, now)
                     on_hand[y] = w.on_hand
                     backorders[y] = w.backorders
                     on_order[y] = w.on_order
@@ -742,6 +1054,9 @@ class Replication:
                     # demand's order and never exceed it (see DemandPath).
                     w.served_before, w.served = w.served, 0.0
                     self.start[k] = _counters(w)
+                    if extra:
+                        self.start_extra[k] = (w.expired, w.dead, w.rejected, w.dem_units,
+                                               w.dem_orders)  # fmt: skip
                 # 2. Review: every policy on the first day, periodic ones every R days.
                 if i % period == 0 and i < n:
                     qty = review(i, w.on_hand - w.backorders + w.on_order)
@@ -753,9 +1068,12 @@ class Replication:
                 return
             # 3. Serve the day's customer orders, SKU by SKU, each SKU's in time order
             #    (or all in time order, when SKUs share a capacity).
-            for k, w, pipe, orders, stockouts, review in (
+            for k, w, pipe, orders, stockouts, review, extra in (
                 _interleaved(sellers, i) if interleave else sellers
             ):
+                if extra:
+                    self.serve(k, i, orders[i], stockouts, review)
+                    continue
                 for t, qty in orders[i]:
                     if pipe and pipe[0][0] <= t:
                         w.receive_until(t, inclusive=True)
@@ -802,6 +1120,23 @@ class Replication:
             sku = self.scenario.skus[k]
             orders, units = self.demand[k].measured
             served_all = w.served_before + w.served
+            demand_all = self.demand[k].total[1]
+            x = self.extra[k]
+            more = None
+            if x is not None:
+                e0 = self.start_extra[k]
+                if x.thin is not None:  # a thinned path: the demand its customers placed
+                    units, orders = w.dem_units - e0[3], w.dem_orders - e0[4]
+                    demand_all = w.dem_units
+                leftover = self.scenario.leftover
+                more = {
+                    "expired_units": w.expired - e0[0],
+                    "obsolete_units": w.dead - e0[1],
+                    "rejected_units": w.rejected - e0[2],
+                    "on_hand_end": w.on_hand,
+                    "demand_after": self.demand[k].after,
+                    "leftover_in_total_cost": leftover is not None and leftover.in_total_cost,
+                }
             traces.append(
                 SkuTrace(
                     on_hand=np.array(path[0][w0:], dtype=float),
@@ -832,10 +1167,13 @@ class Replication:
                         "lost": w.lost,
                         "backorders_end": w.backorders,
                         "on_hand_end": w.on_hand,
-                        "demand": self.demand[k].total[1],
+                        "demand": demand_all,
                         "served": served_all,
                         "backordered": w.backordered,
+                        **({"expired": w.expired, "dead": w.dead, "rejected": w.rejected}
+                           if x is not None else {}),
                     },
+                    extra=more,
                 )
             )
         return traces
@@ -857,8 +1195,8 @@ def _interleaved(sellers: list[tuple], i: int) -> list[tuple]:
         if rank == last:
             runs[-1][3][i].append((t, q))
         else:
-            k, w, pipe, _, stockouts, review = sellers[rank]
-            runs.append((k, w, pipe, {i: [(t, q)]}, stockouts, review))
+            k, w, pipe, _, stockouts, review, extra = sellers[rank]
+            runs.append((k, w, pipe, {i: [(t, q)]}, stockouts, review, extra))
             last = rank
     return runs
 

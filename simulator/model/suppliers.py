@@ -190,7 +190,7 @@ class Route:
     ``lead`` yields the route's lead times in order (:meth:`model.Streams.draws`).
     """
 
-    __slots__ = ("state", "lead", "clearing", "in_order", "last_arrival", "log", "sku")
+    __slots__ = ("state", "lead", "clearing", "in_order", "last_arrival", "log", "sku", "quality")
 
     def __init__(
         self,
@@ -207,6 +207,8 @@ class Route:
         self.clearing = clearing_rng
         self.in_order = spec.deliver_in_order
         self.last_arrival = -math.inf
+        self.quality = None
+        """(reject rate, inspection days, uniform draws) when the supplier inspects."""
 
     def ship(self, qty: float, now: float) -> list[tuple[float, float, float, float]] | None:
         """Turn an order placed at ``now`` into shipments; None if the supplier refuses it.

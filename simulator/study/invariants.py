@@ -12,8 +12,10 @@ What is checked
 :func:`check_traces` (one replication × one policy):
 
 * **units are conserved** per SKU over the whole run (the trace's ledger):
-  initial + received = shipped + on-hand at the end; demand = served +
-  backordered + lost; backordered = filled from receipts + still waiting;
+  initial + received = shipped + on-hand at the end (+ expired + obsolete +
+  rejected, in overbuying scenarios: received counts a rejected shipment, which
+  is returned); demand = served + backordered + lost; backordered = filled from
+  receipts + still waiting;
 * **nothing is negative**: on-hand, backorders and on-order on every day (and,
   with a log, after every event);
 * **unmet demand** follows the scenario: no backorders under ``lost_sale``, no
@@ -222,7 +224,18 @@ def _check_trace(scenario: Scenario, sku: Any, tr: Any, label: str, out: Violati
     """Check what needs only the trace: ledger, signs, the unmet-demand rule."""
     led = tr.ledger
     scale = led["demand"] + led["received"] + led["initial"]
-    if not _close(led["initial"] + led["received"], led["shipped"] + led["on_hand_end"], scale):
+    if "expired" in led:  # overbuying: stock also leaves by expiry, end of life, rejection
+        gone = led["expired"] + led["dead"] + led["rejected"]
+        if not _close(led["initial"] + led["received"], led["shipped"] + led["on_hand_end"] + gone,
+                      scale):  # fmt: skip
+            out.add(
+                label,
+                "units conserved (initial + received = shipped + on-hand at end + expired + "
+                "obsolete + rejected)",
+                f"{led['initial']} + {led['received']} != {led['shipped']} + "
+                f"{led['on_hand_end']} + {led['expired']} + {led['dead']} + {led['rejected']}",
+            )
+    elif not _close(led["initial"] + led["received"], led["shipped"] + led["on_hand_end"], scale):
         out.add(
             label,
             "units conserved (initial + received = shipped + on-hand at end)",
@@ -384,7 +397,7 @@ def _check_log(
             out.add(label, "log entries in time order", f"{kind} at t={t:g} after t={last_t:g}")
         last_t = max(last_t, t) if math.isfinite(t) else last_t
         measured = t >= 0
-        if kind in ("receive", "demand") and measured and t > t_area:
+        if kind in ("receive", "demand", "expire", "dead") and measured and t > t_area:
             area += rp.on_hand * (min(t, horizon) - t_area)
             t_area = t
         if kind == "demand":
@@ -429,6 +442,25 @@ def _check_log(
                 e[5],
                 rp.backorders,
             )
+        elif kind == "reject":  # a shipment failed inspection: returned, never in stock
+            qty = e[3]
+            if pending[(t, qty)]:
+                pending[(t, qty)].pop(0)
+            else:
+                out.add(label, "every rejected shipment was announced by a purchase order",
+                        f"{qty} units at t={t:g}")  # fmt: skip
+            rp.on_order -= qty
+            rp.scale += abs(qty)
+            same("on-hand after a rejection (unchanged)", t, e[4], rp.on_hand)
+        elif kind in ("expire", "dead"):  # written off at a day close
+            qty = e[3]
+            if not (0 < qty <= rp.on_hand + ABS + REL * rp.scale):
+                out.add(label, "a write-off takes at most the stock on hand",
+                        f"t={t:g}: {qty} of {rp.on_hand}")  # fmt: skip
+            if t != math.floor(t):
+                out.add(label, "write-offs happen at a day close", f"t={t:g}")
+            rp.on_hand -= qty
+            same("on-hand after a write-off", t, e[4], rp.on_hand)
         elif kind == "review":
             qty, ip = e[3], e[5]
             if not (qty >= 0 and math.isfinite(qty)):
@@ -666,6 +698,15 @@ def check_runs(runs: pd.DataFrame, scenario: Scenario) -> list[str]:
         for i in bad[: out.limit]:
             out.add(label, f"{col} finite and >= 0", _row(runs, i) + f": {x[i]}")
     parts = runs[list(COST_COLUMNS[:-1])].to_numpy(dtype=float).sum(axis=1)
+    if "write_off_cost" in runs:  # overbuying: write-offs, and the leftover when charged
+        parts = parts + runs["write_off_cost"].to_numpy(dtype=float)
+        if scenario.leftover is not None and scenario.leftover.in_total_cost:
+            parts = parts + runs["leftover_cost"].to_numpy(dtype=float)
+        for col in ("write_off_cost", "leftover_cost", "leftover_value", "expired_units",
+                    "obsolete_units", "rejected_units", "leftover_units"):  # fmt: skip
+            x = runs[col].to_numpy(dtype=float)
+            for i in np.flatnonzero(~((x >= 0) & np.isfinite(x)))[: out.limit]:
+                out.add(label, f"{col} finite and >= 0", _row(runs, i) + f": {x[i]}")
     total = runs["total_cost"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         ok = np.abs(total - parts) <= ABS + REL * np.abs(total)
@@ -673,7 +714,7 @@ def check_runs(runs: pd.DataFrame, scenario: Scenario) -> list[str]:
     for i in bad[: out.limit]:
         out.add(
             label,
-            "total_cost = holding + ordering + shortage + expedite",
+            "total_cost = holding + ordering + shortage + expedite (+ write-offs, leftover)",
             _row(runs, i) + f": {total[i]} != {parts[i]}",
         )
     for col in RATIO_COLUMNS:

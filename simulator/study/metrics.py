@@ -22,9 +22,11 @@ __all__ = [
     "DAILY_FIELDS",
     "ID_COLUMNS",
     "METRICS",
+    "OVERBUYING_METRICS",
     "BANDS",
     "daily_bands",
     "daily_paths",
+    "metrics_of",
     "paired_differences",
     "replication_rows",
     "summarize",
@@ -43,6 +45,18 @@ METRICS = (
     "revenue", "gross_margin", "cash_out", "working_capital_peak", "days",
 )  # fmt: skip
 """Metric columns of ``runs.parquet``, in order."""
+
+OVERBUYING_METRICS = (
+    "expired_units", "obsolete_units", "rejected_units", "write_off_cost",
+    "leftover_units", "leftover_value", "leftover_cost", "excess_units_end",
+)  # fmt: skip
+"""Extra columns of a scenario that uses an overbuying feature (docs/overbuying.md), after
+``METRICS``. Other scenarios' tables keep exactly the columns of ``METRICS``."""
+
+
+def metrics_of(runs: pd.DataFrame) -> tuple[str, ...]:
+    """Return the metric columns of a runs table: ``METRICS``, then any overbuying ones."""
+    return METRICS + tuple(m for m in OVERBUYING_METRICS if m in runs.columns)
 
 DAILY_FIELDS = (
     "on_hand", "backorders", "cash_tied_up", "on_order", "cash_position", "inventory_position",
@@ -83,6 +97,7 @@ def replication_rows(
     )  # fmt: skip
     # Portfolio paths, summed over SKUs: stock value, stock + pipeline value, stockout days.
     value_path = capital_path = any_stockout = None
+    extra_totals: dict[str, float] | None = None
     # Sum the portfolio in SKU id order, so it does not depend on the order of the file
     # to the last bit; the SKU rows keep the file's order.
     order = sorted(range(len(skus)), key=lambda k: skus[k].id)
@@ -142,6 +157,11 @@ def replication_rows(
             "working_capital_peak": float(capital.max()),
             "days": float(days),
         }
+        if tr.extra is not None:
+            _overbuying(row, tr.extra, sku)
+            extra_totals = extra_totals or dict.fromkeys(OVERBUYING_METRICS, 0.0)
+            for m in OVERBUYING_METRICS:
+                extra_totals[m] += row[m]
         rows.append(row)
         t = totals
         t["demand"] += tr.demand_units
@@ -227,7 +247,37 @@ def replication_rows(
             "days": float(days),
         }
     )
+    if extra_totals is not None:
+        row = rows[-1]
+        row.update(extra_totals)
+        row["total_cost"] = sum(rows[k]["total_cost"] for k in order)
     return rows
+
+
+def _overbuying(row: dict[str, Any], extra: dict[str, Any], sku: Any) -> None:
+    """Add the overbuying measures to a SKU row; write-offs (and, if set, leftover) in cost.
+
+    ``write_off_cost`` = expired units × unit cost + obsolete units × unit cost × (1 −
+    salvage); ``leftover_value`` = on-hand at the end × unit cost; ``leftover_cost`` =
+    that × (1 − salvage), counted in ``total_cost`` only with ``leftover.in_total_cost``.
+    """
+    salvage = sku.salvage_value or 0.0
+    cost = sku.unit_cost
+    end = extra["on_hand_end"]
+    row["expired_units"] = extra["expired_units"]
+    row["obsolete_units"] = extra["obsolete_units"]
+    row["rejected_units"] = extra["rejected_units"]
+    row["write_off_cost"] = (
+        extra["expired_units"] * cost + extra["obsolete_units"] * cost * (1 - salvage)
+    )
+    row["leftover_units"] = end
+    row["leftover_value"] = end * cost
+    row["leftover_cost"] = end * cost * (1 - salvage)
+    after = extra["demand_after"]
+    row["excess_units_end"] = max(end - after, 0.0) if math.isfinite(after) else math.nan
+    row["total_cost"] += row["write_off_cost"]
+    if extra["leftover_in_total_cost"]:
+        row["total_cost"] += row["leftover_cost"]
 
 
 def daily_paths(traces: list, skus: list, per_sku: bool) -> dict[str, np.ndarray]:
@@ -262,12 +312,15 @@ def _t_ci(mean: float, sd: float, n: int) -> tuple[float, float]:
     return mean - half, mean + half
 
 
-def summarize(runs: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
+def summarize(runs: pd.DataFrame, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Per policy × SKU × metric: n, mean, sd, 95 % CI of the mean, p5/p50/p95.
+
+    ``metrics`` defaults to the table's own (:func:`metrics_of`).
 
     Replications where a ratio is undefined (no demand) are left out of that
     metric's statistics; ``n`` says how many were used.
     """
+    metrics = metrics_of(runs) if metrics is None else metrics
     records = []
     policy_order = list(dict.fromkeys(runs["policy"]))
     sku_order = list(dict.fromkeys(runs["sku"]))
@@ -296,14 +349,17 @@ def summarize(runs: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.Data
 
 
 def paired_differences(
-    runs: pd.DataFrame, baseline: str, metrics: tuple[str, ...] = METRICS
+    runs: pd.DataFrame, baseline: str, metrics: tuple[str, ...] | None = None
 ) -> pd.DataFrame:
     """Paired differences (policy − baseline) per SKU and metric, with 95 % CIs.
+
+    ``metrics`` defaults to the table's own (:func:`metrics_of`).
 
     Pairs are the same replication (common random numbers), so the CI is that
     of the mean of per-replication differences. ``rel_*`` is the ratio of
     means minus one, with a delta-method CI (NaN when the baseline mean is 0).
     """
+    metrics = metrics_of(runs) if metrics is None else metrics
     records = []
     base = runs[runs["policy"] == baseline].set_index(["sku", "replication"])
     for policy in dict.fromkeys(runs["policy"]):
