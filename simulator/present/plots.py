@@ -23,6 +23,7 @@ registry; chart functions only import ``pyplot`` when asked to create their own 
 from __future__ import annotations
 
 import math
+import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib import rc_context
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
@@ -41,10 +43,18 @@ from matplotlib.ticker import Formatter, MaxNLocator, PercentFormatter
 
 __all__ = [
     "CHARTS",
+    "SLIDE_CHARTS",
+    "SLIDE_SIZE",
+    "STYLES",
     "METRIC_TITLES",
     "PALETTE",
+    "WindowLabels",
     "calendar_windows",
+    "cash_headline",
     "charts_for",
+    "cost_headline",
+    "figures_dir",
+    "inventory_headline",
     "make_figures",
     "plot_cash_position",
     "plot_abc_classes",
@@ -56,6 +66,14 @@ __all__ = [
     "plot_sku_heatmap",
     "plot_tradeoff",
     "policy_colors",
+    "policy_label",
+    "review_rhythms",
+    "slide_cash",
+    "slide_costs",
+    "slide_inventory",
+    "slide_tradeoff",
+    "stockout_label",
+    "tradeoff_headline",
 ]
 
 #: Okabe-Ito colour-blind-safe palette, yellow last because it is faint on white.
@@ -96,7 +114,7 @@ _MONEY = {"total_cost", "holding_cost", "ordering_cost", "shortage_cost", "exped
           "cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline"}
 _SHORT_NAMES = {
     "fill_rate": "Fill rate (type 2)",
-    "stockout_rate": "Stockout rate (share of days)",
+    "stockout_rate": "Stockout days (share)",
     "total_cost": "Total cost",
     "cash_tied_up": "Cash tied up",
 }
@@ -106,6 +124,8 @@ _COST_PARTS = (
     ("shortage_cost", "Shortage", "#d4d4d4", "xx"),
     ("expedite_cost", "Expediting", "#ffffff", ".."),
 )
+_BASELINE_MARKER = "s"
+"""The baseline's marker in every chart that marks points or lines (others: circles)."""
 _CAMPAIGN_COLOR = "#F0E442"
 _DISRUPTION_COLOR = "#7f7f7f"
 _SAMPLE_COLOR = "#333333"
@@ -146,6 +166,36 @@ def policy_colors(policies: Iterable[str]) -> dict[str, str]:
         slots[p] = slot
         used.add(slot)
     return {p: PALETTE[slots[p]] for p in names}
+
+
+def policy_label(policy: str, baseline: str | None, sep: str = " ") -> str:
+    """Return a policy's name as charts print it: ``jit (baseline)`` for the baseline.
+
+    The baseline is marked in words (and, where points or lines are drawn, by a square
+    marker), never by colour alone: colours belong to the policy's name.
+    """
+    return f"{policy}{sep}(baseline)" if baseline is not None and policy == baseline else policy
+
+
+def _marker(policy: str, baseline: str | None) -> str:
+    """Square for the baseline, circle for the others."""
+    return _BASELINE_MARKER if baseline is not None and policy == baseline else "o"
+
+
+def _sku_count(frame: pd.DataFrame) -> int:
+    """Count the SKUs in a runs or daily frame (the portfolio rows not counted)."""
+    return int(frame.loc[frame["sku"] != "ALL", "sku"].nunique())
+
+
+def stockout_label(n_skus: int) -> str:
+    """Label the portfolio ``stockout_rate`` axis honestly: what it is a share of.
+
+    With several SKUs the portfolio rate is the demand-weighted mean of the SKUs'
+    shares of stockout days, i.e. a share of SKU-days, not of calendar days.
+    """
+    if n_skus > 1:
+        return "Stockout days (% of SKU-days, demand-weighted)"
+    return "Stockout days (% of days)"
 
 
 def _policies(frame: pd.DataFrame, policies: Sequence[str] | None) -> list[str]:
@@ -260,8 +310,40 @@ def _portfolio(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["sku"] == "ALL"]
 
 
+_SUFFIX = re.compile(r"^(?P<base>.*?) \((?P<who>[^()]*)\)$")
+
+
+def _merged_label(labels: Sequence[str], group: str) -> str:
+    """One label for windows with the same dates: ``black friday ×3 (GREEN, OOLONG)``.
+
+    Labels are read as ``<what> (<who>)`` (the scenario appends the SKU to a campaign and
+    the supplier to a disruption); the same ``what`` for several ``who`` is written once
+    with them listed, or counted (``(3 SKUs)``) when the list would be long.
+    """
+    bases: dict[str, list[str]] = {}
+    for label in dict.fromkeys(labels):
+        m = _SUFFIX.match(label)
+        base, who = (m["base"], m["who"]) if m else (label, "")
+        bases.setdefault(base, [])
+        if who and who not in bases[base]:
+            bases[base].append(who)
+    noun = "SKUs" if group == "campaign" else "suppliers"
+    parts = []
+    for base, who in bases.items():
+        listed = ", ".join(who)
+        if len(who) > 2 or len(listed) > 28:
+            listed = f"{len(who)} {noun}"
+        parts.append(f"{base} ({listed})" if who else base)
+    return " + ".join(parts)
+
+
 def calendar_windows(calendar: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """Normalise calendar entries into shading windows.
+    """Normalise calendar entries into shading windows, one per group and dates.
+
+    Windows of the same group (campaign or disruption) with the same start and end are
+    merged into one, whose label names them all: a campaign run on two SKUs on the same
+    dates is one window labelled ``black friday ×3 (GREEN-100G, OOLONG-100G)``, not two
+    labels printed on top of each other.
 
     Args:
         calendar: ``metadata["calendar"]`` entries with ``kind``, ``start_day``,
@@ -269,15 +351,20 @@ def calendar_windows(calendar: Iterable[Mapping[str, Any]] | None) -> list[dict[
 
     Returns:
         Dicts with ``start``, ``end`` (day numbers, end exclusive), ``group``
-        (``"campaign"`` or ``"disruption"``) and ``label``.
+        (``"campaign"`` or ``"disruption"``), ``label`` and ``labels`` (the labels
+        merged into it), in calendar order of first appearance.
 
     """
-    out = []
+    merged: dict[tuple, dict[str, Any]] = {}
     for w in calendar or ():
         group = "campaign" if w.get("kind") == "campaign" else "disruption"
-        out.append({"start": float(w["start_day"]), "end": float(w["end_day"]),
-                    "group": group, "label": str(w.get("label") or w.get("kind", ""))})
-    return out
+        key = (group, float(w["start_day"]), float(w["end_day"]))
+        entry = merged.setdefault(key, {"start": key[1], "end": key[2], "group": group,
+                                        "labels": []})
+        entry["labels"].append(str(w.get("label") or w.get("kind", "")))
+    for w in merged.values():
+        w["label"] = _merged_label(w["labels"], w["group"])
+    return list(merged.values())
 
 
 def _day_to_x(daily: pd.DataFrame):
@@ -289,9 +376,81 @@ def _day_to_x(daily: pd.DataFrame):
     return lambda d: np.asarray(d, dtype=float)
 
 
-def _shade_calendar(ax: Axes, windows, to_x, horizon: float, annotate: bool) -> list:
-    """Shade calendar windows on ``ax``; return legend handles for the groups drawn."""
+class WindowLabels(Artist):
+    """Lays out the labels of calendar windows when the axes is drawn, so none overlap.
+
+    Text widths and the axes' size are only known once the figure is laid out, so the
+    layout runs at draw time, before anything else on the axes is drawn: each label
+    starts at its window's left edge (moved left if it would leave the axes), and takes
+    the highest row at the top of the axes where it overlaps no label already placed.
+    Longer windows are placed first, so when labels would need more than ``max_rows``
+    rows it is the labels of the shortest windows that are hidden. The y limit is then
+    raised just enough that the rows sit above the data the axes had before, so labels
+    never cover a line. Idempotent: drawing again gives the same layout.
+    """
+
+    def __init__(self, items, max_rows: int = 4, gap_points: float = 6.0):
+        """Keep ``(span, annotation)`` pairs; span is the window's shaded patch."""
+        super().__init__()
+        self.items = list(items)
+        self.max_rows = max_rows
+        self.gap_points = gap_points
+        self.rows: list[int] = []
+        self._limits: tuple[float, float] | None = None
+        self.set_zorder(-1e6)  # drawn first among the axes' artists
+        self.set_in_layout(False)
+
+    def draw(self, renderer):
+        """Place every label, hide the ones that do not fit, make room above the data."""
+        ax = self.axes
+        if ax is None or not self.items:
+            return
+        px = renderer.points_to_pixels(1.0)
+        box = ax.get_window_extent(renderer)
+        pad, gap = 3.0 * px, self.gap_points * px
+        placed = []
+        for span, text in self.items:
+            text.set_visible(True)
+            text.xyann = (0.0, -2.0)
+            window = span.get_window_extent(renderer)
+            ext = text.get_window_extent(renderer)
+            left = max(min(window.x0 + pad, box.x1 - pad - ext.width), box.x0 + pad)
+            placed.append((-window.width, left, left + ext.width, ext.height, window.x0,
+                           text))
+        placed.sort(key=lambda p: (p[0], p[1]))  # longest window first, then leftmost
+        rows: list[list[tuple[float, float]]] = []
+        self.rows = []
+        height = max(p[3] for p in placed)
+        for _, left, right, _, anchor, text in placed:
+            row = next((r for r, spans in enumerate(rows)
+                        if all(right + gap <= a or b + gap <= left for a, b in spans)),
+                       len(rows))
+            if row == len(rows):
+                rows.append([])
+            rows[row].append((left, right))
+            self.rows.append(row)
+            if row >= self.max_rows:
+                text.set_visible(False)
+                continue
+            text.xyann = ((left - anchor) / px, -(pad + row * height * 1.1) / px)
+        used = min(len(rows), self.max_rows)
+        if self._limits is None:
+            self._limits = ax.get_ylim()
+        low, high = self._limits
+        band = min((2 * pad + used * height * 1.1) / max(box.height, 1.0), 0.5)
+        ax.set_ylim(low, low + (high - low) / (1.0 - band))
+        self.stale = False
+
+
+def _shade_calendar(ax: Axes, windows, to_x, horizon: float, annotate: bool,
+                    fontsize: float = 7.5, max_rows: int = 4) -> list:
+    """Shade calendar windows on ``ax``; return legend handles for the groups drawn.
+
+    With ``annotate``, each window's label is written at the top of the axes by a
+    :class:`WindowLabels` layout (stacked, never overlapping).
+    """
     seen = {}
+    items = []
     for w in windows:
         start, end = max(w["start"], 0.0), min(w["end"], horizon)
         if end <= start:
@@ -304,11 +463,15 @@ def _shade_calendar(ax: Axes, windows, to_x, horizon: float, annotate: bool) -> 
             style = {"facecolor": _DISRUPTION_COLOR, "alpha": 0.22, "hatch": "//",
                      "edgecolor": _DISRUPTION_COLOR, "lw": 0}
             seen.setdefault("disruption", Patch(label="Supply disruption", **style))
-        ax.axvspan(x0, x1, zorder=0, **style)
+        span = ax.axvspan(x0, x1, zorder=0, **style)
         if annotate:
-            ax.annotate(w["label"], xy=(x0, 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(2, -2), textcoords="offset points", va="top", ha="left",
-                        fontsize=7, color="#444444", clip_on=True)
+            text = ax.annotate(w["label"], xy=(x0, 1.0), xycoords=("data", "axes fraction"),
+                               xytext=(2, -2), textcoords="offset points", va="top",
+                               ha="left", fontsize=fontsize, color="#333333", clip_on=True,
+                               gid="window-label")
+            items.append((span, text))
+    if items:
+        ax.add_artist(WindowLabels(items, max_rows=max_rows))
     return [seen[k] for k in ("campaign", "disruption") if k in seen]
 
 
@@ -336,6 +499,7 @@ def plot_tradeoff(
     summary: pd.DataFrame | None = None,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     currency: str = "$",
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
@@ -348,6 +512,7 @@ def plot_tradeoff(
         runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
         summary: ``summary.csv``; its intervals are used when given.
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy, drawn with a square and named "(baseline)".
         currency: Currency symbol or code for the axes.
         axes: Two axes (cash panel, cost panel); created when omitted.
 
@@ -359,6 +524,7 @@ def plot_tradeoff(
     data = _portfolio(runs)
     order = _policies(data, policies)
     colors = policy_colors(policies or order)
+    xlabel = stockout_label(_sku_count(runs))
     panels = (("cash_tied_up", "Cash tied up, mean inventory value"),
               ("total_cost", "Total cost per replication"))
     for ax, (metric, label) in zip(axes, panels, strict=True):
@@ -369,14 +535,18 @@ def plot_tradeoff(
         for policy in order:
             x, x_lo, x_hi = _mean_ci(runs, summary, policy, "stockout_rate")
             y, y_lo, y_hi = _mean_ci(runs, summary, policy, metric)
+            base = policy == baseline
             ax.errorbar(x, y, xerr=[[x - x_lo], [x_hi - x]], yerr=[[y - y_lo], [y_hi - y]],
-                        fmt="o", ms=8, color=colors[policy], mec="white", mew=1.2,
-                        elinewidth=1.8, capsize=4, zorder=3, label=policy)
-            ax.annotate(policy, (x, y), xytext=(7, 6), textcoords="offset points",
-                        fontsize=9, color=colors[policy], fontweight="bold", zorder=4)
-        ax.set_xlabel("Stockout rate (% of days with demand not served at once)")
+                        fmt=_marker(policy, baseline), ms=9 if base else 8,
+                        color=colors[policy], mec="black" if base else "white",
+                        mew=1.4 if base else 1.2, elinewidth=1.8, capsize=4, zorder=3,
+                        label=policy_label(policy, baseline))
+            ax.annotate(policy_label(policy, baseline), (x, y), xytext=(7, 6),
+                        textcoords="offset points", fontsize=9, color=colors[policy],
+                        fontweight="bold", zorder=4)
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{label} ({currency})")
-        ax.set_title(f"{label.split(',')[0]} vs stockout rate", fontsize=11)
+        ax.set_title(f"{label.split(',')[0]} vs stockout days", fontsize=11)
         _pct_axis(ax.xaxis)
         _money_axis(ax.yaxis, currency)
         ax.grid(alpha=0.3)
@@ -391,6 +561,7 @@ def plot_distributions(
     runs: pd.DataFrame,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     currency: str = "$",
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
@@ -402,6 +573,7 @@ def plot_distributions(
     Args:
         runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy, named "(baseline)" under its box.
         currency: Currency symbol or code for the money panels.
         axes: Four axes; created (2 x 2) when omitted.
 
@@ -413,6 +585,7 @@ def plot_distributions(
     data = _portfolio(runs)
     order = _policies(data, policies)
     colors = policy_colors(policies or order)
+    multi = _sku_count(runs) > 1
     for ax, metric in zip(axes, ("fill_rate", "stockout_rate", "total_cost", "cash_tied_up"),
                           strict=True):
         values = [data.loc[data["policy"] == p, metric].dropna().to_numpy() for p in order]
@@ -426,12 +599,16 @@ def plot_distributions(
             patch.set_facecolor(colors[policy])
             patch.set_alpha(0.75)
             patch.set_label(policy)
-        ax.set_xticks(np.arange(len(order)), order)
+        ax.set_xticks(np.arange(len(order)), [policy_label(p, baseline, "\n") for p in order])
         for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
             tick.set_color(colors[policy])
             tick.set_fontweight("bold")
-        ax.set_title(METRIC_TITLES[metric], fontsize=10)
-        ylabel = {"fill_rate": "% of units demanded", "stockout_rate": "% of days",
+        title = METRIC_TITLES[metric]
+        if metric == "stockout_rate" and multi:
+            title = "Stockout rate (SKUs' shares of stockout days, demand-weighted)"
+        ax.set_title(title, fontsize=10)
+        ylabel = {"fill_rate": "% of units demanded",
+                  "stockout_rate": "% of SKU-days" if multi else "% of days",
                   "total_cost": f"{currency} per replication (whole horizon)",
                   "cash_tied_up": f"{currency} (mean over the horizon)"}
         ax.set_ylabel(ylabel[metric])
@@ -450,22 +627,30 @@ def plot_inventory(
     *,
     sku: str = "ALL",
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    notes: Mapping[str, str] | None = None,
     calendar: Iterable[Mapping[str, Any]] | None = None,
     currency: str = "$",
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
     """Inventory over time, one panel per policy with shared axes.
 
-    For a SKU id: end-of-day on-hand units; for ``"ALL"``: inventory value
-    (``cash_tied_up``), since units of different SKUs do not add up meaningfully.
-    Each panel shows the median across replications, the 50 % and 90 % bands, one
-    sample path (replication 0), the reorder point and order-up-to level where the
-    policy has them, and the calendar windows shaded.
+    For a SKU id: end-of-day on-hand units, and a thin line for the median inventory
+    position (on hand − backorders + on order, what the policy reorders from), so a
+    reorder level far above the stock on hand is explained by the stock in transit;
+    for ``"ALL"``: inventory value (``cash_tied_up``), since units of different SKUs do
+    not add up meaningfully (and there is no inventory position line). Each panel
+    shows the median across replications, the 50 % and 90 % bands, one sample path
+    (replication 0), the reorder point and order-up-to level where the policy has them,
+    and the calendar windows shaded.
 
     Args:
-        daily: ``daily.parquet`` rows.
+        daily: ``daily.parquet`` rows (a folder written before the inventory position
+            was recorded has no ``inventory_position_*`` columns: no line then).
         sku: SKU id to show, or ``"ALL"`` for the portfolio's inventory value.
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy, named "(baseline)" in its panel title.
+        notes: Per policy, a note for its panel title (e.g. its review rhythm).
         calendar: ``metadata["calendar"]`` entries to shade.
         currency: Currency for the value (``"ALL"``) view.
         axes: One axis per policy; created (stacked, shared) when omitted.
@@ -483,6 +668,7 @@ def plot_inventory(
     colors = policy_colors(policies or order)
     value = sku == "ALL"
     m = "cash_tied_up" if value else "on_hand"
+    position = not value and "inventory_position_p50" in data
     to_x = _day_to_x(data)
     windows = calendar_windows(calendar)
     horizon = float(data["day"].max() + 1) if len(data) else 0.0
@@ -491,10 +677,14 @@ def plot_inventory(
     legend = {
         "90": Patch(color=grey, alpha=0.2, lw=0, label="90 % band (p5–p95)"),
         "50": Patch(color=grey, alpha=0.45, lw=0, label="50 % band (p25–p75)"),
-        "median": Line2D([], [], color=grey, lw=2, label="Median (policy colour)"),
+        "median": Line2D([], [], color=grey, lw=2, label="Median on hand (policy colour)"
+                         if not value else "Median (policy colour)"),
         "sample": Line2D([], [], color=_SAMPLE_COLOR, lw=0.8,
                          label="One sample path (replication 0)"),
     }
+    if position:
+        legend["position"] = Line2D([], [], color=grey, lw=1.1, ls=(0, (6, 2)),
+                                    label=_POSITION)
     for i, (ax, policy) in enumerate(zip(axes, order, strict=True)):
         sel = data[data["policy"] == policy]
         x = to_x(sel["day"].to_numpy())
@@ -506,35 +696,46 @@ def plot_inventory(
         ax.fill_between(x, sel[f"{m}_p25"], sel[f"{m}_p75"], color=c, alpha=0.35, lw=0,
                         label="50 % band (p25–p75)")
         ax.plot(x, sel[f"{m}_p50"], color=c, lw=2, label="Median")
+        if position:
+            ax.plot(x, sel["inventory_position_p50"], color=c, lw=1.1, ls=(0, (6, 2)),
+                    label=_POSITION, gid="inventory-position")
         ax.plot(x, sel[f"{m}_sample"], color=_SAMPLE_COLOR, lw=0.8, alpha=0.8,
                 label="One sample path (replication 0)")
         for col, style, text in _policy_levels(sel) if not value else ():
             (line,) = ax.step(x, sel[col], where="post", color="black", ls=style, lw=1.2,
                               label=text)
             legend.setdefault(text, line)
-        ax.set_title(policy, loc="left", fontsize=10, color=c, fontweight="bold")
-        ax.set_ylabel(f"Inventory value ({currency})" if value else "On hand (units)")
+        title = policy_label(policy, baseline)
+        if notes and notes.get(policy):
+            title += f" — {notes[policy]}"
+        ax.set_title(title, loc="left", fontsize=10, color=c, fontweight="bold")
+        ax.set_ylabel(f"Inventory value ({currency})" if value else "Stock (units)")
         if value:
             _money_axis(ax.yaxis, currency)
         ax.grid(alpha=0.3)
     # One legend for all panels, below them, so it never hides data.
-    rank = ["90", "50", "median", "sample", "Reorder point", "Order-up-to level", _BASE_STOCK]
+    rank = ["90", "50", "median", "position", "sample", "Reorder point", "Order-up-to level",
+            _BASE_STOCK]
     handles = [legend.pop(k) for k in rank if k in legend] + list(legend.values())
-    axes[0].figure.legend(handles, [h.get_label() for h in handles], fontsize=8, ncols=4,
+    axes[0].figure.legend(handles, [h.get_label() for h in handles], fontsize=8, ncols=3,
                           loc="outside lower center", frameon=False)
     # Shared y axis: fix the range once from every panel's data (autoscaling stops at
     # the first explicit limit otherwise).
-    cols = [f"{m}_p95", f"{m}_sample"] + ([] if value else ["order_up_to", "reorder_point"])
+    cols = [f"{m}_p95", f"{m}_sample"] + ([] if value else ["order_up_to", "reorder_point",
+                                                           "inventory_position_p50"])
     top = np.nanmax(data[[c for c in cols if c in data]].to_numpy(float)) if len(data) else 1
+    low = np.nanmin(data["inventory_position_p50"]) if position and len(data) else 0.0
+    low = min(low * 1.12, 0.0) if np.isfinite(low) else 0.0  # a position below zero
     for ax in axes:
-        ax.set_ylim(0, top * 1.12 if np.isfinite(top) and top > 0 else 1.0)
+        ax.set_ylim(low, top * 1.08 if np.isfinite(top) and top > 0 else 1.0)
     _date_axis(axes[-1], data)
     what = ("Inventory value of all SKUs (cash tied up, end of day), "
-            if value else f"End-of-day on-hand inventory, SKU {sku}, ")
+            if value else f"SKU {sku}: end-of-day stock on hand and inventory position, ")
     axes[0].figure.suptitle(what + "median with 50 % and 90 % bands across replications")
     return axes
 
 
+_POSITION = "Median inventory position (on hand − backorders + on order)"
 _BASE_STOCK = "Base-stock level (reorder point = order-up-to)"
 
 
@@ -557,6 +758,7 @@ def plot_cash_over_time(
     daily: pd.DataFrame,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     calendar: Iterable[Mapping[str, Any]] | None = None,
     currency: str = "$",
     ax: Axes | None = None,
@@ -569,6 +771,7 @@ def plot_cash_over_time(
     Args:
         daily: ``daily.parquet`` rows (the ``sku == "ALL"`` rows are used).
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy: "(baseline)" in the legend, squares on its line.
         calendar: ``metadata["calendar"]`` entries to shade.
         currency: Currency for the value axis.
         ax: Axis to draw on; created when omitted.
@@ -577,7 +780,7 @@ def plot_cash_over_time(
         The axis.
 
     """
-    ax = _money_bands(daily, "cash_tied_up", policies, calendar, currency, ax)
+    ax = _money_bands(daily, "cash_tied_up", policies, baseline, calendar, currency, ax)
     ax.set_ylabel(f"Inventory value at cost ({currency})")
     ax.set_ylim(bottom=0)
     ax.set_title("Cash tied up in inventory over time, all SKUs: median (line), 50 % band "
@@ -589,6 +792,7 @@ def plot_cash_position(
     daily: pd.DataFrame,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     calendar: Iterable[Mapping[str, Any]] | None = None,
     currency: str = "$",
     ax: Axes | None = None,
@@ -598,7 +802,7 @@ def plot_cash_position(
     Takes the arguments of :func:`plot_cash_over_time` and draws the same bands, with
     a line at zero; returns the axis.
     """
-    ax = _money_bands(daily, "cash_position", policies, calendar, currency, ax)
+    ax = _money_bands(daily, "cash_position", policies, baseline, calendar, currency, ax)
     ax.axhline(0, color="#333333", lw=0.8)
     ax.set_ylabel(f"Revenue − cash spent on stock ({currency})")
     ax.set_title("Cash position from buying and selling, all SKUs: median (line), 50 % band "
@@ -606,10 +810,19 @@ def plot_cash_position(
     return ax
 
 
+def _baseline_marks(policy: str, baseline: str | None, n: int, size: float = 6) -> dict:
+    """Line keywords that put a dozen square markers on the baseline's line."""
+    if baseline is None or policy != baseline:
+        return {}
+    return {"marker": _BASELINE_MARKER, "markevery": max(n // 12, 1), "ms": size,
+            "mec": "black", "mew": 0.8}
+
+
 def _money_bands(
     daily: pd.DataFrame,
     field: str,
     policies: Sequence[str] | None,
+    baseline: str | None,
     calendar: Iterable[Mapping[str, Any]] | None,
     currency: str,
     ax: Axes | None,
@@ -629,7 +842,8 @@ def _money_bands(
         ax.fill_between(x, sel[f"{field}_p25"], sel[f"{field}_p75"], color=c, alpha=0.25, lw=0)
         for q in ("p5", "p95"):
             ax.plot(x, sel[f"{field}_{q}"], color=c, lw=0.7, ls="--", alpha=0.8)
-        ax.plot(x, sel[f"{field}_p50"], color=c, lw=2.2, label=policy)
+        ax.plot(x, sel[f"{field}_p50"], color=c, lw=2.2, label=policy_label(policy, baseline),
+                **_baseline_marks(policy, baseline, len(x)))
     _money_axis(ax.yaxis, currency)
     _date_axis(ax, data)
     ax.grid(alpha=0.3)
@@ -644,6 +858,7 @@ def plot_cost_breakdown(
     runs: pd.DataFrame,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     currency: str = "$",
     ax: Axes | None = None,
 ) -> Axes:
@@ -655,6 +870,7 @@ def plot_cost_breakdown(
     Args:
         runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy, named "(baseline)" under its bar.
         currency: Currency for the axis and labels.
         ax: Axis to draw on; created when omitted.
 
@@ -680,7 +896,7 @@ def plot_cost_breakdown(
         ax.annotate(_money_text(total, currency), (xi, total), xytext=(0, 3),
                     textcoords="offset points", ha="center", va="bottom", fontsize=9)
     colors = policy_colors(policies or order)
-    ax.set_xticks(x, order)
+    ax.set_xticks(x, [policy_label(p, baseline, "\n") for p in order])
     for tick, policy in zip(ax.get_xticklabels(), order, strict=True):
         tick.set_color(colors[policy])
         tick.set_fontweight("bold")
@@ -790,6 +1006,7 @@ def plot_abc_classes(
     runs: pd.DataFrame,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     currency: str = "$",
     axes: Sequence[Axes] | None = None,
 ) -> np.ndarray:
@@ -802,6 +1019,7 @@ def plot_abc_classes(
     Args:
         runs: ``runs.parquet`` rows (the per-SKU rows are used).
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy, named "(baseline)" in the legend.
         currency: Currency for the cash panel.
         axes: Two axes (fill rate, cash); created when omitted.
 
@@ -824,7 +1042,8 @@ def plot_abc_classes(
             mean = np.array([s[0] for s in stats])
             err = np.array([[s[0] - s[1] for s in stats], [s[2] - s[0] for s in stats]])
             ax.bar(x + (j - (len(order) - 1) / 2) * width, mean, width * 0.95,
-                   yerr=err, capsize=3, color=colors[policy], label=policy,
+                   yerr=err, capsize=3, color=colors[policy],
+                   label=policy_label(policy, baseline),
                    error_kw={"elinewidth": 1, "ecolor": "#222222"})
         ax.set_xticks(x, [f"Class {c}" for c in classes])
         ax.grid(axis="y", alpha=0.3)
@@ -864,6 +1083,7 @@ def plot_sku_heatmap(
     runs: pd.DataFrame,
     *,
     policies: Sequence[str] | None = None,
+    baseline: str | None = None,
     skus: Sequence[Mapping[str, Any]] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
@@ -876,6 +1096,7 @@ def plot_sku_heatmap(
     Args:
         runs: ``runs.parquet`` rows (the per-SKU rows are used).
         policies: Policy order (default: order of appearance).
+        baseline: The baseline policy, named "(baseline)" over its column.
         skus: ``metadata["skus"]`` (for prices); without it SKUs sort by units.
         ax: Axis to draw on; created when omitted.
 
@@ -904,7 +1125,7 @@ def plot_sku_heatmap(
                     ax.text(j, i, f"{values[i, j] * 100:.1f} %", ha="center", va="center",
                             fontsize=8.5, color=_ink(cmap(norm(values[i, j]))))
     abc = items.groupby("sku")["abc_class"].first()
-    ax.set_xticks(np.arange(len(order)), order)
+    ax.set_xticks(np.arange(len(order)), [policy_label(p, baseline, "\n") for p in order])
     ax.tick_params(axis="x", top=True, labeltop=True, bottom=False, labelbottom=False)
     colors = policy_colors(policies or order)
     for tick, policy in zip(ax.xaxis.get_major_ticks(), order, strict=True):
@@ -949,24 +1170,441 @@ def policy_rows(ax: Axes, y: np.ndarray, order: Sequence[str], colors: Mapping[s
     return lo_x, hi_x
 
 
+def review_rhythms(policy_specs: Mapping[str, Mapping[str, Any]] | None) -> dict[str, str]:
+    """How often each policy reviews its stock, in words, from the resolved policy specs.
+
+    Policies that review at different rhythms are not compared like for like (a weekly
+    review needs more stock than a daily one for the same service), so the inventory
+    chart states each rhythm in its panel title.
+
+    Args:
+        policy_specs: The ``policies`` mapping of the run's ``scenario.yaml``.
+
+    Returns:
+        Policy name -> ``"reviews daily"``, ``"reviews every 3 days"``, ``"reviews
+        weekly"`` or ``"continuous review"``; policies without a rhythm are left out.
+
+    """
+    out = {}
+    for name, spec in (policy_specs or {}).items():
+        if not isinstance(spec, Mapping):
+            continue
+        if spec.get("review") == "continuous":
+            out[name] = "continuous review"
+            continue
+        every = spec.get("review_every_days")
+        if isinstance(every, (int, float)) and every > 0:
+            n = float(every)
+            out[name] = ("reviews daily" if n == 1 else "reviews weekly" if n == 7
+                         else f"reviews every {n:g} days")
+    return out
+
+
+# ----------------------------------------------------------------------------- slides
+
+#: Figure names written by ``make_figures(style="slides")``, in presentation order.
+SLIDE_CHARTS = ("tradeoff", "inventory", "cash_over_time", "cost_breakdown")
+
+SLIDE_SIZE = (13.333, 7.5)
+"""A 16:9 slide in inches (PowerPoint's widescreen page), so 16 pt here is 16 pt there."""
+
+_SLIDE_RC = {
+    "font.size": 16, "axes.titlesize": 20, "axes.labelsize": 18, "xtick.labelsize": 16,
+    "ytick.labelsize": 16, "legend.fontsize": 16, "legend.title_fontsize": 16,
+    "figure.titlesize": 24, "lines.linewidth": 3.5, "axes.linewidth": 1.2,
+    "xtick.major.width": 1.2, "ytick.major.width": 1.2, "xtick.major.size": 6,
+    "ytick.major.size": 6, "axes.titlepad": 10,
+}
+"""Projector sizes: ticks and labels >= 16 pt, titles >= 20 pt, thick lines."""
+
+_HEADLINE_SIZE = 26
+
+
+def _pct_text(share: float) -> str:
+    """Format a share as a short percentage: ``23 %``, ``4.5 %``, ``0.3 %``."""
+    v = 100.0 * share
+    return f"{v:.0f} %" if v >= 10 or v == 0 else f"{v:.1f} %"
+
+
+def _means(runs: pd.DataFrame, metric: str, order: Sequence[str]) -> pd.Series:
+    """Portfolio mean of a metric per policy, in ``order``."""
+    data = _portfolio(runs)
+    return data.groupby("policy")[metric].mean().reindex(order)
+
+
+def _headline(fig: Figure, text: str) -> None:
+    """Write the slide's message as the figure title, wrapped to two lines at most."""
+    import textwrap
+
+    text = text.replace("$", r"\$")  # a currency sign, not mathtext
+    fig.suptitle("\n".join(textwrap.wrap(text, 62)[:2]), fontsize=_HEADLINE_SIZE,
+                 fontweight="bold", x=0.01, ha="left")
+
+
+def _slide_legend_name(policy: str, baseline: str | None) -> str:
+    """``jit (baseline)`` on a slide, plain name otherwise."""
+    return policy_label(policy, baseline)
+
+
+def tradeoff_headline(runs: pd.DataFrame, policies: Sequence[str] | None = None,
+                      currency: str = "$") -> str:
+    """State the trade-off: what the leanest policy saves and what it costs in service.
+
+    Example: ``"jit frees $2.4k of cash but is short on 23 % of days (safety_stock:
+    1.5 %)"``. Compares the policy with the least mean cash tied up against the one
+    with the fewest stockout days (portfolio means across replications).
+    """
+    order = _policies(_portfolio(runs), policies)
+    cash = _means(runs, "cash_tied_up", order)
+    short = _means(runs, "stockout_rate", order)
+    unit = "SKU-days" if _sku_count(runs) > 1 else "days"
+    lean, safe = cash.idxmin(), short.idxmin()
+    if lean == safe or not np.isfinite(cash[lean]):
+        return (f"{lean} ties up the least cash ({_money_text(cash[lean], currency)}) "
+                f"and is short on the fewest {unit} ({_pct_text(short[lean])})")
+    return (f"{lean} frees {_money_text(cash[safe] - cash[lean], currency)} of cash but is "
+            f"short on {_pct_text(short[lean])} of {unit} ({safe}: {_pct_text(short[safe])})")
+
+
+def slide_tradeoff(
+    runs: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    currency: str = "$",
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the trade-off as one slide: cash tied up against stockout days.
+
+    Each policy is a large point at its mean (a square for the baseline) named beside
+    it, with a thick pale cross spanning the 5th to 95th percentile across
+    replications on each axis: the range 90 % of seasons fall in. The figure title
+    states the finding (:func:`tradeoff_headline`).
+
+    Args:
+        runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
+        policies: Policy order (default: order of appearance).
+        baseline: The baseline policy.
+        currency: Currency for the cash axis.
+        ax: Axis to draw on; created (16:9) when omitted.
+
+    Returns:
+        The axis.
+
+    """
+    ax = _new_axes(figsize=SLIDE_SIZE) if ax is None else ax
+    data = _portfolio(runs)
+    order = _policies(data, policies)
+    colors = policy_colors(policies or order)
+    for policy in order:
+        sel = data[data["policy"] == policy]
+        xs, ys = sel["stockout_rate"].to_numpy(float), sel["cash_tied_up"].to_numpy(float)
+        x, y = float(np.nanmean(xs)), float(np.nanmean(ys))
+        (x5, x95), (y5, y95) = np.nanpercentile(xs, [5, 95]), np.nanpercentile(ys, [5, 95])
+        c = colors[policy]
+        ax.plot([x5, x95], [y, y], color=c, alpha=0.3, lw=9, solid_capstyle="butt",
+                zorder=1, gid="season-range")
+        ax.plot([x, x], [y5, y95], color=c, alpha=0.3, lw=9, solid_capstyle="butt",
+                zorder=1, gid="season-range")
+        base = policy == baseline
+        ax.plot([x], [y], ls="none", marker=_marker(policy, baseline), ms=20 if base else 18,
+                color=c, mec="black" if base else "white", mew=2.5, zorder=3,
+                label=_slide_legend_name(policy, baseline), gid="policy-mean")
+        ax.annotate(_slide_legend_name(policy, baseline), (x, y), xytext=(16, 10),
+                    textcoords="offset points", fontsize=18, color=c, fontweight="bold",
+                    zorder=4)
+    ax.set_xlabel(stockout_label(_sku_count(runs)))
+    ax.set_ylabel(f"Cash tied up ({currency})")
+    _pct_axis(ax.xaxis)
+    _money_axis(ax.yaxis, currency)
+    ax.set_xlim(left=min(0.0, ax.get_xlim()[0]))
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    lo_x, hi_x = ax.get_xlim()
+    ax.set_xlim(lo_x, hi_x + 0.12 * (hi_x - lo_x))  # room for the names right of a point
+    ax.grid(alpha=0.3)
+    ax.set_title("Mean per season (dot) and the range of 90 % of seasons (bars)", loc="left")
+    _headline(ax.figure, tradeoff_headline(runs, order, currency))
+    return ax
+
+
+def inventory_headline(daily: pd.DataFrame, sku: str = "ALL",
+                       policies: Sequence[str] | None = None, currency: str = "$") -> str:
+    """State the inventory chart's finding: how much more stock the fullest policy holds.
+
+    Example: ``"safety_stock keeps 9.4× the stock of jit on hand (median 310 vs 33
+    units)"``, from the mean over days of the median on-hand (units for one SKU,
+    value at cost for ``"ALL"``).
+    """
+    data = daily[daily["sku"] == sku]
+    order = _policies(data, policies)
+    m = "cash_tied_up_p50" if sku == "ALL" else "on_hand_p50"
+    level = data.groupby("policy")[m].mean().reindex(order)
+    lo, hi = level.idxmin(), level.idxmax()
+    fmt = ((lambda v: _money_text(v, currency)) if sku == "ALL"
+           else (lambda v: f"{v:,.0f} units"))
+    what = "inventory value" if sku == "ALL" else "stock"
+    if lo == hi or level[lo] <= 0:
+        return f"{hi} keeps the most {what} on hand: {fmt(level[hi])} on a typical day"
+    high = fmt(level[hi]).removesuffix(" units")  # "419 vs 39 units"
+    return (f"{hi} keeps {level[hi] / level[lo]:.1f}× the {what} of {lo} on hand "
+            f"({high} vs {fmt(level[lo])} on a typical day)")
+
+
+def slide_inventory(
+    daily: pd.DataFrame,
+    *,
+    sku: str = "ALL",
+    policies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    notes: Mapping[str, str] | None = None,
+    calendar: Iterable[Mapping[str, Any]] | None = None,
+    currency: str = "$",
+    axes: Sequence[Axes] | None = None,
+) -> np.ndarray:
+    """Inventory over time as one slide: panels side by side, median and 90 % band only.
+
+    Takes the arguments of :func:`plot_inventory`. Each panel has the median on-hand
+    (thick), the 90 % band, the median inventory position (thin, one SKU only) and the
+    policy's reorder levels; no sample path and no 50 % band. Panel titles name the
+    policy and its review rhythm (``notes``); the figure title states the finding
+    (:func:`inventory_headline`).
+
+    Returns:
+        The axes as a flat array.
+
+    """
+    data = daily[daily["sku"] == sku].sort_values("day")
+    order = _policies(data, policies)
+    if axes is None:
+        ncols = len(order) if len(order) <= 3 else math.ceil(len(order) / 2)
+        axes = _new_axes(math.ceil(len(order) / ncols), ncols, figsize=SLIDE_SIZE,
+                         sharex=True, sharey=True, squeeze=False)
+    axes = np.asarray(axes).ravel()
+    colors = policy_colors(policies or order)
+    value = sku == "ALL"
+    m = "cash_tied_up" if value else "on_hand"
+    position = not value and "inventory_position_p50" in data
+    to_x = _day_to_x(data)
+    horizon = float(data["day"].max() + 1) if len(data) else 0.0
+    windows = calendar_windows(calendar)
+    grey = "#707070"
+    legend = {"median": Line2D([], [], color=grey, lw=3.5, label="Median on hand"
+                               if not value else "Median inventory value"),
+              "90": Patch(color=grey, alpha=0.25, lw=0, label="90 % of seasons")}
+    if position:
+        legend["position"] = Line2D([], [], color=grey, lw=1.3,
+                                    label="Inventory position (incl. on order)")
+    for ax, policy in zip(axes, order, strict=False):
+        sel = data[data["policy"] == policy]
+        x = to_x(sel["day"].to_numpy())
+        c = colors[policy]
+        for h in _shade_calendar(ax, windows, to_x, horizon, annotate=False):
+            legend.setdefault(h.get_label(), h)
+        ax.fill_between(x, sel[f"{m}_p5"], sel[f"{m}_p95"], color=c, alpha=0.22, lw=0)
+        ax.plot(x, sel[f"{m}_p50"], color=c, lw=3.5, label="Median",
+                **_baseline_marks(policy, baseline, len(x), size=9))
+        if position:
+            ax.plot(x, sel["inventory_position_p50"], color=c, lw=1.3, label=_POSITION,
+                    gid="inventory-position")
+        for col, style, text in _policy_levels(sel) if not value else ():
+            (line,) = ax.step(x, sel[col], where="post", color="black", ls=style, lw=1.8,
+                              label=text)
+            legend.setdefault(text, line)
+        title = policy_label(policy, baseline)
+        if notes and notes.get(policy):
+            title += "\n" + notes[policy]
+        ax.set_title(title, loc="left", color=c, fontweight="bold")
+        ax.grid(alpha=0.3)
+        if value:
+            _money_axis(ax.yaxis, currency)
+        locator = AutoDateLocator(minticks=3, maxticks=4 if len(order) > 1 else 8)
+        if "date" in data.columns:
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in axes[len(order):]:
+        ax.set_visible(False)
+    engine = axes[0].figure.get_layout_engine()
+    if engine is not None and hasattr(engine, "set"):
+        engine.set(w_pad=0.25, wspace=0.06)  # edge tick labels of neighbours never meet
+    axes[0].set_ylabel(f"Inventory value ({currency})" if value else "Units")
+    cols = [f"{m}_p95"] + ([] if value else ["order_up_to", "reorder_point",
+                                             "inventory_position_p50"])
+    top = np.nanmax(data[[c for c in cols if c in data]].to_numpy(float)) if len(data) else 1
+    low = np.nanmin(data["inventory_position_p50"]) if position and len(data) else 0.0
+    low = min(low * 1.1, 0.0) if np.isfinite(low) else 0.0
+    for ax in axes:
+        ax.set_ylim(low, top * 1.06 if np.isfinite(top) and top > 0 else 1.0)
+    handles = list(legend.values())
+    axes[0].figure.legend(handles, [h.get_label() for h in handles], ncols=3,
+                          loc="outside lower center", frameon=False)
+    _headline(axes[0].figure, inventory_headline(daily, sku, order, currency))
+    return axes
+
+
+def cash_headline(daily: pd.DataFrame, policies: Sequence[str] | None = None,
+                  currency: str = "$") -> str:
+    """State the cash chart's finding: the gap in cash tied up between the extremes.
+
+    Example: ``"safety_stock ties up $2.9k more than jit on a typical day ($3.1k vs
+    $170)"``, from the mean over days of the median portfolio inventory value.
+    """
+    data = daily[daily["sku"] == "ALL"]
+    order = _policies(data, policies)
+    level = data.groupby("policy")["cash_tied_up_p50"].mean().reindex(order)
+    lo, hi = level.idxmin(), level.idxmax()
+    if lo == hi:
+        return f"{hi} ties up {_money_text(level[hi], currency)} on a typical day"
+    return (f"{hi} ties up {_money_text(level[hi] - level[lo], currency)} more than {lo} "
+            f"on a typical day ({_money_text(level[hi], currency)} vs "
+            f"{_money_text(level[lo], currency)})")
+
+
+def slide_cash(
+    daily: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    calendar: Iterable[Mapping[str, Any]] | None = None,
+    currency: str = "$",
+    ax: Axes | None = None,
+) -> Axes:
+    """Cash tied up over time as one slide: a median line and a 90 % band per policy.
+
+    Takes the arguments of :func:`plot_cash_over_time`; the figure title states the
+    finding (:func:`cash_headline`). Returns the axis.
+    """
+    ax = _new_axes(figsize=SLIDE_SIZE) if ax is None else ax
+    data = daily[daily["sku"] == "ALL"].sort_values("day")
+    order = _policies(data, policies)
+    colors = policy_colors(policies or order)
+    to_x = _day_to_x(data)
+    horizon = float(data["day"].max() + 1) if len(data) else 0.0
+    handles = _shade_calendar(ax, calendar_windows(calendar), to_x, horizon, annotate=True,
+                              fontsize=16, max_rows=3)
+    for policy in order:
+        sel = data[data["policy"] == policy]
+        x = to_x(sel["day"].to_numpy())
+        c = colors[policy]
+        ax.fill_between(x, sel["cash_tied_up_p5"], sel["cash_tied_up_p95"], color=c,
+                        alpha=0.15, lw=0)
+        ax.plot(x, sel["cash_tied_up_p50"], color=c, lw=3.5,
+                label=_slide_legend_name(policy, baseline),
+                **_baseline_marks(policy, baseline, len(x), size=9))
+    _money_axis(ax.yaxis, currency)
+    _date_axis(ax, data)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.set_ylabel(f"Cash tied up ({currency})")
+    ax.set_title("Inventory value at cost, all SKUs: median (line), 90 % of seasons (band)",
+                 loc="left")
+    lines, labels = ax.get_legend_handles_labels()
+    ax.legend(lines + handles, labels + [h.get_label() for h in handles],
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _headline(ax.figure, cash_headline(daily, order, currency))
+    return ax
+
+
+def cost_headline(runs: pd.DataFrame, policies: Sequence[str] | None = None,
+                  currency: str = "$") -> str:
+    """State the cost chart's finding: the cheapest policy, and what the dearest pays for.
+
+    Example: ``"hybrid costs least: $2.1k a season, 61 % less than jit (mostly
+    shortage)"``.
+    """
+    order = _policies(_portfolio(runs), policies)
+    total = _means(runs, "total_cost", order)
+    cheap, dear = total.idxmin(), total.idxmax()
+    if cheap == dear:
+        return f"{cheap} costs {_money_text(total[cheap], currency)} a season"
+    parts = {label.lower(): _means(runs, col, [dear])[dear]
+             for col, label, _, _ in _COST_PARTS if col in runs}
+    main = max(parts, key=lambda k: parts[k])
+    saving = 1 - total[cheap] / total[dear] if total[dear] > 0 else math.nan
+    return (f"{cheap} costs least: {_money_text(total[cheap], currency)} a season, "
+            f"{_pct_text(saving)} less than {dear} (mostly {main} cost)")
+
+
+def slide_costs(
+    runs: pd.DataFrame,
+    *,
+    policies: Sequence[str] | None = None,
+    baseline: str | None = None,
+    currency: str = "$",
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw the cost breakdown as one slide: stacked mean cost per season, total on top.
+
+    Takes the arguments of :func:`plot_cost_breakdown`; the figure title states the
+    finding (:func:`cost_headline`). Returns the axis.
+    """
+    ax = _new_axes(figsize=SLIDE_SIZE) if ax is None else ax
+    plot_cost_breakdown(runs, policies=policies, baseline=baseline, currency=currency,
+                        ax=ax)
+    for text in ax.texts:
+        text.set_fontsize(18)
+        text.set_fontweight("bold")
+    ax.set_title("")  # the default chart's title; the slide has its own, on the left
+    days = runs["days"].iloc[0] if "days" in runs and len(runs) else None
+    ax.set_ylabel(f"Mean cost per season ({currency})")
+    season = f" ({days:.0f} days)" if days is not None and np.isfinite(days) else ""
+    ax.set_title(f"Mean cost per season{season}, all SKUs", loc="left", fontsize=20)
+    ax.legend(*[v[::-1] for v in ax.get_legend_handles_labels()], title="Cost",
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    order = _policies(_portfolio(runs), policies)
+    _headline(ax.figure, cost_headline(runs, order, currency))
+    return ax
+
+
+# ------------------------------------------------------------------- styles, driver
+
+STYLES = ("default", "slides")
+
+
+def _check_style(style: str) -> None:
+    """Refuse an unknown style with a message naming the argument and the choices."""
+    if style not in STYLES:
+        raise ValueError(f"style: must be one of {', '.join(map(repr, STYLES))}, got {style!r}")
+
+
+def figures_dir(folder: Path | str, style: str = "default") -> Path:
+    """Where :func:`make_figures` writes a style's charts in a results folder.
+
+    Args:
+        folder: A results folder.
+        style: ``"default"`` (``folder/figures``) or ``"slides"``
+            (``folder/figures/slides``).
+
+    Returns:
+        The directory (not created).
+
+    """
+    _check_style(style)
+    base = Path(folder) / "figures"
+    return base if style == "default" else base / style
+
+
 def _figure(figsize) -> Figure:
     """Create a pyplot-free figure with constrained layout and a white background."""
     return Figure(figsize=figsize, layout="constrained", facecolor="white")
 
 
-def charts_for(metadata: Mapping[str, Any]) -> list[str]:
+def charts_for(metadata: Mapping[str, Any], style: str = "default") -> list[str]:
     """Names of the charts that apply to a run, in report order.
 
     Catalogue charts need more than one SKU; the differences chart needs a policy
-    besides the baseline.
+    besides the baseline. The slides style draws :data:`SLIDE_CHARTS`.
 
     Args:
         metadata: The run's ``metadata.json``.
+        style: ``"default"`` or ``"slides"``.
 
     Returns:
-        A sublist of :data:`CHARTS`.
+        A sublist of :data:`CHARTS` (or :data:`SLIDE_CHARTS`).
 
     """
+    _check_style(style)
+    if style == "slides":
+        return list(SLIDE_CHARTS)
     names = list(CHARTS)
     if len(metadata.get("skus") or ()) <= 1:
         names = [n for n in names if n not in ("abc_classes", "sku_heatmap")]
@@ -977,74 +1615,105 @@ def charts_for(metadata: Mapping[str, Any]) -> list[str]:
     return names
 
 
+def _policy_specs(scenario_yaml: str) -> dict[str, Any]:
+    """Read the ``policies`` mapping of a resolved scenario file (empty if unreadable)."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(scenario_yaml) or {}
+    except yaml.YAMLError:
+        return {}
+    specs = doc.get("policies") if isinstance(doc, dict) else None
+    return specs if isinstance(specs, dict) else {}
+
+
 def make_figures(
-    folder: Path | str, formats: Sequence[str] = ("png", "svg"), dpi: int = 150
+    folder: Path | str,
+    formats: Sequence[str] = ("png", "svg"),
+    dpi: int = 150,
+    style: str = "default",
 ) -> list[Path]:
-    """Draw every applicable chart of a results folder into ``folder/figures``.
+    """Draw every applicable chart of a results folder.
 
     Args:
         folder: A results folder.
         formats: File formats to write, each a matplotlib format name.
         dpi: Resolution of raster formats.
+        style: ``"default"``: the full set of charts (:func:`charts_for`) into
+            ``folder/figures``; ``"slides"``: :data:`SLIDE_CHARTS` at 16:9 with
+            projector fonts, fewer lines and a headline title each, into
+            ``folder/figures/slides`` (see :func:`figures_dir`).
 
     Returns:
-        Paths written, ``figures/<chart>.<format>``, in report order.
+        Paths written, ``<figures_dir>/<chart>.<format>``, in report order.
+
+    Raises:
+        ValueError: ``style`` is not one of :data:`STYLES`.
 
     """
+    _check_style(style)
     from simulator.study.results import load  # a leaf module, like this one
 
     res = load(folder)
     meta = res.metadata
-    out_dir = Path(folder) / "figures"
+    out_dir = figures_dir(folder, style)
     out_dir.mkdir(parents=True, exist_ok=True)
     policies = list(meta.get("policies") or pd.unique(res.runs["policy"]))
+    baseline = meta.get("baseline") or (policies[0] if policies else None)
     currency = meta.get("currency", "$")
     calendar = meta.get("calendar") or []
     skus = meta.get("skus") or []
+    notes = review_rhythms(_policy_specs(res.scenario_yaml))
     n_pol = len(policies)
     n_sku = len(skus)
+    sku = skus[0]["id"] if n_sku == 1 else "ALL"
+    common = {"policies": policies, "baseline": baseline}
 
     def tradeoff(fig):
-        plot_tradeoff(res.runs, res.summary, policies=policies, currency=currency,
-                      axes=fig.subplots(1, 2))
+        plot_tradeoff(res.runs, res.summary, currency=currency, axes=fig.subplots(1, 2),
+                      **common)
 
     def distributions(fig):
-        plot_distributions(res.runs, policies=policies, currency=currency,
-                           axes=fig.subplots(2, 2))
+        plot_distributions(res.runs, currency=currency, axes=fig.subplots(2, 2), **common)
 
     def inventory(fig):
-        sku = skus[0]["id"] if n_sku == 1 else "ALL"
-        plot_inventory(res.daily, sku=sku, policies=policies, calendar=calendar,
-                       currency=currency,
-                       axes=fig.subplots(n_pol, 1, sharex=True, sharey=True, squeeze=False))
+        plot_inventory(res.daily, sku=sku, notes=notes, calendar=calendar, currency=currency,
+                       axes=fig.subplots(n_pol, 1, sharex=True, sharey=True, squeeze=False),
+                       **common)
 
     def cash_over_time(fig):
-        plot_cash_over_time(res.daily, policies=policies, calendar=calendar,
-                            currency=currency, ax=fig.subplots())
+        plot_cash_over_time(res.daily, calendar=calendar, currency=currency,
+                            ax=fig.subplots(), **common)
 
     def cash_position(fig):
-        plot_cash_position(res.daily, policies=policies, calendar=calendar,
-                           currency=currency, ax=fig.subplots())
+        plot_cash_position(res.daily, calendar=calendar, currency=currency,
+                           ax=fig.subplots(), **common)
 
     def cost_breakdown(fig):
-        plot_cost_breakdown(res.runs, policies=policies, currency=currency, ax=fig.subplots())
+        plot_cost_breakdown(res.runs, currency=currency, ax=fig.subplots(), **common)
 
     def differences(fig):
         plot_differences(res.differences, policies=policies, currency=currency,
                          axes=fig.subplots(2, 2))
 
     def abc_classes(fig):
-        plot_abc_classes(res.runs, policies=policies, currency=currency,
-                         axes=fig.subplots(1, 2))
+        plot_abc_classes(res.runs, currency=currency, axes=fig.subplots(1, 2), **common)
 
     def sku_heatmap(fig):
-        plot_sku_heatmap(res.runs, policies=policies, skus=skus, ax=fig.subplots())
+        plot_sku_heatmap(res.runs, skus=skus, ax=fig.subplots(), **common)
+
+    def slide_inventory_(fig):
+        ncols = n_pol if n_pol <= 3 else math.ceil(n_pol / 2)
+        slide_inventory(res.daily, sku=sku, notes=notes, calendar=calendar,
+                        currency=currency, **common,
+                        axes=fig.subplots(math.ceil(n_pol / ncols), ncols, sharex=True,
+                                          sharey=True, squeeze=False))
 
     n_diff = max(n_pol - 1, 1)
     layout = {
         "tradeoff": (tradeoff, (11, 4.8)),
         "distributions": (distributions, (11, 8)),
-        "inventory": (inventory, (11, 2.3 * n_pol + 1.2)),
+        "inventory": (inventory, (11, 2.3 * n_pol + 1.3)),
         "cash_over_time": (cash_over_time, (11, 4.5)),
         "cash_position": (cash_position, (11, 4.5)),
         "cost_breakdown": (cost_breakdown, (min(4.0 + 1.4 * n_pol, 11), 4.8)),
@@ -1053,20 +1722,33 @@ def make_figures(
         "sku_heatmap": (sku_heatmap, (min(max(6.0, 1.5 * n_pol + 3.5), 11),
                                       min(0.38 * n_sku + 2.2, 30))),
     }
+    if style == "slides":
+        layout = {
+            "tradeoff": (lambda fig: slide_tradeoff(res.runs, currency=currency,
+                                                    ax=fig.subplots(), **common), SLIDE_SIZE),
+            "inventory": (slide_inventory_, SLIDE_SIZE),
+            "cash_over_time": (lambda fig: slide_cash(res.daily, calendar=calendar,
+                                                      currency=currency, ax=fig.subplots(),
+                                                      **common), SLIDE_SIZE),
+            "cost_breakdown": (lambda fig: slide_costs(res.runs, currency=currency,
+                                                       ax=fig.subplots(), **common),
+                               SLIDE_SIZE),
+        }
+    rc = {"svg.hashsalt": "supplysim", **(_SLIDE_RC if style == "slides" else {})}
     written = []
-    for name in charts_for(meta):
+    for name in charts_for(meta, style):
         if name == "cash_position" and "cash_position_p50" not in res.daily:
             continue  # a results folder written before the cash position was recorded
         draw, size = layout[name]
-        fig = _figure(size)
-        draw(fig)
-        for fmt in formats:
-            path = out_dir / f"{name}.{fmt}"
-            # Dates in file metadata and random SVG ids would make identical runs give
-            # different files.
-            meta_arg = {"Date": None} if fmt in ("svg", "pdf") else None
-            with rc_context({"svg.hashsalt": "supplysim"}):
+        with rc_context(rc):
+            fig = _figure(size)
+            draw(fig)
+            for fmt in formats:
+                path = out_dir / f"{name}.{fmt}"
+                # Dates in file metadata and random SVG ids would make identical runs
+                # give different files.
+                meta_arg = {"Date": None} if fmt in ("svg", "pdf") else None
                 fig.savefig(path, dpi=dpi, format=fmt, metadata=meta_arg)
-            written.append(path)
+                written.append(path)
         fig.clear()  # release artists now; the figure is not in pyplot's registry
     return written
