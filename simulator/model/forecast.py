@@ -157,9 +157,11 @@ class Forecaster:
         if not self.seasonal:
             return self.daily() * length
         cum = self._cum
-        last = cum.size - 2
+        last = cum.size - 1
         whole = int(length)
         end = min(day + whole, last)
         start = min(day, last)
-        total = cum[end] - cum[start] + (length - whole) * self.calendar[end]
+        total = cum[end] - cum[start]
+        if end < self.calendar.size:
+            total += (length - whole) * self.calendar[end]
         return self.daily() * float(total)
