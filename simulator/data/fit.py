@@ -509,7 +509,9 @@ def read_sales(path: str | Path, options: FitOptions | None = None) -> Sales:
         total = _parse_numbers(df[cols["line_total"]], where("line_total"), False)
     lines = pd.DataFrame({"time": when, "sku": sku, "units": qty,
                           "order": order if order is not None else np.nan})
-    lines["price"] = price if price is not None else (total / qty.where(qty != 0)).abs()
+    if price is None:
+        price = (total / qty.where(qty != 0)).abs() if total is not None else np.nan
+    lines["price"] = price
     lines["cost"] = cost if cost is not None else np.nan
     if blank.any():
         notes.append(f"{int(blank.sum())} line(s) without a SKU left out "
@@ -955,7 +957,7 @@ def _fit_one(sku: str, dates: pd.DatetimeIndex, x: np.ndarray, c: np.ndarray | N
             n_params += 6
     if n >= TREND_MIN_DAYS:
         weeks = (n // 7)
-        tot = (x[n - 7 * weeks:] / mult[n - 7 * weeks:]).reshape(weeks, 7).sum(axis=1)
+        tot = x[n - 7 * weeks:].reshape(weeks, 7).sum(axis=1)  # whole weeks: no weekday effect
         fit = stats.linregress(np.arange(weeks), tot)
         trend_p = float(fit.pvalue) if np.isfinite(fit.pvalue) else 1.0
         level_end = fit.intercept + fit.slope * (weeks - 0.5)
@@ -964,20 +966,21 @@ def _fit_one(sku: str, dates: pd.DatetimeIndex, x: np.ndarray, c: np.ndarray | N
             mult *= np.maximum(1 + trend * (np.arange(n) - (n - 1)) / 365, 0.05)
             n_params += 1
     if n >= MONTHLY_MIN_DAYS:
-        adj = x / mult
-        monthly_p = _kruskal(adj, month)
+        adj = _div(x, mult)
+        open_days = np.isfinite(adj)
+        monthly_p = _kruskal(adj[open_days], month[open_days])
         if monthly_p < ALPHA:
             if trend and n < 730:
                 notes.append("trend dropped: under two years it cannot be told from the season")
                 mult /= np.maximum(1 + trend * (np.arange(n) - (n - 1)) / 365, 0.05)
                 trend, n_params = 0.0, n_params - 1
-                adj = x / mult
-            means = np.array([adj[month == m].mean() for m in range(12)])
+                adj = _div(x, mult)
+            means = np.array([np.nanmean(adj[month == m]) for m in range(12)])
             monthly = means / means.mean()
             mult *= monthly[month]
             n_params += 11
-    base = x / mult
-    mean = float(base.mean())
+    base = _div(x, mult)  # NaN on days the calendar closes (a weekday without sales)
+    mean = float(np.nanmean(base))
     kw = dict(sku=sku, start=dates[0], units=x, counts=c, sizes=sizes, multiplier=mult,
               base_mean=mean, weekly=_rl(weekly), weekly_p=weekly_p, monthly=_rl(monthly),
               monthly_p=monthly_p, trend=round(trend, 4), trend_p=trend_p, notes=notes)
@@ -989,17 +992,20 @@ def _fit_one(sku: str, dates: pd.DatetimeIndex, x: np.ndarray, c: np.ndarray | N
         ok = mu > 0
         x2 = float(((c[ok] - mu[ok]) ** 2 / mu[ok]).sum())
         df = max(int(ok.sum()) - 1 - n_params, 1)
-        p_over = float(stats.chi2.sf(x2, df))
-        if p_over >= ALPHA or intermittent:
+        p_over, p_under = float(stats.chi2.sf(x2, df)), float(stats.chi2.cdf(x2, df))
+        if (p_over >= ALPHA and p_under >= ALPHA) or intermittent:
             size, size_why = _order_size(sizes)
+            p_two = min(1.0, 2 * min(p_over, p_under))
             why = (f"customer orders: {int(c.sum())} orders, {lam:.3g}/day (order counts "
-                   f"variance/mean {x2 / df:.2f}, Poisson test p={_p(p_over)}"
+                   f"variance/mean {x2 / df:.2f}, Poisson test p={_p(p_two)}"
                    f"{'; intermittent, ADI ' + f'{adi:.2f}' if intermittent else ''}); "
                    f"size {size_why}")
             demand = {"customers": {"orders_per_day": _r(lam), "order_size": size}}
             return SkuFit(demand=demand, model="customers", dist=size["dist"], why=why, **kw)
-        notes.append(f"order counts over-dispersed (variance/mean {x2 / df:.2f}, p={_p(p_over)}):"
-                     " Poisson orders would understate the variance; daily quantities fitted")
+        kind, wrong = (("over", "understate") if p_over < ALPHA else ("under", "overstate"))
+        notes.append(f"order counts {kind}-dispersed (variance/mean {x2 / df:.2f}, "
+                     f"p={_p(min(p_over, p_under))}): Poisson orders would {wrong} the "
+                     "variance; daily quantities fitted")
     if intermittent:
         # Croston's view: a demand occurrence (share of days with a sale) and a size.
         nz = x[x > 0]
@@ -1009,9 +1015,15 @@ def _fit_one(sku: str, dates: pd.DatetimeIndex, x: np.ndarray, c: np.ndarray | N
                f"{int((x > 0).sum())} sale days, rate {lam:.3g}/day; size {size_why}")
         demand = {"customers": {"orders_per_day": _r(lam), "order_size": size}}
         return SkuFit(demand=demand, model="customers", dist=size["dist"], why=why, **kw)
-    dist, why, gof = _per_day(x, mult, mean, float(base.std(ddof=1)), n_params)
+    dist, why, gof = _per_day(x, mult, mean, float(np.nanstd(base, ddof=1)), n_params)
     return SkuFit(demand={"per_day": dist}, model="per_day", dist=dist["dist"], why=why,
                   gof_p=gof, **kw)
+
+
+def _div(x: np.ndarray, mult: np.ndarray) -> np.ndarray:
+    """Return x / mult, NaN where the multiplier is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(mult > 0, x / np.where(mult > 0, mult, 1.0), np.nan)
 
 
 def _order_size(sizes: np.ndarray) -> tuple[dict[str, Any], str]:
@@ -1059,9 +1071,13 @@ def _per_day(x: np.ndarray, mult: np.ndarray, mean: float, sd: float,
     """Choose the daily-quantity family: dispersion test first, then AIC."""
     k = np.round(x)
     integer = bool(np.allclose(x, k))
+    if sd == 0:
+        return ({"dist": "constant", "value": _r(mean)},
+                f"the same {mean:g} units every day", math.nan)
+    ok = mult > 0  # days the calendar closes carry no information
+    x, k, mult = x[ok], k[ok], mult[ok]
     mu = mean * mult
-    ok = mu > 0
-    x2 = float(((x[ok] - mu[ok]) ** 2 / mu[ok]).sum())
+    x2 = float(((x - mu) ** 2 / mu).sum())
     df = max(int(ok.sum()) - 1 - n_params, 1)
     ratio = x2 / df
     p_over, p_under = float(stats.chi2.sf(x2, df)), float(stats.chi2.cdf(x2, df))
