@@ -433,7 +433,15 @@ def make_purchase_plan(
         raise PlanError(f"state: no on_hand for SKU {', '.join(missing)}")
     spec = scenario.policies[policy_name]
     plans = make_plans(scenario)
-    policies = build_policies(scenario, plans)[policy_name]
+    # A learned forecast needs a sales history the state file does not hold: the plan
+    # uses the policy's oracle form, the scenario's demand model (docs/overbuying.md).
+    policies = [getattr(p, "oracle", p) for p in build_policies(scenario, plans)[policy_name]]
+    learned = getattr(spec, "forecast", None)
+    if learned is not None and learned.learned:
+        notes.append(
+            f"The policy forecasts from observed sales ({learned.method}); the plan has no "
+            f"sales history and uses the scenario's demand model instead."
+        )
     wanted = _windows(scenario, day0)
     stop = max([end_day] + [w["end_day"] for w in wanted])
     stop = min(stop, horizon)
@@ -756,7 +764,7 @@ def _quiet_levels(scenario: Scenario, policy_name: str, policies) -> list[np.nda
     calm = scenario.model_copy(
         update={"suppliers": suppliers, "policies": {policy_name: scenario.policies[policy_name]}}
     )
-    built = build_policies(calm, make_plans(calm))[policy_name]
+    built = [getattr(p, "oracle", p) for p in build_policies(calm, make_plans(calm))[policy_name]]
     return [np.asarray(p.levels()[1], float) for p in built]
 
 
