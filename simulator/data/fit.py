@@ -823,8 +823,7 @@ def fit_history(sales_path: str | Path, purchases_path: str | Path | None = None
         "purchase_rows": purchases.rows_read if purchases else 0,
         "columns": sales.columns,
     }  # fmt: skip
-    text = _scenario_text(fits, suppliers, provenance, options)
-    _abc(fits, text)
+    _abc(fits, sales.last_day.date() + dt.timedelta(days=1), options.horizon_days)
     text = _scenario_text(fits, suppliers, provenance, options)
     from simulator.data.scenario import Scenario, ScenarioError
 
@@ -1149,18 +1148,36 @@ def _prices_and_costs(fits: list[SkuFit], sales: Sales, purchases: Purchases | N
                 f.cost_source = f"assumed ({options.cost_share:.0%} of price)"
 
 
-def _abc(fits: list[SkuFit], text: str) -> None:
-    """ABC classes exactly as the simulator's hybrid policy draws them (80 % / 15 %)."""
-    from simulator.data.scenario import Scenario
+def _abc(fits: list[SkuFit], start: dt.date, horizon: int) -> None:
+    """ABC classes exactly as the simulator's hybrid policy draws them (80 % / 15 %).
 
-    scn = Scenario.from_yaml_text(text)
+    Expected revenue over the horizon: price × base daily mean × the sum of the calendar
+    multipliers over the horizon (``Scenario.demand_multiplier``, computed here for the
+    seasonality and trend this module writes).
+    """
+    from pydantic import TypeAdapter
+
+    from simulator.data.distributions import Distribution
+
+    dists = TypeAdapter(Distribution)
+    dates = pd.date_range(start, periods=horizon, freq="D")
+    days = np.arange(horizon)
     revenue = {}
-    for f, sku in zip(fits, scn.skus, strict=True):
-        d = sku.demand
-        mean = (d.per_day.mean if d.per_day is not None
-                else d.customers.orders_per_day * d.customers.order_size.mean)  # fmt: skip
-        days = float(scn.demand_multiplier(sku)[scn.warmup_days :].sum())
-        revenue[f.sku] = sku.price * mean * days
+    for f in fits:
+        d = f.demand
+        if "per_day" in d:
+            mean = dists.validate_python(d["per_day"]).mean
+        else:
+            c = d["customers"]
+            mean = c["orders_per_day"] * dists.validate_python(c["order_size"]).mean
+        mult = np.ones(horizon)
+        if f.monthly is not None:
+            mult *= np.asarray(f.monthly)[dates.month.to_numpy() - 1]
+        if f.weekly is not None:
+            mult *= np.asarray(f.weekly)[dates.day_of_week.to_numpy()]
+        if f.trend:
+            mult *= np.maximum(1 + f.trend * days / 365, 0.0)
+        revenue[f.sku] = _r(f.price) * mean * float(mult.sum())
     total = sum(revenue.values()) or 1.0
     above = 0.0
     by_id = {f.sku: f for f in fits}
