@@ -345,3 +345,322 @@ def test_the_abc_chart_needs_two_classes():
     assert "sku_heatmap" in plots.charts_for(one)
     two = {**one, "skus": [{"id": "A1", "abc_class": "A"}, {"id": "B1", "abc_class": "B"}]}
     assert "abc_classes" in plots.charts_for(two)
+
+
+# --------------------------------------------------------------- labels (issue 14)
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+
+def _camp(start, end, label):
+    return {"kind": "campaign", "start_day": start, "end_day": end, "label": label}
+
+
+def _outage(start, end, label):
+    return {"kind": "port_closure", "start_day": start, "end_day": end, "label": label}
+
+
+# Calendars built to provoke overlapping labels (the synthetic horizon is 60 days).
+CALENDARS = {
+    "same dates": [_camp(20, 27, "black friday ×3 (GREEN-100G)"),
+                   _camp(20, 27, "black friday ×3 (OOLONG-100G)")],
+    "nested": [_camp(10, 40, "spring season ×1.3 (GREEN-100G)"),
+               _camp(15, 18, "flash sale ×2 (GREEN-100G)"),
+               _outage(16, 17, "customs inspection")],
+    "adjacent": [_camp(10, 14, "tasting week ×1.5 (GREEN-100G)"),
+                 _camp(14, 18, "newsletter ×1.2 (GREEN-100G)"),
+                 _outage(18, 22, "typhoon"), _outage(22, 26, "customs backlog")],
+    "many": [_camp(d, d + 2, f"weekly promotion number {d} ×1.5 (SKU-{d})")
+             for d in range(0, 60, 3)],
+    "at the end": [_camp(57, 60, "year-end clearance sale ×2 (OOLONG-100G)")],
+}
+
+
+def _drawn(fig):
+    """Draw a pyplot-free figure with Agg and return its renderer."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _window_labels(fig, renderer):
+    """Visible calendar labels of a drawn figure with their display boxes."""
+    texts = [t for t in fig.findobj(Text) if t.get_gid() == "window-label" and t.get_visible()]
+    return [(t, t.get_window_extent(renderer)) for t in texts]
+
+
+def _assert_apart(boxes):
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            assert not box_a.overlaps(box_b), (a.get_text(), b.get_text())
+
+
+def _draw_with_calendar(data, chart, calendar):
+    if chart == "cash_over_time":
+        fig = Figure(figsize=(11, 4.5), layout="constrained")
+        plots.plot_cash_over_time(data["daily"], policies=POLICY_LIST, calendar=calendar,
+                                  ax=fig.subplots())
+    else:
+        fig = Figure(figsize=(11, 8), layout="constrained")
+        plots.plot_inventory(data["daily"], sku="ALL", policies=POLICY_LIST, calendar=calendar,
+                             axes=fig.subplots(3, 1, sharex=True, sharey=True))
+    return fig
+
+
+@pytest.mark.parametrize("chart", ["cash_over_time", "inventory"])
+@pytest.mark.parametrize("case", list(CALENDARS))
+def test_window_labels_never_overlap_and_sit_above_the_data(data, chart, case):
+    """Issue: 'black friday ×3 (GREEN-100G)' printed on top of '(OOLONG-100G)'."""
+    fig = _draw_with_calendar(data, chart, CALENDARS[case])
+    renderer = _drawn(fig)
+    labels = _window_labels(fig, renderer)
+    assert labels
+    _assert_apart(labels)
+    ax = fig.axes[0]
+    frame = ax.get_window_extent(renderer)
+    lowest_label = min(box.y0 for _, box in labels)
+    top_of_data = max(ax.transData.transform(np.column_stack(
+        [np.zeros(len(ln.get_ydata())), np.asarray(ln.get_ydata(), float)]))[:, 1].max()
+        for ln in ax.get_lines() if len(ln.get_ydata()) > 2)
+    for _, box in labels:
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1  # never cut at an edge
+    assert top_of_data <= lowest_label + 1  # no label covers a line
+    if case == "same dates":
+        assert [t.get_text() for t, _ in labels] == [
+            "black friday ×3 (GREEN-100G, OOLONG-100G)"]
+    if case in ("nested", "adjacent", "at the end"):  # these all fit: nothing hidden
+        assert len(labels) == len(plots.calendar_windows(CALENDARS[case]))
+    # drawing again (a second savefig) keeps the same layout
+    again = [box.bounds for _, box in _window_labels(fig, _drawn(fig))]
+    first = [box.bounds for _, box in labels]
+    assert np.allclose(again, first, atol=2.0)  # the layout may shift by a tick label
+
+
+def test_window_labels_hide_the_shortest_windows_beyond_the_rows(data):
+    calendar = [*CALENDARS["many"], _outage(20, 50, "port strike")]
+    fig = _draw_with_calendar(data, "cash_over_time", calendar)
+    renderer = _drawn(fig)
+    texts = [t.get_text() for t, _ in _window_labels(fig, renderer)]
+    assert "port strike" in texts  # the longest window keeps its label
+    stacker = next(a for a in fig.axes[0].get_children() if isinstance(a, plots.WindowLabels))
+    assert len(texts) == sum(r < stacker.max_rows for r in stacker.rows) < len(calendar)
+
+
+def test_calendar_windows_merge_identical_dates():
+    windows = plots.calendar_windows([
+        _camp(5, 9, "black friday ×3 (GREEN-100G)"),
+        _camp(5, 9, "black friday ×3 (OOLONG-100G)"),
+        _camp(5, 9, "black friday ×3 (OOLONG-100G)"),  # an exact repeat counts once
+        _camp(5, 10, "black friday ×3 (WHITE-50G)"),  # other dates: its own window
+        _outage(5, 9, "port closure (overseas)"),  # other group: its own window
+    ])
+    assert [w["label"] for w in windows] == [
+        "black friday ×3 (GREEN-100G, OOLONG-100G)", "black friday ×3 (WHITE-50G)",
+        "port closure (overseas)"]
+    many = plots.calendar_windows([_camp(1, 2, f"sale ×2 (SKU-{i})") for i in range(5)])
+    assert [w["label"] for w in many] == ["sale ×2 (5 SKUs)"]
+    mixed = plots.calendar_windows([_camp(1, 2, "sale ×2 (A)"), _camp(1, 2, "launch ×3 (B)"),
+                                    _outage(1, 2, "strike (x)"), _outage(1, 2, "strike (y)")])
+    assert [w["label"] for w in mixed] == ["sale ×2 (A) + launch ×3 (B)", "strike (x, y)"]
+
+
+# ------------------------------------------------------ baseline, position, rhythm
+
+
+def test_baseline_is_marked_by_shape_and_words_in_every_chart(data):
+    axes = plots.plot_tradeoff(data["runs"], data["summary"], policies=POLICY_LIST,
+                               baseline="jit", axes=_axes(1, 2))
+    for ax in axes:
+        markers = [c.lines[0].get_marker() for c in ax.containers]
+        assert markers == ["s", "o", "o"]
+    legend = [t.get_text() for t in axes[0].get_legend().get_texts()]
+    assert legend == ["jit (baseline)", "safety_stock", "hybrid"]
+    ax = plots.plot_cash_over_time(data["daily"], policies=POLICY_LIST, baseline="jit",
+                                   ax=_axes())
+    by_label = {ln.get_label(): ln for ln in ax.get_lines()}
+    assert by_label["jit (baseline)"].get_marker() == "s"
+    assert by_label["hybrid"].get_marker() in ("None", "", None)
+    ax = plots.plot_cost_breakdown(data["runs"], policies=POLICY_LIST, baseline="jit",
+                                   ax=_axes())
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == "jit\n(baseline)"
+    axes = plots.plot_distributions(data["runs"], policies=POLICY_LIST, baseline="jit",
+                                    axes=_axes(2, 2))
+    assert axes[0].get_xticklabels()[0].get_text() == "jit\n(baseline)"
+
+
+def test_stockout_axis_says_what_the_portfolio_rate_averages(data, single):
+    axes = plots.plot_tradeoff(data["runs"], policies=POLICY_LIST, axes=_axes(1, 2))
+    assert axes[0].get_xlabel() == "Stockout days (% of SKU-days, demand-weighted)"
+    runs1 = pd.read_parquet(single / "runs.parquet")
+    axes = plots.plot_tradeoff(runs1, policies=POLICY_LIST, axes=_axes(1, 2))
+    assert axes[0].get_xlabel() == "Stockout days (% of days)"
+
+
+def _with_position(daily):
+    """The synthetic daily bands plus an inventory position (as newer runs record)."""
+    out = daily.copy()
+    for q in ("p5", "p25", "p50", "p75", "p95", "mean", "sample"):
+        out[f"inventory_position_{q}"] = (out[f"on_hand_{q}"] + out[f"on_order_{q}"]
+                                          - out[f"backorders_{q}"])
+    return out
+
+
+def test_inventory_position_line_is_the_median_position(single):
+    daily = _with_position(pd.read_parquet(single / "daily.parquet"))
+    axes = plots.plot_inventory(daily, sku="VITC-60", policies=POLICY_LIST, calendar=[],
+                                axes=_axes(3, 1, sharex=True, sharey=True))
+    for ax, policy in zip(axes, POLICY_LIST, strict=True):
+        lines = [ln for ln in ax.get_lines() if ln.get_gid() == "inventory-position"]
+        assert len(lines) == 1
+        expected = daily[(daily.policy == policy) & (daily.sku == "VITC-60")].sort_values(
+            "day")["inventory_position_p50"]
+        np.testing.assert_allclose(lines[0].get_ydata(), expected.to_numpy())
+        assert lines[0].get_linewidth() < 2  # thinner than the on-hand median
+    assert axes[0].get_ylim()[1] >= daily["inventory_position_p50"].max()
+    legend = [t.get_text() for t in axes[0].figure.legends[0].get_texts()]
+    assert any(t.startswith("Median inventory position") for t in legend)
+
+
+def test_inventory_without_position_columns_skips_the_line(single):
+    """A results folder written before the inventory position was recorded."""
+    daily = pd.read_parquet(single / "daily.parquet")
+    assert "inventory_position_p50" not in daily
+    axes = plots.plot_inventory(daily, sku="VITC-60", policies=POLICY_LIST,
+                                axes=_axes(3, 1, sharex=True, sharey=True))
+    assert not any(ln.get_gid() == "inventory-position" for ax in axes
+                   for ln in ax.get_lines())
+
+
+def test_portfolio_inventory_has_no_position_line(data):
+    """Units of different SKUs do not add up: no position line in the value view."""
+    axes = plots.plot_inventory(_with_position(data["daily"]), sku="ALL", policies=POLICY_LIST,
+                                axes=_axes(3, 1, sharex=True, sharey=True))
+    assert not any(ln.get_gid() == "inventory-position" for ax in axes
+                   for ln in ax.get_lines())
+
+
+def test_review_rhythms_in_words_and_in_panel_titles(single):
+    specs = {"jit": {"review": "periodic", "review_every_days": 2},
+             "safety_stock": {"review": "periodic", "review_every_days": 1},
+             "hybrid": {"review": "periodic", "review_every_days": 7},
+             "textbook": {"review": "continuous"}, "odd": {"type": "x"}}
+    notes = plots.review_rhythms(specs)
+    assert notes == {"jit": "reviews every 2 days", "safety_stock": "reviews daily",
+                     "hybrid": "reviews weekly", "textbook": "continuous review"}
+    daily = pd.read_parquet(single / "daily.parquet")
+    axes = plots.plot_inventory(daily, sku="VITC-60", policies=POLICY_LIST, baseline="jit",
+                                notes=notes, axes=_axes(3, 1, sharex=True, sharey=True))
+    assert [ax.get_title(loc="left") for ax in axes] == [
+        "jit (baseline) — reviews every 2 days", "safety_stock — reviews daily",
+        "hybrid — reviews weekly"]
+
+
+def test_make_figures_states_the_rhythms_from_the_scenario(tmp_path):
+    folder = build_results(tmp_path / "run", n_skus=1, replications=5)
+    scenario = folder / "scenario.yaml"
+    scenario.write_text(scenario.read_text() + "\npolicies:\n  jit: {review_every_days: 3}\n"
+                        "  safety_stock: {review: continuous}\n")
+    figs = dict(plots.draw_figures(folder))
+    titles = [ax.get_title(loc="left") for ax in figs["inventory"].axes]
+    assert titles[:2] == ["jit (baseline) — reviews every 3 days",
+                          "safety_stock — continuous review"]
+    assert titles[2] == "hybrid"
+
+
+# ------------------------------------------------------------------------- slides
+
+
+@pytest.fixture(scope="module")
+def slides(folder):
+    return dict(plots.draw_figures(folder, "slides"))
+
+
+def _texts(fig):
+    """Visible, non-empty texts that are drawn (tick labels outside the view are not)."""
+    hidden = set()
+    for ax in fig.axes:
+        for axis, (lo, hi) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not min(lo, hi) - 1e-9 <= tick.get_loc() <= max(lo, hi) + 1e-9:
+                    hidden.update((id(tick.label1), id(tick.label2)))
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+            and id(t) not in hidden and (t.axes is None or t.axes.get_visible())]
+
+
+def test_slides_are_written_to_their_own_folder(folder):
+    paths = plots.make_figures(folder, formats=("png",), dpi=40, style="slides")
+    assert plots.figures_dir(folder, "slides") == folder / "figures" / "slides"
+    assert plots.figures_dir(folder) == folder / "figures"
+    assert [p.stem for p in paths] == list(plots.SLIDE_CHARTS)
+    assert all(p.parent == folder / "figures" / "slides" and p.stat().st_size > 1000
+               for p in paths)
+    assert plots.charts_for({}, "slides") == list(plots.SLIDE_CHARTS)
+    with pytest.raises(ValueError, match="style: must be one of 'default', 'slides', got 'x'"):
+        plots.make_figures(folder, style="x")
+    assert plt.get_fignums() == []
+
+
+def test_slides_are_16_9_with_projector_fonts(slides):
+    assert list(slides) == list(plots.SLIDE_CHARTS)
+    for name, fig in slides.items():
+        w, h = fig.get_size_inches()
+        assert w / h == pytest.approx(16 / 9, rel=0.01), name
+        renderer = _drawn(fig)
+        for t in _texts(fig):
+            if t.get_gid() == "window-label":
+                continue  # calendar labels: 16 pt asked of them below
+            assert t.get_fontsize() >= 16, (name, t.get_text(), t.get_fontsize())
+        headline = fig.get_suptitle()
+        assert headline and fig._suptitle.get_fontsize() >= 20
+        assert any(p in headline for p in POLICY_LIST)
+        for ax in fig.axes:
+            for loc in ("left", "center"):
+                title = ax.title if loc == "center" else ax._left_title
+                if title.get_text():
+                    assert title.get_fontsize() >= 20, (name, title.get_text())
+            for tick in ax.get_xticklabels() + ax.get_yticklabels():
+                if tick.get_text():
+                    assert tick.get_fontsize() >= 16
+        _assert_apart([(t, t.get_window_extent(renderer)) for t in _texts(fig)
+                       if t.get_gid() != "window-label"])
+
+
+def test_slides_draw_few_thick_lines_and_no_sample_paths(slides):
+    for name in ("inventory", "cash_over_time"):
+        fig = slides[name]
+        for ax in fig.axes:
+            if not ax.get_visible():
+                continue
+            long = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 2]
+            assert not any(ln.get_color() == plots._SAMPLE_COLOR for ln in long)
+            assert not any("sample" in ln.get_label().lower() for ln in long)
+            bands = [c for c in ax.collections if len(c.get_paths())]
+            if name == "inventory":
+                assert len(long) <= 4  # median, position, two levels at most
+                assert len(bands) == 1  # the 90 % band only
+            else:
+                assert len(long) == len(POLICY_LIST)  # one median per policy
+                assert len(bands) == len(POLICY_LIST)
+            medians = [ln for ln in long if ln.get_linewidth() >= 3]
+            assert medians
+    tradeoff = slides["tradeoff"].axes[0]
+    means = [ln for ln in tradeoff.get_lines() if ln.get_gid() == "policy-mean"]
+    assert [ln.get_marker() for ln in means] == ["s", "o", "o"]
+    assert [ln.get_label() for ln in means] == ["jit (baseline)", "safety_stock", "hybrid"]
+
+
+def test_slide_headlines_state_the_finding(data):
+    runs, daily = data["runs"], data["daily"]
+    cash = runs[runs.sku == "ALL"].groupby("policy")["cash_tied_up"].mean()
+    short = runs[runs.sku == "ALL"].groupby("policy")["stockout_rate"].mean()
+    text = plots.tradeoff_headline(runs, POLICY_LIST)
+    lean, safe = cash.idxmin(), short.idxmin()
+    assert text.startswith(f"{lean} frees $") and f"({safe}: " in text
+    assert "SKU-days" in text
+    assert plots._money_text(cash[safe] - cash[lean], "$") in text
+    total = runs[runs.sku == "ALL"].groupby("policy")["total_cost"].mean()
+    assert plots.cost_headline(runs, POLICY_LIST).startswith(f"{total.idxmin()} costs least")
+    level = daily[daily.sku == "ALL"].groupby("policy")["cash_tied_up_p50"].mean()
+    assert plots.cash_headline(daily, POLICY_LIST).startswith(f"{level.idxmax()} ties up")
+    assert f"of {level.idxmin()} on hand" in plots.inventory_headline(daily, "ALL", POLICY_LIST)

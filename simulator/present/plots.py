@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ __all__ = [
     "calendar_windows",
     "cash_headline",
     "charts_for",
+    "draw_figures",
     "cost_headline",
     "figures_dir",
     "inventory_headline",
@@ -390,7 +391,7 @@ class WindowLabels(Artist):
     """
 
     def __init__(self, items, max_rows: int = 4, gap_points: float = 6.0):
-        """Keep ``(span, annotation)`` pairs; span is the window's shaded patch."""
+        """Keep ``(span, annotation, days)`` triples: the window's patch, label, length."""
         super().__init__()
         self.items = list(items)
         self.max_rows = max_rows
@@ -409,15 +410,17 @@ class WindowLabels(Artist):
         box = ax.get_window_extent(renderer)
         pad, gap = 3.0 * px, self.gap_points * px
         placed = []
-        for span, text in self.items:
+        for i, (span, text, days) in enumerate(self.items):
             text.set_visible(True)
             text.xyann = (0.0, -2.0)
             window = span.get_window_extent(renderer)
             ext = text.get_window_extent(renderer)
             left = max(min(window.x0 + pad, box.x1 - pad - ext.width), box.x0 + pad)
-            placed.append((-window.width, left, left + ext.width, ext.height, window.x0,
-                           text))
-        placed.sort(key=lambda p: (p[0], p[1]))  # longest window first, then leftmost
+            placed.append(((-days, window.x0, i), left, left + ext.width, ext.height,
+                           window.x0, text))
+        # Longest window first, then leftmost; days, not pixels, so ties stay ties when
+        # the layout shifts by a fraction of a pixel between two draws.
+        placed.sort(key=lambda p: p[0][0::2])
         rows: list[list[tuple[float, float]]] = []
         self.rows = []
         height = max(p[3] for p in placed)
@@ -469,7 +472,7 @@ def _shade_calendar(ax: Axes, windows, to_x, horizon: float, annotate: bool,
                                xytext=(2, -2), textcoords="offset points", va="top",
                                ha="left", fontsize=fontsize, color="#333333", clip_on=True,
                                gid="window-label")
-            items.append((span, text))
+            items.append((span, text, end - start))
     if items:
         ax.add_artist(WindowLabels(items, max_rows=max_rows))
     return [seen[k] for k in ("campaign", "disruption") if k in seen]
@@ -1220,6 +1223,16 @@ _SLIDE_RC = {
 _HEADLINE_SIZE = 26
 
 
+def _slide_ticks(axes) -> None:
+    """Projector-size ticks, set on the axes themselves.
+
+    Tick labels are created lazily when the figure is drawn, possibly outside the
+    style's rc settings, so their size is stored on the axis rather than left to rc.
+    """
+    for ax in np.atleast_1d(axes):
+        ax.tick_params(labelsize=_SLIDE_RC["xtick.labelsize"], width=1.2, length=6)
+
+
 def _pct_text(share: float) -> str:
     """Format a share as a short percentage: ``23 %``, ``4.5 %``, ``0.3 %``."""
     v = 100.0 * share
@@ -1323,6 +1336,7 @@ def slide_tradeoff(
     ax.set_xlim(lo_x, hi_x + 0.12 * (hi_x - lo_x))  # room for the names right of a point
     ax.grid(alpha=0.3)
     ax.set_title("Mean per season (dot) and the range of 90 % of seasons (bars)", loc="left")
+    _slide_ticks(ax)
     _headline(ax.figure, tradeoff_headline(runs, order, currency))
     return ax
 
@@ -1437,6 +1451,7 @@ def slide_inventory(
     handles = list(legend.values())
     axes[0].figure.legend(handles, [h.get_label() for h in handles], ncols=3,
                           loc="outside lower center", frameon=False)
+    _slide_ticks(axes)
     _headline(axes[0].figure, inventory_headline(daily, sku, order, currency))
     return axes
 
@@ -1500,6 +1515,7 @@ def slide_cash(
     lines, labels = ax.get_legend_handles_labels()
     ax.legend(lines + handles, labels + [h.get_label() for h in handles],
               loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _slide_ticks(ax)
     _headline(ax.figure, cash_headline(daily, order, currency))
     return ax
 
@@ -1551,6 +1567,7 @@ def slide_costs(
     ax.legend(*[v[::-1] for v in ax.get_legend_handles_labels()], title="Cost",
               loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     order = _policies(_portfolio(runs), policies)
+    _slide_ticks(ax)
     _headline(ax.figure, cost_headline(runs, order, currency))
     return ax
 
@@ -1652,12 +1669,42 @@ def make_figures(
 
     """
     _check_style(style)
+    out_dir = figures_dir(folder, style)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in draw_figures(folder, style):
+        for fmt in formats:
+            path = out_dir / f"{name}.{fmt}"
+            # Dates in file metadata and random SVG ids would make identical runs give
+            # different files.
+            meta_arg = {"Date": None} if fmt in ("svg", "pdf") else None
+            with rc_context({"svg.hashsalt": "supplysim",
+                             **(_SLIDE_RC if style == "slides" else {})}):
+                fig.savefig(path, dpi=dpi, format=fmt, metadata=meta_arg)
+            written.append(path)
+        fig.clear()  # release artists now; the figure is not in pyplot's registry
+    return written
+
+
+def draw_figures(folder: Path | str, style: str = "default") -> Iterator[tuple[str, Figure]]:
+    """Draw the charts of a results folder one by one, without writing them.
+
+    What :func:`make_figures` saves; tests inspect the figures themselves (sizes,
+    fonts, lines) rather than pixels.
+
+    Args:
+        folder: A results folder.
+        style: ``"default"`` or ``"slides"``.
+
+    Yields:
+        ``(chart name, figure)`` in report order.
+
+    """
+    _check_style(style)
     from simulator.study.results import load  # a leaf module, like this one
 
     res = load(folder)
     meta = res.metadata
-    out_dir = figures_dir(folder, style)
-    out_dir.mkdir(parents=True, exist_ok=True)
     policies = list(meta.get("policies") or pd.unique(res.runs["policy"]))
     baseline = meta.get("baseline") or (policies[0] if policies else None)
     currency = meta.get("currency", "$")
@@ -1734,21 +1781,13 @@ def make_figures(
                                                        ax=fig.subplots(), **common),
                                SLIDE_SIZE),
         }
-    rc = {"svg.hashsalt": "supplysim", **(_SLIDE_RC if style == "slides" else {})}
-    written = []
     for name in charts_for(meta, style):
         if name == "cash_position" and "cash_position_p50" not in res.daily:
             continue  # a results folder written before the cash position was recorded
         draw, size = layout[name]
-        with rc_context(rc):
+        # Fonts and line widths are fixed when artists are created, so the style's
+        # rc settings only need to hold while the chart is drawn.
+        with rc_context(_SLIDE_RC if style == "slides" else {}):
             fig = _figure(size)
             draw(fig)
-            for fmt in formats:
-                path = out_dir / f"{name}.{fmt}"
-                # Dates in file metadata and random SVG ids would make identical runs
-                # give different files.
-                meta_arg = {"Date": None} if fmt in ("svg", "pdf") else None
-                fig.savefig(path, dpi=dpi, format=fmt, metadata=meta_arg)
-                written.append(path)
-        fig.clear()  # release artists now; the figure is not in pyplot's registry
-    return written
+        yield name, fig
