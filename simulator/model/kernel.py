@@ -1,0 +1,498 @@
+"""The fast engine: the SimPy model's replication as a compiled day loop over prepared draws.
+
+The SimPy model (:mod:`simulator.model.replication`) is the reference. This engine runs
+the same model for the scenarios whose features it implements (:func:`unsupported`
+lists what it does not), and agrees with it replication by replication: the same
+demand draws, the same lead-time tapes, the same policies' levels, the same order of
+operations (``tests/test_kernel.py`` checks every row field by field).
+
+* **Draws.** Nothing is drawn here that the SimPy engine does not draw itself, from
+  the same sources: :class:`~simulator.model.replication.Streams` gives the streams,
+  the scenario's distributions sample them, ``Streams.draws`` makes the lead-time tapes
+  (blocks of ``LEAD_TIME_BLOCK``), ``SupplierState`` draws the random outages.
+  :func:`demand_arrays` lays the demand out as flat arrays instead of the per-day lists
+  of tuples :func:`~simulator.model.replication.draw_demand` builds (those lists cost a
+  third of a catalogue's SimPy replication); it calls the same samplers on the same
+  streams in the same order, and a test checks that it equals ``draw_demand`` exactly.
+* **Plans and levels** come from the SimPy engine's own built policies (their reorder
+  points, order-up-to levels and lots per day), so both engines order the same.
+* **The loop** (:mod:`simulator.model.kernel_loop`, numba, compiled once and cached on
+  disk) runs every policy over one replication and reduces each policy × SKU to the
+  sums the result rows need. numba is imported only when a batch runs, so the CLI
+  starts without it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from simulator.data.scenario import Scenario
+from simulator.model.purchasing import buying, whole_units
+from simulator.model.replication import Streams, _mean, _sort_within_days, _spikes
+from simulator.model.suppliers import SupplierState
+
+__all__ = [
+    "FastResult",
+    "demand_arrays",
+    "run_replications",
+    "unsupported",
+]
+
+# --------------------------------------------------------------------------- what is supported
+
+_ALL = None
+"""Every field of the class is supported (its sub-objects are still checked)."""
+
+_SUPPORTED: dict[str, set[str] | None] = {
+    "Scenario": {
+        "name", "description", "start_date", "horizon_days", "warmup_days", "replications",
+        "seed", "unmet_demand", "units", "currency", "suppliers", "skus", "policies",
+        "baseline", "report",
+    },
+    "ReportInfo": _ALL,
+    "Supplier": {
+        "lead_time", "order_cost", "line_cost", "min_order_value", "pay_on_receipt",
+        "unit_cost_premium", "deliver_in_order", "description", "disruptions",
+    },
+    "PortClosure": {"kind", "start", "end", "announced", "label", "clearing_delay"},
+    "SupplierOutage": {"kind", "start", "end", "announced", "label", "mode"},
+    "RandomOutage": {"kind", "per_year", "duration", "mode", "label"},
+    "LeadTimeShock": {"kind", "start", "end", "announced", "label", "multiplier", "extra_days"},
+    "Sku": {
+        "id", "description", "unit_cost", "price", "holding_rate", "backorder_cost_per_day",
+        "supplier", "backup_supplier", "initial_on_hand", "open_orders", "pack_size", "moq",
+        "demand",
+    },
+    "OpenOrder": {"units", "arrives"},
+    "Demand": {"per_day", "customers", "seasonality", "campaigns", "trend_per_year", "spikes"},
+    "Customers": {"orders_per_day", "order_size"},
+    "Seasonality": {"monthly", "weekly"},
+    "Campaign": {"start", "end", "uplift", "label"},
+    "Spikes": {"per_year", "uplift", "duration_days"},
+    "BaseStockSpec": {"type", "S", "review", "review_every_days", "description"},
+    "SSSpec": {"type", "s", "S", "review", "review_every_days", "description"},
+    "RQSpec": {"type", "r", "Q", "can_order", "review", "review_every_days", "description"},
+    "JitSpec": {
+        "type", "quantity", "cover_days", "plan_for_disruptions", "can_order", "review",
+        "review_every_days", "description",
+    },
+    "SafetyStockSpec": {
+        "type", "service_level", "weeks_of_cover", "quantity", "cover_days",
+        "plan_for_disruptions", "use_backup", "can_order", "review", "review_every_days",
+        "description",
+    },
+    "HybridSpec": {
+        "type", "a_share", "b_share", "service_level_a", "service_level_b", "quantity",
+        "cover_days", "plan_for_disruptions", "use_backup", "can_order", "review",
+        "review_every_days", "description",
+    },
+}  # fmt: skip
+"""Per schema class, the fields the fast engine implements. A field not listed here that
+is set to anything but its default makes a scenario unsupported, and so does a class not
+listed here (a new disruption kind, a new policy type): features added to the schema
+later fall back to the SimPy engine until the fast engine implements them."""
+
+
+def unsupported(scenario: Scenario) -> list[str]:
+    """Return why the fast engine cannot run ``scenario`` (empty: it can), one reason a line.
+
+    Each reason names the field path and the feature, e.g.
+    ``suppliers.main.disruptions[0]: capacity limits``.
+    """
+    out: list[str] = []
+    _walk(scenario, "", out)
+    for name, spec in scenario.policies.items():
+        if getattr(spec, "use_backup", False):
+            users = [s.id for s in scenario.skus if s.backup_supplier is not None]
+            if users:
+                out.append(
+                    f"policies.{name}.use_backup: expediting from a backup supplier "
+                    f"(skus {', '.join(users)})"
+                )
+    for name, sup in scenario.suppliers.items():
+        delays = {d.clearing_delay.model_dump_json() for d in sup.disruptions
+                  if type(d).__name__ == "PortClosure"}  # fmt: skip
+        if len(delays) > 1:
+            out.append(
+                f"suppliers.{name}.disruptions: port closures with different clearing delays"
+            )
+    return out
+
+
+_FEATURES = {"Capacity": "capacity limits"}
+
+
+def _walk(obj: Any, path: str, out: list[str]) -> None:
+    """Check one schema object against :data:`_SUPPORTED`, then its sub-objects."""
+    from pydantic import BaseModel
+
+    if isinstance(obj, list | tuple):
+        for i, x in enumerate(obj):
+            _walk(x, f"{path}[{i}]", out)
+        return
+    if isinstance(obj, dict):
+        for key, x in obj.items():
+            _walk(x, f"{path}.{key}" if path else str(key), out)
+        return
+    if not isinstance(obj, BaseModel):
+        return
+    cls = type(obj)
+    if cls.__module__ == "simulator.data.distributions":
+        return  # every distribution: it is sampled by its own code
+    name = cls.__name__
+    if name not in _SUPPORTED:
+        out.append(f"{path or 'scenario'}: {_FEATURES.get(name, name)}")
+        return
+    allowed = _SUPPORTED[name]
+    for field, info in cls.model_fields.items():
+        value = getattr(obj, field)
+        where = f"{path}.{field}" if path else field
+        if allowed is not None and field not in allowed:
+            if value != info.get_default(call_default_factory=True):
+                out.append(f"{where}: not implemented by the fast engine")
+            continue
+        _walk(value, where, out)
+
+
+# --------------------------------------------------------------------------- the draws
+
+
+def demand_arrays(
+    scenario: Scenario, streams: Streams, plans: list
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every SKU's demand for the whole run as flat arrays: (offsets, times, units).
+
+    The same draws as :func:`~simulator.model.replication.draw_demand`, from the same
+    streams, samplers and calls in the same order; only the layout differs. SKU k's
+    customer orders of day index i are ``times[o:e]``, ``units[o:e]`` with
+    ``o, e = offsets[k, i], offsets[k, i + 1]``.
+    """
+    n = scenario.n_days
+    days = scenario.first_day + np.arange(n)
+    whole = scenario.units == "whole"
+    offsets = np.empty((len(scenario.skus), n + 1), dtype=np.int64)
+    times, units = [], []
+    at = 0
+    for k, (sku, plan) in enumerate(zip(scenario.skus, plans, strict=True)):
+        rng = streams.rng("demand", sku.id)
+        d = sku.demand
+        base_mean = plan.mean[:n]
+        if d.spikes is not None:
+            base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
+        if d.per_day is not None:
+            mean = _mean(d.per_day)
+            mult = base_mean / mean if mean > 0 else np.ones(n)
+            sizes = d.per_day.sample(rng, n) * mult
+            if whole:
+                sizes = whole_units(sizes)
+            t = days + 0.0
+            counts = None
+        else:
+            c = d.customers
+            size = _mean(c.order_size)
+            rate = base_mean / size if size > 0 else np.zeros(n)
+            counts = rng.poisson(rate)
+            sizes = c.order_size.sample(streams.rng("order_size", sku.id), int(counts.sum()))
+            if whole:
+                sizes = whole_units(sizes)
+            t = np.repeat(days, counts) + _sort_within_days(
+                streams.rng("order_time", sku.id).random(sizes.size), counts
+            )
+        if counts is None:
+            offsets[k] = at + np.arange(n + 1)
+        else:
+            offsets[k, 0] = at
+            np.cumsum(counts, out=offsets[k, 1:])
+            offsets[k, 1:] += at
+        at += sizes.size
+        times.append(np.asarray(t, dtype=float))
+        units.append(np.asarray(sizes, dtype=float))
+    return offsets, np.concatenate(times), np.concatenate(units)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+@dataclass
+class _Static:
+    """What depends on the scenario alone, as arrays for the loop (built once per process)."""
+
+    args: dict[str, Any]
+    suppliers: list[str]
+    random_outages: list[bool]
+    closures: list[bool]
+    clearing: list[Any]
+    fixed_outages: list[Any]
+    lead_need: int = 64
+    clear_need: int = 4
+    pipe_cap: int = 64
+
+
+_STATIC: dict[str, _Static] = {}
+_static_lock = threading.Lock()
+
+
+def _windows(state: SupplierState) -> tuple[list, list, list]:
+    return (
+        [float(a) for a, _, _ in state.outages],
+        [float(b) for _, b, _ in state.outages],
+        [m == "refuse" for _, _, m in state.outages],
+    )
+
+
+def _flat(groups: list[list], dtype=float) -> tuple[np.ndarray, np.ndarray]:
+    off = np.zeros(len(groups) + 1, dtype=np.int64)
+    off[1:] = np.cumsum([len(g) for g in groups])
+    return off, np.array([x for g in groups for x in g], dtype=dtype)
+
+
+def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Static:
+    key = scenario.content_hash()
+    with _static_lock:
+        if key in _STATIC:
+            return _STATIC[key]
+    from simulator.model.policies import BaseStock, FixedLots, OrderUpTo
+
+    reasons = unsupported(scenario)
+    if reasons:
+        raise ValueError("the fast engine does not support: " + "; ".join(reasons))
+    skus = scenario.skus
+    names = list(scenario.suppliers)
+    index = {name: j for j, name in enumerate(names)}
+    n = scenario.n_days
+    rules = [buying(scenario, s) for s in skus]
+    oo = [(k, float(scenario.day_of(o.arrives)), float(o.units))
+          for k, s in enumerate(skus) for o in s.open_orders]  # fmt: skip
+    states = [SupplierState(scenario, name, None) if not _has_random(scenario, name) else None
+              for name in names]  # fmt: skip
+    shocks = []
+    closures = []
+    for name in names:
+        st = _state_without_random(scenario, name)
+        shocks.append(st.shocks)
+        closures.append(st.closures)
+    sh_off, _ = _flat(shocks)
+    cl_off, _ = _flat(closures)
+    P, K = len(policies), len(skus)
+    kind = np.zeros((P, K), np.int64)
+    period = np.ones((P, K), np.int64)
+    cont = np.zeros((P, K), np.bool_)
+    can = np.zeros((P, K))
+    rop = np.zeros((P, K, n))
+    upto = np.zeros((P, K, n))
+    lot = np.zeros((P, K, n))
+    for p, built in enumerate(policies.values()):
+        for k, pol in enumerate(built):
+            cls = type(pol)
+            if cls not in (BaseStock, OrderUpTo, FixedLots):
+                raise ValueError(f"the fast engine does not support policy class {cls.__name__}")
+            kind[p, k] = {BaseStock: 0, OrderUpTo: 1, FixedLots: 2}[cls]
+            period[p, k] = pol.period
+            cont[p, k] = pol.continuous
+            r_, u_ = pol.levels()
+            rop[p, k] = r_[:n]
+            upto[p, k] = u_[:n]
+            if cls is FixedLots:
+                lot[p, k] = np.asarray(pol.q, dtype=float)[:n]
+                can[p, k] = pol.can
+    sups = [scenario.suppliers[name] for name in names]
+    args = dict(
+        n=n, w0=scenario.warmup_days, first=scenario.first_day,
+        lost_sales=scenario.unmet_demand == "lost_sale",
+        turns=np.array(sorted(range(K), key=lambda k: skus[k].id), dtype=np.int64),
+        unit_cost=np.array([s.unit_cost for s in skus], float),
+        price=np.array([s.price for s in skus], float),
+        moq=np.array([r.moq for r in rules], float),
+        pack=np.array([r.pack if r.pack is not None else 0.0 for r in rules], float),
+        init_on_hand=np.array([s.initial_on_hand for s in skus], float),
+        sup=np.array([index[s.supplier] for s in skus], np.int64),
+        oo_sku=np.array([x[0] for x in oo], np.int64),
+        oo_at=np.array([x[1] for x in oo], float),
+        oo_qty=np.array([x[2] for x in oo], float),
+        s_order_cost=np.array([s.order_cost for s in sups], float),
+        s_line_cost=np.array([s.line_cost for s in sups], float),
+        s_min_value=np.array([s.min_order_value for s in sups], float),
+        s_pay_later=np.array([s.pay_on_receipt for s in sups], np.bool_),
+        s_premium=np.array([s.unit_cost_premium for s in sups], float),
+        s_in_order=np.array([s.deliver_in_order for s in sups], np.bool_),
+        sh_off=sh_off,
+        sh_start=np.array([float(x[0]) for g in shocks for x in g], float),
+        sh_end=np.array([float(x[1]) for g in shocks for x in g], float),
+        sh_mult=np.array([float(x[2]) for g in shocks for x in g], float),
+        sh_extra=np.array([float(x[3]) for g in shocks for x in g], float),
+        cl_off=cl_off,
+        cl_start=np.array([float(x[0]) for g in closures for x in g], float),
+        cl_end=np.array([float(x[1]) for g in closures for x in g], float),
+        kind=kind, period=period, cont=cont, can=can, rop=rop, upto=upto, lot=lot,
+    )  # fmt: skip
+    fixed = [_windows(s) if s is not None else None for s in states]
+    static = _Static(
+        args=args,
+        suppliers=names,
+        random_outages=[s is None for s in states],
+        closures=[bool(c) for c in closures],
+        clearing=[c[0][2] if c else None for c in closures],
+        fixed_outages=fixed,
+    )
+    with _static_lock:
+        if len(_STATIC) >= 8:
+            _STATIC.pop(next(iter(_STATIC)))
+        _STATIC[key] = static
+    return static
+
+
+def _has_random(scenario: Scenario, name: str) -> bool:
+    return any(type(d).__name__ == "RandomOutage" for d in scenario.suppliers[name].disruptions)
+
+
+def _state_without_random(scenario: Scenario, name: str) -> SupplierState:
+    """Return a supplier's scheduled windows (shocks, closures: no draws)."""
+    if not _has_random(scenario, name):
+        return SupplierState(scenario, name, None)
+    return SupplierState(scenario, name, Streams(scenario.seed, 0))
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class FastResult:
+    """What the fast engine returns for a batch of replications (see :func:`run_replications`).
+
+    ``stats[b, p, k, j]`` is statistic ``STAT[j]`` of :mod:`~simulator.model.kernel_loop`
+    for replication b, policy p, SKU k (file order); ``port[b, p]`` the portfolio's peak
+    stock value, peak stock + pipeline value, days with any stockout and the sum of its
+    daily stock value; ``daily`` the
+    daily paths of the replications asked for, per (policy, SKU or "ALL").
+    """
+
+    stats: np.ndarray
+    port: np.ndarray
+    daily: dict[tuple[str, str], list[np.ndarray]]
+
+
+def run_replications(
+    scenario: Scenario,
+    plans: list,
+    policies: dict[str, list],
+    replications: list[int],
+    daily_below: int = 0,
+    per_sku: bool = False,
+) -> FastResult:
+    """Run ``replications`` of ``scenario`` under every built policy with the compiled loop.
+
+    ``plans`` and ``policies`` are the SimPy engine's (``make_plans``,
+    ``build_policies``). Daily paths are kept for replications below ``daily_below``:
+    per SKU when ``per_sku`` (and the portfolio unless there is one SKU), else the
+    portfolio's only, float32, as :func:`simulator.study.metrics.daily_paths` gives them.
+    """
+    from simulator.model.kernel_loop import NSTAT, run_replication
+
+    static = _static(scenario, plans, policies)
+    a = static.args
+    P, K = a["kind"].shape
+    H = scenario.horizon_days
+    stats = np.zeros((len(replications), P, K, NSTAT))
+    port = np.zeros((len(replications), P, 4))
+    daily_sku = np.zeros((P, K, 6, H) if per_sku else (1, 1, 1, 1))
+    daily_all = np.zeros((P, 6, H))
+    names = list(policies)
+    daily: dict[tuple[str, str], list[np.ndarray]] = {}
+    for b, r in enumerate(replications):
+        streams = Streams(scenario.seed, r)
+        d_off, d_t, d_q = demand_arrays(scenario, streams, plans)
+        o_off, o_start, o_end, o_refuse = _outages(scenario, static, streams)
+        want = r < daily_below
+        while True:
+            lt, lt_off, lt_len = _lead_tapes(scenario, streams, static.lead_need)
+            ct, ct_off, ct_len = _clearing_tapes(scenario, static, streams)
+            code = run_replication(
+                a["n"], a["w0"], a["first"], a["lost_sales"], a["turns"], a["unit_cost"],
+                a["price"], a["moq"], a["pack"], a["init_on_hand"], a["sup"], a["oo_sku"],
+                a["oo_at"], a["oo_qty"], a["s_order_cost"], a["s_line_cost"], a["s_min_value"],
+                a["s_pay_later"], a["s_premium"], a["s_in_order"], o_off, o_start, o_end,
+                o_refuse, a["sh_off"], a["sh_start"], a["sh_end"], a["sh_mult"], a["sh_extra"],
+                a["cl_off"], a["cl_start"], a["cl_end"], a["kind"], a["period"], a["cont"],
+                a["can"], a["rop"], a["upto"], a["lot"], d_off, d_t, d_q, lt, lt_off, lt_len,
+                ct, ct_off, ct_len, static.pipe_cap, want, per_sku, stats[b], port[b],
+                daily_sku, daily_all,
+            )  # fmt: skip
+            if code == 0:
+                break
+            # Something ran short: lengthen it (the same streams, read further) and rerun.
+            if code == 1:
+                static.lead_need *= 2
+            elif code == 2:
+                static.clear_need *= 2
+            else:
+                static.pipe_cap *= 2
+        if want:
+            for p, name in enumerate(names):
+                if per_sku:
+                    for k, sku in enumerate(scenario.skus):
+                        daily.setdefault((name, sku.id), []).append(
+                            daily_sku[p, k].astype(np.float32)
+                        )
+                if not (per_sku and K == 1):
+                    daily.setdefault((name, "ALL"), []).append(daily_all[p].astype(np.float32))
+    return FastResult(stats=stats, port=port, daily=daily)
+
+
+def _outages(
+    scenario: Scenario, static: _Static, streams: Streams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every supplier's outage windows in this replication (random ones drawn here)."""
+    groups = []
+    for name, fixed, rand in zip(
+        static.suppliers, static.fixed_outages, static.random_outages, strict=True
+    ):
+        groups.append(_windows(SupplierState(scenario, name, streams)) if rand else fixed)
+    off = np.zeros(len(groups) + 1, dtype=np.int64)
+    off[1:] = np.cumsum([len(g[0]) for g in groups])
+    return (
+        off,
+        np.array([x for g in groups for x in g[0]], float),
+        np.array([x for g in groups for x in g[1]], float),
+        np.array([x for g in groups for x in g[2]], np.bool_),
+    )
+
+
+def _lead_tapes(
+    scenario: Scenario, streams: Streams, need: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read the first ``need`` lead times of every SKU's primary route, from ``Streams.draws``."""
+    tapes = []
+    for sku in scenario.skus:
+        dist = scenario.suppliers[sku.supplier].lead_time
+        it = streams.draws(("lead_time", sku.id, sku.supplier), dist)
+        tapes.append(np.fromiter(itertools.islice(it, need), float, need))
+    off = np.arange(len(tapes) + 1, dtype=np.int64) * need
+    return np.concatenate(tapes), off, np.full(len(tapes), need, np.int64)
+
+
+def _clearing_tapes(
+    scenario: Scenario, static: _Static, streams: Streams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the clearing delays of every SKU's primary route one at a time (``Route._land``)."""
+    tapes = []
+    for sku in scenario.skus:
+        j = static.suppliers.index(sku.supplier)
+        if not static.closures[j]:
+            tapes.append(np.zeros(0))
+            continue
+        dist = static.clearing[j]
+        rng = streams.rng("clearing", sku.id, sku.supplier)
+        tapes.append(
+            np.array([float(dist.sample(rng, 1)[0]) for _ in range(static.clear_need)], float)
+        )
+    lens = np.array([t.size for t in tapes], np.int64)
+    off = np.zeros(len(tapes) + 1, dtype=np.int64)
+    off[1:] = np.cumsum(lens)
+    return (np.concatenate(tapes) if tapes else np.zeros(0)), off, lens
+
+
