@@ -636,12 +636,36 @@ def plot(results: Path) -> None:
 
 @cli.command()
 @click.argument("results", type=click.Path(path_type=Path))
-def report(results: Path) -> None:
-    """(Re)build RESULTS/report.html, a self-contained page."""
+@click.option("--title", help="Title of the report (default: the scenario's report.title, "
+              "else its name).")
+@click.option("--author", help="Who prepared it (over the scenario's report.author).")
+@click.option("--client", help="Who it is for (over the scenario's report.client).")
+@click.option("--logo", type=click.Path(path_type=Path),
+              help="PNG, JPEG or SVG shown in the title block, embedded in the page.")
+@click.option("--style", type=click.Choice(["report", "slides"]), default="report",
+              show_default=True, help="slides: embed the large-type slides charts.")
+@click.option("--min-fill-rate", type=click.FloatRange(0, 1), default=0.95, show_default=True,
+              help="Fill-rate floor of the rule picking the best policy per class and SKU "
+              "(the cheapest policy reaching it).")
+@click.option("--pdf", is_flag=True, help="Also print it to RESULTS/report.pdf with headless "
+              "Chromium.")
+def report(results: Path, title: str | None, author: str | None, client: str | None,
+           logo: Path | None, style: str, min_fill_rate: float, pdf: bool) -> None:
+    """(Re)build RESULTS/report.html, a self-contained page (and report.pdf with --pdf)."""
     _results(results, "report")
-    from simulator.present.report import build_report
+    from simulator.present.report import ReportError, build_report, find_chromium, write_pdf
 
-    click.echo(str(build_report(results)))
+    if pdf and find_chromium() is None:  # say so before spending time on the page
+        raise BadInput("--pdf: needs Chromium on PATH (e.g. apt-get install chromium); or "
+                       "open report.html in a browser and print it to PDF")
+    try:
+        page = build_report(results, title=title, author=author, client=client, logo=logo,
+                            style=style, min_fill_rate=min_fill_rate)
+        click.echo(str(page))
+        if pdf:
+            click.echo(str(write_pdf(results, page)))
+    except ReportError as exc:
+        raise BadInput(str(exc)) from None
 
 
 @cli.command()

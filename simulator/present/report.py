@@ -1,35 +1,64 @@
-"""The self-contained HTML report of a results folder.
+"""The self-contained HTML report of a results folder, and its PDF.
 
 :func:`build_report` writes ``report.html``: one page that opens offline and can be
 mailed as a single file. Charts are PNGs embedded as base64 ``data:`` URIs, the CSS is
 inline, there is no JavaScript, and a Content-Security-Policy forbids the page from
 loading anything at all, so it cannot leak a request when opened.
 
-The page holds: the scenario in plain words, one finding per non-baseline policy
-(from the paired differences), the cheapest policy, the summary table, every chart
-with a caption, the definition of every metric, and what is needed to reproduce the
-run. All text that comes from the scenario or metadata is HTML-escaped.
+The page holds: a title block (title, client, author, logo), the scenario in plain
+words with every policy described, findings against the baseline in money and
+multiples, the summary table (mean, 95 % confidence interval of the mean, and the
+spread p5–p95 across replications), tables per ABC class and per SKU with the best
+policy per class under a stated rule, every chart with a caption, the definition of
+every metric that applies, and an appendix to reproduce the run (the scenario YAML
+collapsed). Metrics that cannot apply under the scenario's unmet-demand rule are left
+out. All text that comes from the scenario or metadata is HTML-escaped.
+
+:func:`write_pdf` prints the page to ``report.pdf`` with headless Chromium. The print
+stylesheet repeats table headers on every page, keeps figures whole, and expands the
+collapsed rows of the SKU table (but not the scenario YAML).
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import inspect
 import math
 import os
+import shutil
 import struct
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from simulator.present.describe import describe_policy
 from simulator.present.plots import charts_for, make_figures, policy_colors
 from simulator.study.results import load
 
-__all__ = ["CAPTIONS", "METRIC_DEFINITIONS", "SUMMARY_METRICS", "build_report", "plan_html"]
+__all__ = [
+    "CAPTIONS",
+    "METRIC_DEFINITIONS",
+    "SUMMARY_METRICS",
+    "ReportError",
+    "build_report",
+    "find_chromium",
+    "plan_html",
+    "write_pdf",
+]
 
+
+class ReportError(ValueError):
+    """A report option or input that cannot be used (a missing logo, no Chromium)."""
+
+
+#: Definition of every metric, mirroring the metrics table of DESIGN.md.
 #: Definition of every metric, mirroring the metrics table of DESIGN.md.
 METRIC_DEFINITIONS = {
     "fill_rate": "Units served from stock at the moment they were demanded ÷ units "
@@ -79,19 +108,26 @@ METRIC_DEFINITIONS = {
     "days": "Measured days (after the warm-up).",
 }
 
+
 _INTRO_DEFINITIONS = (
-    "All metrics are per replication, policy and SKU, measured after the warm-up. Ratios "
-    "are ratios of sums over the horizon, never means of daily ratios. Portfolio rows "
-    "(all SKUs) sum units, costs and cash and recompute the ratios from the sums."
+    "All metrics are per replication (one simulated season), policy and SKU, measured "
+    "after the warm-up. Ratios are ratios of sums over the horizon, never means of daily "
+    "ratios. Portfolio rows (all SKUs) sum units, costs and cash and recompute the ratios "
+    "from the sums; day-share rates (stockout days, days ending with backorders) are the "
+    "SKUs' rates weighted by their units demanded."
 )
 
 #: Rows of the summary table: metric, label, kind (how to format).
 SUMMARY_METRICS = (
     ("fill_rate", "Fill rate (type 2)", "ratio"),
     ("order_fill_rate", "Order fill rate", "ratio"),
-    ("stockout_rate", "Stockout rate (share of days)", "ratio"),
-    ("p_backorder_end", "Days ending with backorders", "ratio"),
+    ("stockout_rate", "Stockout days (demand-weighted over SKUs)", "ratio"),
+    ("any_stockout_rate", "Days on which any SKU was short", "ratio"),
+    ("p_backorder_end", "Days ending with backorders (demand-weighted)", "ratio"),
     ("cycle_service_level", "Cycle service level", "ratio"),
+    ("lost_units", "Units lost (lost sales)", "count"),
+    ("backordered_units", "Units backordered", "count"),
+    ("avg_backorders", "Backordered units at day end (mean)", "count"),
     ("total_cost", "Total cost", "money"),
     ("holding_cost", "Holding cost", "money"),
     ("ordering_cost", "Ordering cost", "money"),
@@ -99,13 +135,18 @@ SUMMARY_METRICS = (
     ("expedite_cost", "Expediting premium", "money"),
     ("cash_tied_up", "Cash tied up (mean)", "money"),
     ("cash_tied_up_peak", "Cash tied up (peak)", "money"),
+    ("cash_in_pipeline", "Cash in the pipeline (on order, mean)", "money"),
+    ("working_capital_peak", "Working capital (peak, stock + on order)", "money"),
     ("days_of_inventory", "Days of inventory", "days"),
     ("purchase_orders", "Purchase orders placed", "count"),
     ("orders_placed", "Order lines", "count"),
     ("revenue", "Revenue", "money"),
     ("gross_margin", "Gross margin", "money"),
-    ("working_capital_peak", "Working capital (peak)", "money"),
 )
+
+#: Metrics that only mean something under one unmet-demand rule.
+_BACKORDER_ONLY = ("p_backorder_end", "avg_backorders", "backordered_units")
+_LOST_SALE_ONLY = ("lost_units",)
 
 #: Chart title and reading guide, per figure name.
 CAPTIONS = {
@@ -114,7 +155,8 @@ CAPTIONS = {
         "Each large dot is a policy's mean over all replications with its 95 % confidence "
         "interval on both axes; the faint dots are single replications, the range one "
         "season could land in. Lower left is better on both panels: less cash or cost "
-        "and fewer stockout days.",
+        "and fewer stockout days (with several SKUs, the SKUs' stockout days weighted by "
+        "their demand).",
     ),
     "distributions": (
         "Spread across replications",
@@ -162,7 +204,7 @@ CAPTIONS = {
         "Catalogue by ABC class",
         "Fill rate and cash tied up per ABC class (A: the SKUs making most of the "
         "expected revenue) for each policy, mean across replications with 95 % "
-        "confidence intervals. The fill-rate axis does not start at zero.",
+        "confidence intervals. The numbers are in the table 'By ABC class' above.",
     ),
     "sku_heatmap": (
         "Fill rate by SKU",
@@ -184,19 +226,39 @@ h2 { font-size: 1.35em; margin: 1.8em 0 0.5em; padding-bottom: 0.2em;
 h3 { font-size: 1.05em; margin: 1.2em 0 0.4em; }
 .lede { font-size: 1.1em; color: var(--muted); margin: 0.2em 0 0.6em; }
 .meta { color: var(--muted); font-size: 0.9em; }
+header.title { display: flex; gap: 24px; align-items: flex-start;
+  justify-content: space-between; border-bottom: 3px solid var(--ink);
+  padding-bottom: 12px; }
+header.title .logo { max-height: 72px; max-width: 220px; height: auto; width: auto; }
+.credits { margin: 0.3em 0 0; }
+.credits span { margin-right: 1.4em; }
 nav ol { columns: 2; padding-left: 1.2em; margin: 0.5em 0; }
 nav a { color: #0b57d0; text-decoration: none; }
-ul.findings li { margin: 0.4em 0; }
+ul.findings > li { margin: 0.5em 0 0.9em; }
+ul.findings ul { margin: 0.2em 0; padding-left: 1.2em; }
+ul.findings ul li { margin: 0.15em 0; }
 .policy { font-weight: 600; }
 .note { color: var(--muted); font-size: 0.9em; }
+.callout { background: var(--soft); border-left: 4px solid var(--line); padding: 8px 12px;
+  margin: 0.8em 0; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.6em 0 0.4em; font-size: 0.92em; }
 th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
 thead th { background: var(--soft); border-bottom: 2px solid var(--line); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.num small { display: block; color: var(--muted); font-size: 0.82em; }
-table.summary th[scope=row] { font-weight: 500; white-space: nowrap; }
+td.num small { display: block; color: var(--muted); font-size: 0.8em; }
+td.best { background: #eef6ee; }
+span.pm { color: var(--muted); font-size: 0.8em; }
+td.num small.spread { color: #3f51b5; }
+table.summary th[scope=row] { font-weight: 500; }
+table.compact { font-size: 0.84em; }
+table.compact th, table.compact td { padding: 4px 7px; }
+th.group { text-align: center; border-left: 1px solid var(--line); }
+td.first, th.first { border-left: 1px solid var(--line); }
+tr.class-start td, tr.class-start th { border-top: 2px solid var(--line); }
+details { margin: 0.4em 0 0.8em; }
+details > summary { cursor: pointer; color: #0b57d0; }
 figure { margin: 1.4em 0 2em; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { margin-top: 0.5em; color: var(--ink); font-size: 0.93em; }
@@ -207,17 +269,28 @@ pre, code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monosp
 pre { background: var(--soft); padding: 10px 12px; overflow-x: auto;
   white-space: pre-wrap; word-break: break-word; border-radius: 4px; }
 footer { margin-top: 3em; color: var(--muted); font-size: 0.85em; }
+.slides figure img { border: none; }
 @media print {
-  body { font-size: 11pt; }
+  body { font-size: 10pt; }
   main { max-width: none; padding: 0; }
   nav { display: none; }
   h2, h3 { break-after: avoid; page-break-after: avoid; }
-  figure, table.summary, tr, pre, .finding { break-inside: avoid;
-    page-break-inside: avoid; }
-  figure img { border: none; }
+  h2 { break-before: auto; }
+  thead { display: table-header-group; }
+  tfoot { display: table-footer-group; }
+  tr, figure, pre, .finding, .callout { break-inside: avoid; page-break-inside: avoid; }
+  figure img { border: none; max-height: 240mm; object-fit: contain; }
+  .table-wrap { overflow: visible; }
+  table { font-size: 8.5pt; }
+  table.compact { font-size: 7.5pt; }
   a { color: inherit; text-decoration: none; }
+  details.print-open > summary { display: none; }
+  details.print-open::details-content { content-visibility: visible; display: block;
+    block-size: auto; }
+  details.appendix > summary::after { content: " (in scenario.yaml next to this report)";
+    color: var(--muted); }
 }
-@page { margin: 14mm; }
+@page { size: A4; margin: 16mm 13mm 16mm 13mm; }
 """
 
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
@@ -254,6 +327,50 @@ def _money(value: float, currency: str, decimals: int | None = None) -> str:
     return f"{sign}{currency}{body}" if len(currency) <= 1 else f"{sign}{body} {currency}"
 
 
+def _kmoney(value: float, currency: str, scale: float | None = None, decimals: int = 1) -> str:
+    """Format an amount compactly: ``$22.6k``, ``$1.25M``; below 10,000 in full.
+
+    Args:
+        value: The amount.
+        currency: Symbol (prefixed) or code (suffixed).
+        scale: 1, 1e3 or 1e6 to force a unit (so an interval shares its mean's unit);
+            by default the value's own.
+        decimals: Decimals of the scaled number.
+
+    """
+    if not math.isfinite(value):
+        return "–"
+    if scale is None:
+        scale = _money_scale(value)
+    if scale == 1:
+        return _money(value, currency, None if decimals == 1 else decimals)
+    suffix = "k" if scale == 1e3 else "M"
+    body = f"{_num(abs(value) / scale, decimals)}{suffix}"
+    sign = "−" if value < 0 else ""
+    return f"{sign}{currency}{body}" if len(currency) <= 1 else f"{sign}{body} {currency}"
+
+
+def _kpair(a: float, b: float, currency: str) -> tuple[str, str]:
+    """Write two amounts compactly in the same unit, so they compare at a glance."""
+    scale = _money_scale(max(abs(a), abs(b)))
+    start = 1 if scale > 1 else (0 if max(abs(a), abs(b)) >= 100 else 2)
+    return _kmoney(a, currency, scale, start), _kmoney(b, currency, scale, start)
+
+
+def _kinterval(lo: float, hi: float, currency: str) -> str:
+    """Write a money interval compactly, with enough decimals that its ends differ."""
+    scale = _money_scale(max(abs(lo), abs(hi)))
+    start = 1 if scale > 1 else (0 if max(abs(lo), abs(hi)) >= 100 else 2)
+    d = _distinct_decimals(lambda v, k: _kmoney(v, currency, scale, k), [lo, hi], start)
+    return f"{_kmoney(lo, currency, scale, d)}–{_kmoney(hi, currency, scale, d)}"
+
+
+def _money_scale(value: float) -> float:
+    """Return the unit a compact amount is written in: 1, thousands or millions."""
+    size = abs(value) if math.isfinite(value) else 0
+    return 1e6 if size >= 1e7 else 1e3 if size >= 1e4 else 1
+
+
 def _format(value: float, kind: str, currency: str, money_decimals: int | None = None) -> str:
     """Format one value of a summary metric by its kind."""
     if not math.isfinite(value):
@@ -267,14 +384,85 @@ def _format(value: float, kind: str, currency: str, money_decimals: int | None =
     return _num(value, 1)
 
 
-def _pct(ratio: float) -> str:
-    """Format a ratio as a percentage; 99.96 % is not rounded up to a perfect 100.0 %."""
+def _pct(ratio: float, decimals: int | None = None) -> str:
+    """Format a ratio as a percentage; 99.96 % is not rounded up to a perfect 100.0 %.
+
+    Args:
+        ratio: The ratio (0.95 is 95 %).
+        decimals: Fixed decimals; by default 1, or 2 close to 0 or 100 %.
+
+    """
+    if not math.isfinite(ratio):
+        return "–"
+    if decimals is not None:
+        return f"{_num(ratio * 100, decimals)} %"
     if 0.9999 < ratio < 1:
         return "> 99.99 %"
     if 0 < ratio < 0.0001:
         return "< 0.01 %"
     decimals = 2 if 0.999 < ratio < 1 or 0 < ratio < 0.001 else 1
     return f"{_num(ratio * 100, decimals)} %"
+
+
+def _base_decimals(value: float, kind: str) -> int:
+    """Decimals a mean of this kind is shown with."""
+    if kind == "ratio":
+        return 2 if (0.999 < value < 1 or 0 < value < 0.001) else 1
+    if kind == "money":
+        return 0 if abs(value) >= 100 or value == 0 else 2
+    return 1
+
+
+def _plain(value: float, kind: str, currency: str, decimals: int) -> str:
+    """Format a value of a kind with fixed decimals."""
+    if not math.isfinite(value):
+        return "–"
+    if kind == "ratio":
+        return _pct(value, decimals)
+    if kind == "money":
+        return _money(value, currency, decimals)
+    if kind == "days":
+        return f"{_num(value, decimals)} d"
+    return _num(value, decimals)
+
+
+def _interval(lo: float, hi: float, kind: str, currency: str, decimals: int) -> str:
+    """Write ``lo – hi``, adding decimals until the two ends differ.
+
+    An interval must never read as certainty: ``[83 – 83 %]`` becomes
+    ``[82.96 – 83.04 %]``. Ends that are truly equal (every season alike) are written
+    as one value "(same in every season)"; ends still equal after three more decimals
+    as their middle "(± < 0.001)".
+    """
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return "–"
+    if abs(hi - lo) <= 1e-9 * max(1.0, abs(lo), abs(hi)):  # equal up to float noise
+        return f"{_plain(lo, kind, currency, decimals)} (same in every season)"
+    for d in range(decimals, decimals + 4):
+        a, b = _plain(lo, kind, currency, d), _plain(hi, kind, currency, d)
+        if a != b:
+            return f"{a} – {b}"
+    tiny = _num(10.0 ** -(decimals + 3), decimals + 3)
+    suffix = " pt" if kind == "ratio" else ""
+    return f"{_plain((lo + hi) / 2, kind, currency, decimals + 3)} (± < {tiny}{suffix})"
+
+
+def _pm(half: float, kind: str, currency: str, decimals: int) -> str:
+    """Write a CI half-width ``± h``, never ``± 0.0`` for a non-zero width."""
+    if not math.isfinite(half):
+        return ""
+    if half == 0:
+        return "± 0"
+    scale = 100 if kind == "ratio" else 1
+    for d in range(decimals, decimals + 3):
+        text = _num(half * scale, d)
+        if float(text.replace(",", "").replace("−", "-")) > 0:
+            break
+    else:
+        return f"± < {_num(10.0 ** -(decimals + 2), decimals + 2)}"
+    if kind == "money":
+        return f"± {_money(half, currency, d)}"
+    return f"± {text}"
 
 
 def _date_text(day: date) -> str:
@@ -285,24 +473,126 @@ def _date_text(day: date) -> str:
 def _policy(name: str, colors: Mapping[str, str]) -> str:
     """Show a policy name in its chart colour (escaped)."""
     color = colors.get(name, "inherit")
-    return f'<span class="policy" style="color:{color}">{_e(name)}</span>'
+    return (f'<span class="policy" data-policy="{_e(name)}" style="color:{color}">'
+            f"{_e(name)}</span>")
 
 
-# ------------------------------------------------------------------------------ sections
+def _stats(x: np.ndarray) -> dict[str, float]:
+    """Mean, 95 % t confidence interval of the mean, p5 and p95 of finite values."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = x.size
+    out = {"n": n, "mean": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+           "p5": math.nan, "p95": math.nan}
+    if n == 0:
+        return out
+    mean = float(x.mean())
+    out.update(mean=mean, p5=float(np.percentile(x, 5)), p95=float(np.percentile(x, 95)))
+    if n > 1:
+        from scipy import stats
+
+        half = float(stats.t.ppf(0.975, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
+        out.update(ci_low=mean - half, ci_high=mean + half)
+    return out
+
+
+def _cell(r: Mapping[str, float], kind: str, currency: str, css: str = "") -> str:
+    """Render a cell: the mean; below it the 95 % CI of the mean and the p5–p95 spread."""
+    mean = float(r["mean"])
+    if not math.isfinite(mean):
+        return f'<td class="num{css}">–</td>'
+    d = _base_decimals(mean, kind)
+    ci = _interval(float(r["ci_low"]), float(r["ci_high"]), kind, currency, d)
+    spread = _interval(float(r["p5"]), float(r["p95"]), kind, currency, d)
+    return (f'<td class="num{css}">{_e(_plain(mean, kind, currency, d))}'
+            f"<small>CI {_e(ci)}</small>"
+            f'<small class="spread">p5–p95 {_e(spread)}</small></td>')
+
+
+def _compact_cell(r: Mapping[str, float], kind: str, currency: str, css: str = "") -> str:
+    """Render a narrow cell: ``mean ± CI half-width``, below it p5–p95 (money in k)."""
+    mean = float(r["mean"])
+    if not math.isfinite(mean):
+        return f'<td class="num{css}">–</td>'
+    half = (float(r["ci_high"]) - float(r["ci_low"])) / 2
+    if kind == "money":
+        scale = _money_scale(mean)
+        d = 1 if scale > 1 else 0
+        head = _kmoney(mean, currency, scale, d)
+        pm = _pm(half / scale, "count", currency, d)
+        if pm not in ("", "± 0"):
+            pm += {1e3: "k", 1e6: "M"}.get(scale, "")
+        lo = _kmoney(float(r["p5"]), currency, scale, d)
+        hi = _kmoney(float(r["p95"]), currency, scale, d)
+        spread = f"{lo} – {hi}" if lo != hi else f"{lo} (same in every season)"
+    else:
+        d = _base_decimals(mean, kind)
+        head = _plain(mean, kind, currency, d)
+        pm = _pm(half, kind, currency, d)
+        spread = _interval(float(r["p5"]), float(r["p95"]), kind, currency, d)
+    return (f'<td class="num{css}">{_e(head)} <span class="pm">{_e(pm)}</span>'
+            f'<small class="spread">{_e(spread)}</small></td>')
+
+
+# ------------------------------------------------------------------------------ inputs
+
+
+def _scenario_dict(scenario_yaml: str) -> dict[str, Any]:
+    """Return the resolved scenario as a mapping; empty when it cannot be read."""
+    try:
+        import yaml
+
+        data = yaml.safe_load(scenario_yaml) or {}
+    except Exception:  # the report must not fail on an unreadable scenario text
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _policy_specs(scenario_yaml: str) -> dict[str, dict[str, Any]]:
+    """Each policy's specification mapping from the resolved scenario."""
+    policies = _scenario_dict(scenario_yaml).get("policies") or {}
+    if not isinstance(policies, dict):
+        return {}
+    return {str(k): v for k, v in policies.items() if isinstance(v, dict)}
 
 
 def _policy_descriptions(scenario_yaml: str) -> dict[str, str]:
     """Each policy's ``description`` from the resolved scenario, where it has one."""
-    try:
-        import yaml
+    return {name: str(spec["description"]) for name, spec in
+            _policy_specs(scenario_yaml).items() if spec.get("description")}
 
-        policies = (yaml.safe_load(scenario_yaml) or {}).get("policies") or {}
-    except Exception:  # the report must not fail on an unreadable scenario text
-        return {}
-    if not isinstance(policies, dict):
-        return {}
-    return {str(name): str(spec["description"]) for name, spec in policies.items()
-            if isinstance(spec, dict) and spec.get("description")}
+
+def _settings(spec: Mapping[str, Any]) -> str:
+    """Describe a policy from its parameters; empty if the spec does not validate."""
+    try:
+        return describe_policy(spec)
+    except ValueError:  # an old or hand-edited scenario: say nothing rather than fail
+        return ""
+
+
+def _unmet(meta: Mapping[str, Any]) -> str:
+    """Return the unmet-demand rule of the run: ``lost_sale`` or ``backorder``."""
+    return "lost_sale" if meta.get("unmet_demand") == "lost_sale" else "backorder"
+
+
+def _applies(metric: str, meta: Mapping[str, Any]) -> bool:
+    """Whether a metric means something under the run's unmet-demand rule."""
+    if _unmet(meta) == "lost_sale":
+        return metric not in _BACKORDER_ONLY
+    return metric not in _LOST_SALE_ONLY
+
+
+def _cost_note(meta: Mapping[str, Any]) -> str:
+    """Say what the shortage part of the total cost is: an opportunity cost."""
+    if _unmet(meta) == "lost_sale":
+        return ("Total cost includes the lost margin on lost sales (price − unit cost per "
+                "unit not sold): an opportunity cost, money not earned, not cash spent.")
+    return ("Total cost includes the backorder penalty (per unit and day a customer "
+            "waits), where the scenario sets one: a charge for late service, not cash "
+            "spent.")
+
+
+# ------------------------------------------------------------------------------ sections
 
 
 def _scenario_section(meta: Mapping[str, Any], colors: Mapping[str, str],
@@ -312,8 +602,8 @@ def _scenario_section(meta: Mapping[str, Any], colors: Mapping[str, str],
     warmup = int(meta.get("warmup_days", 0) or 0)
     start = date.fromisoformat(str(meta["start_date"])[:10]) if meta.get("start_date") else None
     parts = []
-    if start is not None:
-        end = start + timedelta(days=max(horizon - 1, 0))
+    if start is not None and horizon:
+        end = start + timedelta(days=horizon - 1)
         period = f"{horizon} days, from {_date_text(start)} to {_date_text(end)}"
     else:
         period = f"{horizon} days"
@@ -368,7 +658,7 @@ def _scenario_section(meta: Mapping[str, Any], colors: Mapping[str, str],
     else:
         parts.append("<p>No campaigns or scheduled disruptions are in the calendar.</p>")
 
-    if meta.get("unmet_demand") == "lost_sale":
+    if _unmet(meta) == "lost_sale":
         rule = "Demand that cannot be served from stock is lost (lost sale)."
     else:
         rule = ("Demand that cannot be served from stock is backordered and shipped, "
@@ -382,15 +672,23 @@ def _scenario_section(meta: Mapping[str, Any], colors: Mapping[str, str],
     reps = meta.get("replications", "?")
     parts.append(
         f"<p>Each of the {len(policies)} policies ({listed}) was run on the same {_e(reps)} "
-        "replications: every policy sees the same demand and lead-time draws in a "
-        "replication (common random numbers), so differences between policies are paired. "
-        f"Root seed {_e(meta.get('seed', '?'))}.</p>"
+        "replications (simulated seasons): every policy sees the same demand and lead-time "
+        "draws in a replication (common random numbers), so differences between policies "
+        f"are paired. Root seed {_e(meta.get('seed', '?'))}.</p>"
     )
-    described = _policy_descriptions(scenario_yaml)
-    if described:
-        items = "".join(f"<li>{_policy(p, colors)}: {_e(described[p])}</li>"
-                        for p in policies if p in described)
-        parts.append(f"<p>The policies:</p><ul>{items}</ul>")
+    specs = _policy_specs(scenario_yaml)
+    items = []
+    for p in policies:
+        spec = specs.get(p, {})
+        given, settings = str(spec.get("description") or ""), _settings(spec) if spec else ""
+        if not (given or settings):
+            continue
+        text = _e(given or settings)
+        if given and settings:
+            text += f'<br><small class="note">Settings: {_e(settings)}.</small>'
+        items.append(f'<li>{_policy(p, colors)}: {text}</li>')
+    if items:
+        parts.append(f'<p>The policies:</p><ul class="policies">{"".join(items)}</ul>')
     return "".join(parts)
 
 
@@ -438,48 +736,161 @@ def _relative_phrase(row: pd.Series, currency: str) -> tuple[str, str]:
                    lambda v: _money(v, currency, d), "", "more", "less")
 
 
-def _finding(diffs: pd.DataFrame, policy: str, baseline: str, currency: str,
+def _distinct_decimals(fmt, values: Sequence[float], start: int, extra: int = 3) -> int:
+    """Fewest decimals from ``start`` at which the given values all read differently."""
+    values = [abs(v) for v in values if math.isfinite(v)]
+    for d in range(start, start + extra + 1):
+        texts = [fmt(v, d) for v in values]
+        if len(set(texts)) == len(set(values)):
+            return d
+    return start + extra
+
+
+def _multiple(mean: float, base: float) -> str:
+    """Say how a policy's mean compares with the baseline's: ``3.0×`` or ``−82 %``."""
+    if not (math.isfinite(mean) and math.isfinite(base)) or base <= 0 or mean < 0:
+        return ""
+    ratio = mean / base
+    if ratio >= 1.5:
+        return f"{_num(ratio, 1 if ratio < 10 else 0)}×"
+    change = (ratio - 1) * 100
+    d = _distinct_decimals(lambda v, k: _num(v, k), [change], 0 if abs(change) >= 10 else 1)
+    return f"{'+' if change >= 0 else '−'}{_num(abs(change), d)} %"
+
+
+def _money_phrase(row: pd.Series, currency: str, more: str = "more",
+                  less: str = "less") -> tuple[str, str]:
+    """Word a paired money difference, compact, with enough digits for its CI."""
+    mean, lo, hi = (float(row[k]) for k in ("mean", "ci_low", "ci_high"))
+    scale = _money_scale(max(abs(mean), abs(lo), abs(hi)))
+    start = 1 if scale > 1 else (0 if abs(mean) >= 100 else 2)
+    d = _distinct_decimals(lambda v, k: _kmoney(v, currency, scale, k), [lo, hi], start)
+    return _phrase(mean, lo, hi, lambda v: _kmoney(v, currency, scale, d), "", more, less)
+
+
+class _Portfolio:
+    """Portfolio (all SKUs) statistics of a run, per policy and metric, and paired spreads."""
+
+    def __init__(self, res: Any):
+        self.summary = res.summary[res.summary["sku"] == "ALL"].set_index(["policy", "metric"])
+        runs = res.runs[res.runs["sku"] == "ALL"]
+        self.by_rep = {p: g.set_index("replication") for p, g in runs.groupby("policy")}
+
+    def get(self, policy: str, metric: str) -> pd.Series | None:
+        """Summary row (mean, CI, p5, p95) of a policy's metric, if present."""
+        key = (policy, metric)
+        return self.summary.loc[key] if key in self.summary.index else None
+
+    def mean(self, policy: str, metric: str) -> float:
+        """Mean of a policy's metric, NaN when absent."""
+        row = self.get(policy, metric)
+        return float(row["mean"]) if row is not None else math.nan
+
+    def diff_spread(self, policy: str, baseline: str, metric: str) -> tuple[float, float]:
+        """p5 and p95 across replications of the paired difference policy − baseline."""
+        a, b = self.by_rep.get(policy), self.by_rep.get(baseline)
+        if a is None or b is None or metric not in a:
+            return math.nan, math.nan
+        d = (a[metric] - b[metric]).dropna().to_numpy(dtype=float)
+        if d.size == 0:
+            return math.nan, math.nan
+        return float(np.percentile(d, 5)), float(np.percentile(d, 95))
+
+
+def _finding(res: Any, port: _Portfolio, policy: str, baseline: str,
              colors: Mapping[str, str]) -> str:
-    """One sentence comparing a policy with the baseline on cash, fill rate and cost."""
-    clauses = []
+    """Say what a policy changes against the baseline: cash, service and cost, in money."""
+    meta = res.metadata
+    currency = meta.get("currency", "$")
+    diffs = res.differences
+    pol, base = _policy(policy, colors), _policy(baseline, colors)
+    lines = []
+
     cash = _diff_row(diffs, policy, "cash_tied_up")
     if cash is not None:
-        head, ci = _relative_phrase(cash, currency)
-        clauses.append(f"ties up {_e(head)} cash than {_policy(baseline, colors)} {_e(ci)}")
+        head, ci = _money_phrase(cash, currency)
+        m, b = port.mean(policy, "cash_tied_up"), port.mean(baseline, "cash_tied_up")
+        sign = "+" if float(cash["mean"]) >= 0 else "−"
+        multiple = _multiple(m, b)
+        ma, mb = _kpair(m, b, currency)
+        text = (f"<strong>Cash tied up</strong>: {_e(sign)}{_e(head.split(' ')[0])} "
+                f"({_e(multiple + ': ' if multiple else '')}{_e(ma)} against {_e(mb)} on "
+                f"average) {_e(ci)}")
+        pk, pb = (port.mean(p, "cash_tied_up_peak") for p in (policy, baseline))
+        if math.isfinite(pk) and math.isfinite(pb):
+            ka, kb = _kpair(pk, pb, currency)
+            text += f"; at its peak {_e(ka)} against {_e(kb)}"
+        lines.append(text + ".")
+
     fill = _diff_row(diffs, policy, "fill_rate")
     if fill is not None:
         m, lo, hi = (float(fill[k]) * 100 for k in ("mean", "ci_low", "ci_high"))
-        d = max(1, _decimals(m))
+        d = _distinct_decimals(lambda v, k: _num(v, k), [lo, hi], max(1, _decimals(m)))
         head, ci = _phrase(m, lo, hi, lambda v: _num(v, d), "", "points higher",
                            "points lower")
-        clauses.append(f"with a fill rate {_e(head)} {_e(ci)}")
+        fm, fb = port.mean(policy, "fill_rate"), port.mean(baseline, "fill_rate")
+        text = (f"<strong>Fill rate</strong>: {_e(_pct(fm))} against {_e(_pct(fb))}, "
+                f"{_e(head)} {_e(ci)}")
+        sm, sb = port.mean(policy, "stockout_rate"), port.mean(baseline, "stockout_rate")
+        if math.isfinite(sm) and math.isfinite(sb):
+            text += (f"; stockout days (demand-weighted) {_e(_pct(sm))} against "
+                     f"{_e(_pct(sb))}")
+        lines.append(text + ".")
+
     cost = _diff_row(diffs, policy, "total_cost")
     if cost is not None:
-        head, ci = _relative_phrase(cost, currency)
-        clauses.append(f"and costs {_e(head)} in total {_e(ci)}")
-    if not clauses:
+        head, ci = _money_phrase(cost, currency)
+        m, b = port.mean(policy, "total_cost"), port.mean(baseline, "total_cost")
+        multiple = _multiple(m, b)
+        text = (f"<strong>Total cost</strong>: {_e(head)} per season"
+                f"{_e(f' ({multiple})' if multiple else '')} {_e(ci)}")
+        lo, hi = port.diff_spread(policy, baseline, "total_cost")
+        if math.isfinite(lo) and math.isfinite(hi):
+            scale = _money_scale(max(abs(lo), abs(hi)))
+            d = _distinct_decimals(lambda v, k: _kmoney(v, currency, scale, k), [lo, hi],
+                                   1 if scale > 1 else 0)
+            a, b = (_kmoney(abs(v), currency, scale, d) for v in (lo, hi))
+            if hi < 0:
+                text += f"; it saves {_e(b)} to {_e(a)} in 90 % of seasons (p5–p95)"
+            elif lo > 0:
+                text += f"; it costs {_e(a)} to {_e(b)} more in 90 % of seasons (p5–p95)"
+            else:
+                text += (f"; in 90 % of seasons (p5–p95) it lands between {_e(a)} less and "
+                         f"{_e(b)} more")
+        rp, rb = port.get(policy, "total_cost"), port.get(baseline, "total_cost")
+        if rp is not None and rb is not None:
+            ka, kb = _kpair(float(rp["p95"]), float(rb["p95"]), currency)
+            text += f". In a bad season (p95) {pol} costs {_e(ka)}, {base} {_e(kb)}"
+        lines.append(text + ".")
+    if not lines:
         return ""
-    return f'<li class="finding">{_policy(policy, colors)} {", ".join(clauses)}.</li>'
+    items = "".join(f"<li>{line}</li>" for line in lines)
+    return f'<li class="finding">{pol} against {base}:<ul>{items}</ul></li>'
 
 
-def _findings(res: Any, colors: Mapping[str, str]) -> str:
-    """One sentence per non-baseline policy, then the cheapest policy."""
+def _findings(res: Any, colors: Mapping[str, str], groups: Mapping[str, Any] | None = None,
+              min_fill_rate: float = 0.95) -> str:
+    """One block per non-baseline policy, the cheapest policy, and the pick per class."""
     meta = res.metadata
-    currency = meta.get("currency", "$")
     policies = list(meta.get("policies") or [])
     baseline = meta.get("baseline") or (policies[0] if policies else "")
-    items = [_finding(res.differences, p, baseline, currency, colors)
-             for p in policies if p != baseline]
+    port = _Portfolio(res)
+    items = [_finding(res, port, p, baseline, colors) for p in policies if p != baseline]
     items = [i for i in items if i]
     parts = []
     if items:
         parts.append(
-            f"<p>Each policy against the baseline, {_policy(baseline, colors)}, over all SKUs, "
-            "paired by replication (mean difference and 95 % confidence interval; fill-rate "
-            "differences in percentage points):</p>"
+            f"<p>Each policy against the baseline, {_policy(baseline, colors)}, over all SKUs "
+            "and per season (one replication): mean difference, paired by replication, with "
+            "its 95 % confidence interval in brackets; fill-rate differences in percentage "
+            "points. The confidence interval says how well the average is known; the p5–p95 "
+            "range says how far one season can land from it.</p>"
             f'<ul class="findings">{"".join(items)}</ul>'
         )
     parts.append(_cheapest(res, colors))
+    if groups:
+        parts.append(_class_picks_sentence(groups, colors, min_fill_rate))
+    parts.append(f'<p class="note">{_e(_cost_note(meta))}</p>')
     return "".join(parts)
 
 
@@ -493,8 +904,9 @@ def _cheapest(res: Any, colors: Mapping[str, str]) -> str:
     best = str(cost["mean"].idxmin())
     b = cost.loc[best]
     text = (f"<p>{_policy(best, colors)} has the lowest mean total cost, "
-            f"{_e(_money(b['mean'], currency))} per replication [95 % CI "
-            f"{_e(_money(b['ci_low'], currency))}–{_e(_money(b['ci_high'], currency))}]")
+            f"{_e(_kmoney(b['mean'], currency))} per season [95 % CI "
+            f"{_e(_kinterval(b['ci_low'], b['ci_high'], currency))}; p5–p95 across seasons "
+            f"{_e(_kinterval(b['p5'], b['p95'], currency))}]")
     fill = s[(s["sku"] == "ALL") & (s["metric"] == "fill_rate") & (s["policy"] == best)]
     if len(fill):
         text += f", at a fill rate of {_pct(float(fill['mean'].iloc[0]))}"
@@ -514,33 +926,27 @@ def _cheapest(res: Any, colors: Mapping[str, str]) -> str:
 
 
 def _summary_table(res: Any, colors: Mapping[str, str]) -> str:
-    """Key portfolio metrics per policy: mean with the 95 % CI below it."""
+    """Key portfolio metrics per policy: mean, 95 % CI of the mean, and p5–p95."""
     meta = res.metadata
     currency = meta.get("currency", "$")
     policies = list(meta.get("policies") or pd.unique(res.summary["policy"]))
     baseline = meta.get("baseline")
     s = res.summary[res.summary["sku"] == "ALL"].set_index(["metric", "policy"])
+    several = len(meta.get("skus") or ()) > 1
     mark = " <small>(baseline)</small>"
     head = "".join(f'<th scope="col">{_policy(p, colors)}{mark if p == baseline else ""}</th>'
                    for p in policies)
     rows = []
     for metric, label, kind in SUMMARY_METRICS:
-        if metric not in s.index.get_level_values(0):
+        if metric not in s.index.get_level_values(0) or not _applies(metric, meta):
             continue
+        if metric == "any_stockout_rate" and not several:
+            continue  # with one SKU it is the stockout days again
         if metric == "expedite_cost" and not (s.loc[metric]["mean"].abs() > 0).any():
             continue
-        cells = []
-        for p in policies:
-            if (metric, p) not in s.index:
-                cells.append('<td class="num">–</td>')
-                continue
-            r = s.loc[(metric, p)]
-            # The interval takes the precision of its mean, so a row reads evenly.
-            d = 0 if abs(r["mean"]) >= 100 or r["mean"] == 0 else 2
-            mean, lo, hi = (_format(r[k], kind, currency, d) for k in ("mean", "ci_low",
-                                                                         "ci_high"))
-            cells.append(f'<td class="num">{_e(mean)}<small>[{_e(lo)} – {_e(hi)}]</small></td>')
-        unit = {"ratio": "%", "money": currency, "days": "days", "count": "per run"}[kind]
+        cells = [(_cell(s.loc[(metric, p)], kind, currency) if (metric, p) in s.index
+                  else '<td class="num">–</td>') for p in policies]
+        unit = {"ratio": "%", "money": currency, "days": "days", "count": "per season"}[kind]
         rows.append(f'<tr><th scope="row">{_e(label)} <small class="note">({_e(unit)})'
                     f"</small></th>{''.join(cells)}</tr>")
     n = int(s["n"].max()) if "n" in s and len(s) else meta.get("replications", "?")
@@ -548,11 +954,253 @@ def _summary_table(res: Any, colors: Mapping[str, str]) -> str:
         '<div class="table-wrap"><table class="summary">'
         f'<thead><tr><th scope="col">All SKUs</th>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
-        f'<p class="note">Mean per replication over {_e(n)} replications of '
-        f"{_e(meta.get('horizon_days', '?'))} days; in brackets the 95 % confidence "
-        "interval of the mean. Every number is also in summary.csv (per policy and SKU) "
-        "and runs.parquet (per replication) next to this report.</p>"
+        f'<p class="note">Mean per season (replication) over {_e(n)} replications of '
+        f"{_e(meta.get('horizon_days', '?'))} days. Below each mean: <em>CI</em>, the 95 % "
+        "confidence interval of the mean (how well the average is known), and "
+        '<em class="spread">p5–p95</em>, the range 90 % of single seasons fall in (how '
+        "much one season can differ). Where an interval is narrow, more digits are shown "
+        f"rather than a range that reads as certainty. {_e(_cost_note(meta))} Every number "
+        "is also in summary.csv (per policy and SKU) and runs.parquet (per replication) "
+        "next to this report.</p>"
     )
+
+
+# ------------------------------------------------------------------- by class and by SKU
+
+#: Columns of the class and SKU tables: metric, header, kind.
+_GROUP_METRICS = (
+    ("fill_rate", "Fill rate", "ratio"),
+    ("stockout_rate", "Stockout days", "ratio"),
+    ("total_cost", "Total cost", "money"),
+    ("cash_tied_up", "Cash tied up", "money"),
+)
+_SUMS = ("demand_units", "served_units", "total_cost", "cash_tied_up")
+
+
+def _class_of(meta: Mapping[str, Any], runs: pd.DataFrame) -> dict[str, str]:
+    """SKU -> ABC class, one classification for every policy (the scenario's default).
+
+    A hybrid policy may classify with its own shares; comparing policies class by class
+    needs the same SKUs in a class under every policy, so the metadata's classes are used.
+    """
+    classes = {str(s["id"]): str(s.get("abc_class") or "") for s in meta.get("skus") or ()}
+    if not any(classes.values()):
+        first = runs[runs["sku"] != "ALL"].drop_duplicates("sku")
+        classes = dict(zip(first["sku"].astype(str), first["abc_class"].astype(str),
+                           strict=True))
+    return classes
+
+
+def _per_class_runs(runs: pd.DataFrame, classes: Mapping[str, str]) -> pd.DataFrame:
+    """Per policy × class × replication: summed units, cost and cash, recomputed ratios."""
+    r = runs[runs["sku"] != "ALL"].copy()
+    r["group"] = r["sku"].astype(str).map(classes)
+    r = r[r["group"].notna() & (r["group"] != "")]
+    r["_short"] = r["stockout_rate"].fillna(0) * r["demand_units"]
+    agg = r.groupby(["policy", "group", "replication"], sort=False)[[*_SUMS, "_short"]].sum()
+    demand = agg["demand_units"].where(agg["demand_units"] > 0)
+    agg["fill_rate"] = agg["served_units"] / demand
+    agg["stockout_rate"] = agg["_short"] / demand  # demand-weighted, as the portfolio
+    return agg.reset_index()
+
+
+def _pick(means: Mapping[str, Mapping[str, float]], min_fill_rate: float) -> tuple[str, bool]:
+    """Pick the best policy under the report's rule; say whether it meets the fill-rate floor.
+
+    Rule: the lowest mean total cost among the policies whose mean fill rate is at least
+    ``min_fill_rate``; when none reaches it, the one with the highest fill rate.
+    """
+    ok = [p for p, m in means.items() if m["fill_rate"] >= min_fill_rate]
+    if ok:
+        return min(ok, key=lambda p: means[p]["total_cost"]), True
+    return max(means, key=lambda p: means[p]["fill_rate"]), False
+
+
+def _rule_text(min_fill_rate: float) -> str:
+    """Word the rule by which the report picks a policy."""
+    return (f"the lowest mean total cost among the policies with a mean fill rate of at "
+            f"least {_pct(min_fill_rate, 0 if min_fill_rate * 100 % 1 == 0 else 1)} "
+            "(when none reaches it, the highest fill rate)")
+
+
+def _class_groups(res: Any, min_fill_rate: float) -> dict[str, Any]:
+    """Per ABC class: statistics per policy, the pick and its paired margin."""
+    meta = res.metadata
+    policies = list(meta.get("policies") or pd.unique(res.runs["policy"]))
+    classes = _class_of(meta, res.runs)
+    per = _per_class_runs(res.runs, classes)
+    out: dict[str, Any] = {}
+    for group in sorted(set(per["group"])):
+        g = per[per["group"] == group]
+        stats = {p: {m: _stats(g.loc[g["policy"] == p, m].to_numpy())
+                     for m, _, _ in _GROUP_METRICS} for p in policies
+                 if (g["policy"] == p).any()}
+        if not stats:
+            continue
+        means = {p: {m: s[m]["mean"] for m in s} for p, s in stats.items()}
+        best, meets = _pick(means, min_fill_rate)
+        # the pick against the next cheapest eligible policy, paired by replication
+        rivals = [p for p in stats if p != best
+                  and (not meets or means[p]["fill_rate"] >= min_fill_rate)]
+        margin = None
+        if rivals:
+            rival = min(rivals, key=lambda p: means[p]["total_cost"])
+            a = g[g["policy"] == best].set_index("replication")["total_cost"]
+            b = g[g["policy"] == rival].set_index("replication")["total_cost"]
+            margin = (rival, _stats((b - a).dropna().to_numpy()))
+        out[group] = {"stats": stats, "best": best, "meets": meets, "margin": margin,
+                      "skus": sorted(s for s, c in classes.items() if c == group)}
+    return out
+
+
+def _margin_text(entry: Mapping[str, Any], colors: Mapping[str, str], currency: str) -> str:
+    """How far the pick is ahead of the runner-up on total cost, and whether it is resolved."""
+    if entry["margin"] is None:
+        return "the only policy that qualifies"
+    rival, m = entry["margin"]
+    if not math.isfinite(m["mean"]):
+        return ""
+    row = pd.Series({"mean": m["mean"], "ci_low": m["ci_low"], "ci_high": m["ci_high"]})
+    head, ci = _money_phrase(row, currency, "cheaper", "dearer")
+    return f"{_e(head)} than {_policy(rival, colors)} per season {_e(ci)}"
+
+
+def _class_picks_sentence(groups: Mapping[str, Any], colors: Mapping[str, str],
+                          min_fill_rate: float) -> str:
+    """One line naming the best policy per class (details in the class table)."""
+    if len(groups) < 2:
+        return ""
+    picks = "; ".join(f"class {_e(c)} ({len(v['skus'])} SKUs): {_policy(v['best'], colors)}"
+                      + ("" if v["meets"] else " (none reaches the floor)")
+                      for c, v in groups.items())
+    return (f'<p class="callout"><strong>Policy per ABC class</strong> — {picks}. Rule: '
+            f'{_e(_rule_text(min_fill_rate))}; see <a href="#classes">By ABC class</a>.</p>')
+
+
+def _class_section(res: Any, colors: Mapping[str, str], groups: Mapping[str, Any],
+                   min_fill_rate: float) -> str:
+    """Per ABC class × policy: fill rate, stockout days, total cost and cash tied up."""
+    meta = res.metadata
+    currency = meta.get("currency", "$")
+    head = "".join(f'<th scope="col">{_e(h)}</th>' for _, h, _ in _GROUP_METRICS)
+    rows = []
+    for group, entry in groups.items():
+        stats = entry["stats"]
+        first = True
+        for p, s in stats.items():
+            best = p == entry["best"]
+            cls = ' class="class-start"' if first else ""
+            label = ""
+            if first:
+                label = (f'<th scope="rowgroup" rowspan="{len(stats)}">Class {_e(group)}'
+                         f'<br><small class="note">{len(entry["skus"])} SKU'
+                         f'{"s" * (len(entry["skus"]) != 1)}</small></th>')
+            mark = " ✓ best" if best else ""
+            cells = "".join(_cell(s[m], kind, currency, " best" if best else "")
+                            for m, _, kind in _GROUP_METRICS)
+            rows.append(f"<tr{cls}>{label}<td>{_policy(p, colors)}<small>{_e(mark)}</small>"
+                        f"</td>{cells}</tr>")
+            first = False
+    picks = []
+    for group, entry in groups.items():
+        why = _margin_text(entry, colors, currency)
+        floor = "" if entry["meets"] else " No policy reaches the fill-rate floor here."
+        picks.append(f"<li>Class {_e(group)}: {_policy(entry['best'], colors)}"
+                     f"{', ' + why if why else ''}.{_e(floor)}</li>")
+    return (
+        "<p>SKUs grouped by ABC class (by expected revenue, the scenario's default "
+        "80 % / 15 % shares for every policy, so each class holds the same SKUs under "
+        "every policy). Units, costs and cash are summed over the class's SKUs in each "
+        "season; fill rate and stockout days (weighted by demand) are recomputed from "
+        "the sums.</p>"
+        '<div class="table-wrap"><table class="summary by-class">'
+        f'<thead><tr><th scope="col">Class</th><th scope="col">Policy</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        f"<p><strong>Best per class</strong> ({_e(_rule_text(min_fill_rate))}):</p>"
+        f"<ul>{''.join(picks)}</ul>"
+        '<p class="note">Mean per season; CI: 95 % confidence interval of the mean; '
+        "p5–p95: the range of 90 % of seasons. The margin is paired: the pick's total "
+        f"cost minus the runner-up's, season by season. {_e(_cost_note(meta))}</p>"
+    )
+
+
+def _sku_order(res: Any, classes: Mapping[str, str]) -> list[str]:
+    """SKUs by class, then by mean revenue (the baseline's), largest first."""
+    runs = res.runs[res.runs["sku"] != "ALL"]
+    if "revenue" in runs:
+        revenue = runs.groupby("sku")["revenue"].mean()
+    else:
+        revenue = runs.groupby("sku")["demand_units"].mean()
+    skus = [str(s["id"]) for s in res.metadata.get("skus") or ()] or list(revenue.index)
+    return sorted(skus, key=lambda s: (classes.get(s, "~") or "~",
+                                       -float(revenue.get(s, 0.0))))
+
+
+_SKU_TABLES = (
+    ("Service by SKU", (("fill_rate", "Fill rate", "ratio"),
+                        ("stockout_rate", "Stockout days", "ratio"))),
+    ("Cost and cash by SKU", (("total_cost", "Total cost", "money"),
+                              ("cash_tied_up", "Cash tied up", "money"))),
+)
+_SKU_ROWS_SHOWN = 12
+
+
+def _sku_section(res: Any, colors: Mapping[str, str], min_fill_rate: float) -> str:
+    """Per SKU, two compact tables (service; cost and cash), policies side by side."""
+    meta = res.metadata
+    currency = meta.get("currency", "$")
+    policies = list(meta.get("policies") or pd.unique(res.summary["policy"]))
+    classes = _class_of(meta, res.runs)
+    order = _sku_order(res, classes)
+    s = res.summary[res.summary["sku"] != "ALL"].set_index(["sku", "policy", "metric"])
+    picks = {}
+    for sku in order:
+        means = {p: {m: float(s.loc[(sku, p, m), "mean"]) if (sku, p, m) in s.index
+                     else math.nan for m in ("fill_rate", "total_cost")} for p in policies}
+        means = {p: m for p, m in means.items() if math.isfinite(m["total_cost"])}
+        if means:
+            picks[sku] = _pick(means, min_fill_rate)
+    descriptions = {str(x["id"]): str(x.get("description") or "")
+                    for x in _scenario_dict(res.scenario_yaml).get("skus") or ()
+                    if isinstance(x, dict) and "id" in x}
+    parts = [
+        "<p>Every SKU under every policy. Each cell: the mean per season ± the half-width "
+        "of its 95 % confidence interval; below it, in blue, p5–p95 across seasons. "
+        f"Shaded: the best policy for the SKU ({_e(_rule_text(min_fill_rate))}). SKUs are "
+        "sorted by ABC class, then by revenue.</p>"
+    ]
+    for title, metrics in _SKU_TABLES:
+        group_head = "".join(f'<th scope="colgroup" colspan="{len(policies)}" class="group">'
+                             f"{_e(h)}</th>" for _, h, _ in metrics)
+        pol_head = "".join(
+            f'<th scope="col"{" class=first" if i == 0 else ""}>{_policy(p, colors)}</th>'
+            for _ in metrics for i, p in enumerate(policies))
+        thead = (f'<thead><tr><th scope="col" rowspan="2">SKU</th><th scope="col" '
+                 f'rowspan="2">Class</th>{group_head}</tr><tr>{pol_head}</tr></thead>')
+        body = []
+        for sku in order:
+            cells = []
+            best = picks.get(sku, ("", False))[0]
+            for metric, _, kind in metrics:
+                for i, p in enumerate(policies):
+                    css = (" first" if i == 0 else "") + (" best" if p == best else "")
+                    key = (sku, p, metric)
+                    cells.append(_compact_cell(s.loc[key], kind, currency, css)
+                                 if key in s.index else f'<td class="num{css}">–</td>')
+            desc = descriptions.get(sku, "")
+            name = _e(sku) + (f'<br><small class="note">{_e(desc)}</small>' if desc else "")
+            body.append(f'<tr><th scope="row">{name}</th><td>{_e(classes.get(sku, ""))}</td>'
+                        f"{''.join(cells)}</tr>")
+        shown, rest = body[:_SKU_ROWS_SHOWN], body[_SKU_ROWS_SHOWN:]
+        table = (f'<div class="table-wrap"><table class="compact by-sku">{thead}<tbody>'
+                 f"{''.join(shown)}</tbody></table></div>")
+        if rest:
+            table += (f'<details class="print-open"><summary>Show the other {len(rest)} '
+                      f'SKUs</summary><div class="table-wrap"><table class="compact by-sku">'
+                      f"{thead}<tbody>{''.join(rest)}</tbody></table></div></details>")
+        parts.append(f"<h3>{_e(title)}</h3>{table}")
+    parts.append(f'<p class="note">{_e(_cost_note(meta))}</p>')
+    return "".join(parts)
 
 
 def _targets(res: Any, colors: Mapping[str, str]) -> str:
@@ -620,46 +1268,69 @@ def _css_width(png: bytes) -> int | None:
     return None
 
 
+
+def _figure_html(png: bytes, name: str, title: str, caption: str) -> str:
+    """One embedded PNG with its caption."""
+    data = base64.b64encode(png).decode()
+    width = _css_width(png)
+    size = f' width="{width}"' if width else ""
+    return (f'<figure id="fig-{_e(name)}"><img src="data:image/png;base64,{data}"{size} '
+            f'alt="{_e(title)}"><figcaption><strong>{_e(title)}</strong>{_e(caption)}'
+            "</figcaption></figure>")
+
+
+def _caption(name: str, skus: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """Title and reading guide of a chart (a plain title for a chart not listed)."""
+    title, caption = CAPTIONS.get(name, (name.replace("_", " ").capitalize(), ""))
+    if name == "inventory" and len(skus) > 1:
+        caption += (" With several SKUs the chart shows the inventory value of all SKUs "
+                    "(cash tied up), since units of different SKUs do not add up.")
+    elif name == "inventory" and skus:
+        caption += (f" The SKU shown is {skus[0]['id']}, in units. Black lines are the "
+                    "policy's reorder point (dashed) and order-up-to level (dotted), or "
+                    "its base-stock level (dash-dot) when the two coincide; they apply "
+                    "to the inventory position (on hand − backorders + on order), so "
+                    "on-hand stock normally stays below them by the stock in transit.")
+    return title, caption
+
+
 def _figures(folder: Path, names: Sequence[str], skus: Sequence[Mapping[str, Any]]) -> str:
     """Every chart as an embedded PNG with its caption."""
-    parts = []
-    for name in names:
-        title, caption = CAPTIONS[name]
-        if name == "inventory" and len(skus) > 1:
-            caption += (" With several SKUs the chart shows the inventory value of all SKUs "
-                        "(cash tied up), since units of different SKUs do not add up.")
-        elif name == "inventory" and skus:
-            caption += (f" The SKU shown is {skus[0]['id']}, in units. Black lines are the "
-                        "policy's reorder point (dashed) and order-up-to level (dotted), or "
-                        "its base-stock level (dash-dot) when the two coincide; they apply "
-                        "to the inventory position (on hand − backorders + on order), so "
-                        "on-hand stock normally stays below them by the stock in transit.")
-        png = (folder / "figures" / f"{name}.png").read_bytes()
-        data = base64.b64encode(png).decode()
-        width = _css_width(png)
-        size = f' width="{width}"' if width else ""
-        parts.append(
-            f'<figure id="fig-{name}"><img src="data:image/png;base64,{data}"{size} '
-            f'alt="{_e(title)}"><figcaption><strong>{_e(title)}</strong>{_e(caption)}'
-            "</figcaption></figure>"
-        )
-    return "".join(parts)
+    return "".join(_figure_html((folder / "figures" / f"{n}.png").read_bytes(), n,
+                                *_caption(n, skus)) for n in names)
 
 
-def _definitions(metrics: Sequence[str]) -> str:
-    """List the definition of every metric in the results."""
+def _slides_figures(folder: Path, names: Sequence[str],
+                    skus: Sequence[Mapping[str, Any]]) -> str:
+    """Embed the slides charts (``figures/slides/*.png``): report order, then the rest."""
+    found = {p.stem: p for p in sorted((folder / "figures" / "slides").glob("*.png"))}
+    order = [n for n in names if n in found] + [n for n in found if n not in names]
+    return "".join(_figure_html(found[n].read_bytes(), n, *_caption(n, skus)) for n in order)
+
+
+def _definitions(metrics: Sequence[str], meta: Mapping[str, Any] | None = None) -> str:
+    """List the definition of every metric in the results that applies to the run."""
     names = [m for m in METRIC_DEFINITIONS if m in metrics] + [
         m for m in metrics if m not in METRIC_DEFINITIONS]
+    if meta is not None:
+        names = [m for m in names if _applies(m, meta)]
     rows = "".join(f'<tr><th scope="row"><code>{_e(m)}</code></th>'
                    f"<td>{_e(METRIC_DEFINITIONS.get(m, '(no definition)'))}</td></tr>"
                    for m in names)
+    hidden = ""
+    if meta is not None:
+        left = [m for m in metrics if not _applies(m, meta)]
+        if left:
+            rule = "lost sales" if _unmet(meta) == "lost_sale" else "backorders"
+            hidden = (f'<p class="note">Not shown, since unmet demand is handled by {rule} '
+                      f"in this scenario: {_e(', '.join(left))} (still in runs.parquet).</p>")
     return (f"<p>{_e(_INTRO_DEFINITIONS)}</p><div class=\"table-wrap\"><table class=\"defs\">"
             f"<thead><tr><th>Metric</th><th>Definition</th></tr></thead><tbody>{rows}</tbody>"
-            "</table></div>")
+            f"</table></div>{hidden}")
 
 
 def _reproducibility(res: Any) -> str:
-    """Versions, seed, replications, scenario hash, command, wall time, scenario text."""
+    """Versions, seed, replications, scenario hash, command, wall time; the YAML collapsed."""
     meta = res.metadata
     wall = meta.get("wall_time_s")
     facts = [
@@ -677,6 +1348,7 @@ def _reproducibility(res: Any) -> str:
     vrows = "".join(f"<tr><td>{_e(k)}</td><td><code>{_e(v)}</code></td></tr>"
                     for k, v in versions.items())
     yaml_text = getattr(res, "scenario_yaml", "") or ""
+    lines = yaml_text.count("\n") + 1
     return (
         "<p>Results depend only on the scenario, the root seed and the replication index, "
         "whatever the backend or worker count: the command below, run on the scenario "
@@ -685,45 +1357,132 @@ def _reproducibility(res: Any) -> str:
         "<h3>Versions</h3>"
         f'<div class="table-wrap"><table><thead><tr><th>Package</th><th>Version</th></tr>'
         f"</thead><tbody>{vrows}</tbody></table></div>"
-        "<h3>Resolved scenario (scenario.yaml)</h3>"
-        f"<pre>{_e(yaml_text)}</pre>"
+        '<h3>Resolved scenario</h3><details class="appendix">'
+        f"<summary>scenario.yaml, as run ({lines} lines)</summary>"
+        f"<pre>{_e(yaml_text)}</pre></details>"
     )
 
 
-def _page(res: Any, folder: Path, names: Sequence[str]) -> str:
+# ---------------------------------------------------------------------------- title block
+
+
+_IMAGE_TYPES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+)
+
+
+def _logo_uri(path: Path | str) -> str:
+    """Read a PNG, JPEG or SVG logo into a ``data:`` URI.
+
+    An SVG is embedded as an ``<img>`` source, where browsers run no script and load
+    nothing it references, and the page's CSP allows ``data:`` images only.
+
+    Raises:
+        ReportError: the file is missing, unreadable, or not a PNG, JPEG or SVG.
+
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ReportError(f"logo: no such file: {path}") from None
+    except OSError as exc:
+        raise ReportError(f"logo: cannot read {path} ({exc.strerror})") from None
+    kind = next((k for magic, k in _IMAGE_TYPES if data.startswith(magic)), None)
+    if kind is None and b"<svg" in data[:4096].lower():
+        kind = "image/svg+xml"
+    if kind is None:
+        raise ReportError(f"logo: must be a PNG, JPEG or SVG file, got {path}")
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def _title_info(res: Any, overrides: Mapping[str, str | None]) -> dict[str, str]:
+    """Title, author, client and logo: the options over the scenario's ``report:`` block."""
+    block = _scenario_dict(getattr(res, "scenario_yaml", "")).get("report") or {}
+    block = block if isinstance(block, dict) else {}
+    info = {k: str(block.get(k) or "") for k in ("title", "author", "client", "logo")}
+    for key, value in overrides.items():
+        if value is not None:
+            info[key] = str(value)
+    return info
+
+
+def _title_block(meta: Mapping[str, Any], info: Mapping[str, str], logo_uri: str) -> str:
+    """Render the page header: title, scenario, client, author, date, logo."""
+    name = meta.get("scenario", "")
+    title = info.get("title") or name
+    credits = []
+    if info.get("client"):
+        credits.append(f"<span>Prepared for <strong>{_e(info['client'])}</strong></span>")
+    if info.get("author"):
+        credits.append(f"<span>by <strong>{_e(info['author'])}</strong></span>")
+    created = str(meta.get("created", ""))[:10]
+    if created:
+        try:
+            created = _date_text(date.fromisoformat(created))
+        except ValueError:
+            pass
+        credits.append(f"<span>{_e(created)}</span>")
+    logo = (f'<img class="logo" src="{logo_uri}" alt="{_e(info.get("client") or "logo")}">'
+            if logo_uri else "")
+    scenario = f"Scenario <code>{_e(name)}</code> · " if title != name else ""
+    description = meta.get("description") or ""
+    return (
+        f'<header class="title"><div><p class="meta">Supply-chain policy report</p>'
+        f"<h1>{_e(title)}</h1>"
+        + (f'<p class="credits">{"".join(credits)}</p>' if credits else "")
+        + f"</div>{logo}</header>"
+        f'<p class="lede">{_e(description)}</p>'
+        f'<p class="meta">{scenario}{_e(meta.get("replications", "?"))} simulated seasons × '
+        f'{len(meta.get("policies") or [])} policies · {_e(meta.get("horizon_days", "?"))} '
+        "days each</p>"
+    )
+
+
+# ---------------------------------------------------------------------------------- page
+
+
+def _page(res: Any, folder: Path, names: Sequence[str], *, info: Mapping[str, str],
+          logo_uri: str = "", slides: bool = False, min_fill_rate: float = 0.95) -> str:
     """Assemble the whole HTML page."""
     meta = res.metadata
     colors = policy_colors(meta.get("policies") or pd.unique(res.summary["policy"]))
     metrics = [c for c in res.runs.columns
                if c not in ("replication", "seed", "policy", "sku", "abc_class")]
-    name = meta.get("scenario", folder.name)
+    skus = meta.get("skus") or []
+    groups = _class_groups(res, min_fill_rate) if len(skus) > 1 else {}
+    several_classes = len(groups) > 1
+    charts = (_slides_figures(folder, names, skus) if slides
+              else _figures(folder, names, skus))
     sections = [
         ("scenario", "Scenario", _scenario_section(meta, colors,
                                                      getattr(res, "scenario_yaml", ""))),
-        ("findings", "Findings", _findings(res, colors)),
+        ("findings", "Findings", _findings(res, colors, groups if several_classes else None,
+                                           min_fill_rate)),
         ("summary", "Summary table", _summary_table(res, colors)),
         *((("targets", "Service targets", _targets(res, colors)),)
           if meta.get("service_targets") else ()),
-        ("charts", "Charts", _figures(folder, names, meta.get("skus") or [])),
-        ("definitions", "Metric definitions", _definitions(metrics)),
-        ("reproducibility", "Reproducibility", _reproducibility(res)),
+        *((("classes", "By ABC class", _class_section(res, colors, groups, min_fill_rate)),)
+          if several_classes else ()),
+        *((("skus", "By SKU", _sku_section(res, colors, min_fill_rate)),)
+          if len(skus) > 1 else ()),
+        ("charts", "Charts", charts),
+        ("definitions", "Metric definitions", _definitions(metrics, meta)),
+        ("reproducibility", "Appendix: reproducibility", _reproducibility(res)),
     ]
     toc = "".join(f'<li><a href="#{sid}">{_e(title)}</a></li>' for sid, title, _ in sections)
     body = "".join(f'<section id="{sid}"><h2>{_e(title)}</h2>{content}</section>'
                    for sid, title, content in sections)
-    description = meta.get("description") or ""
+    title = info.get("title") or meta.get("scenario", folder.name)
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(name)} — supplysim report</title><style>{_CSS}</style></head>"
-        "<body><main>"
-        f'<header><p class="meta">supplysim report</p><h1>{_e(name)}</h1>'
-        f'<p class="lede">{_e(description)}</p>'
-        f'<p class="meta">{_e(meta.get("replications", "?"))} replications × '
-        f'{len(meta.get("policies") or [])} policies · {_e(meta.get("horizon_days", "?"))} '
-        f'days · created {_e(meta.get("created", ""))}</p></header>'
+        f"<title>{_e(title)} — supplysim report</title><style>{_CSS}</style></head>"
+        f'<body{" class=slides" if slides else ""}><main>'
+        f"{_title_block(meta, info, logo_uri)}"
         f'<nav aria-label="Contents"><ol>{toc}</ol></nav>'
         f"{body}"
         "<footer>Generated by supplysim. This page is self-contained: it loads nothing "
@@ -732,26 +1491,136 @@ def _page(res: Any, folder: Path, names: Sequence[str]) -> str:
     )
 
 
-def build_report(folder: Path | str) -> Path:
+def _ensure_slides(folder: Path) -> None:
+    """Draw the slides charts into ``figures/slides/`` unless they are there already.
+
+    Raises:
+        ReportError: this version's charts have no slides style.
+
+    """
+    if any((folder / "figures" / "slides").glob("*.png")):
+        return
+    if "style" not in inspect.signature(make_figures).parameters:
+        raise ReportError("--style slides: the charts have no slides style in this version "
+                          "(make_figures(style=...) is missing)")
+    make_figures(folder, formats=("png",), style="slides")
+
+
+def build_report(
+    folder: Path | str,
+    *,
+    title: str | None = None,
+    author: str | None = None,
+    client: str | None = None,
+    logo: Path | str | None = None,
+    style: str = "report",
+    min_fill_rate: float = 0.95,
+) -> Path:
     """Write ``folder/report.html``, drawing the charts first if any are missing.
 
     Args:
         folder: A results folder (see DESIGN.md, "Results folder").
+        title: Title of the page; by default the scenario's ``report.title``, else its
+            name.
+        author: Who prepared the report (over the scenario's ``report.author``).
+        client: Who it is for (over the scenario's ``report.client``).
+        logo: A PNG, JPEG or SVG file shown in the title block, embedded in the page
+            (over the scenario's ``report.logo``).
+        style: ``"report"`` (the report's charts) or ``"slides"`` (the large-type charts
+            of ``figures/slides/``, drawn if missing).
+        min_fill_rate: Fill-rate floor of the rule that picks the best policy per class
+            and per SKU (the cheapest policy reaching it).
 
     Returns:
         The path of the report.
 
+    Raises:
+        ReportError: a logo that cannot be read, an unknown style, or slides charts
+            that this version cannot draw.
+
     """
     folder = Path(folder)
+    if style not in ("report", "slides"):
+        raise ReportError(f"style: must be 'report' or 'slides', got {style!r}")
+    if not 0 <= min_fill_rate <= 1:
+        raise ReportError(f"min_fill_rate: must be between 0 and 1, got {min_fill_rate}")
     res = load(folder)
+    info = _title_info(res, {"title": title, "author": author, "client": client,
+                             "logo": None if logo is None else str(logo)})
+    logo_uri = _logo_uri(info["logo"]) if info.get("logo") else ""
     names = charts_for(res.metadata)
-    if any(not (folder / "figures" / f"{n}.png").exists() for n in names):
+    if style == "slides":
+        _ensure_slides(folder)
+    elif any(not (folder / "figures" / f"{n}.png").exists() for n in names):
         make_figures(folder, formats=("png",))
-    page = _page(res, folder, names)
+    page = _page(res, folder, names, info=info, logo_uri=logo_uri, slides=style == "slides",
+                 min_fill_rate=min_fill_rate)
     out = folder / "report.html"
     tmp = folder / ".report.html.tmp"
     tmp.write_text(page, encoding="utf-8")
     os.replace(tmp, out)  # never leave a half-written report behind
+    return out
+
+
+# ------------------------------------------------------------------------------------ PDF
+
+
+_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_chromium() -> str | None:
+    """Return the path of a Chromium (or Chrome) executable on PATH, or None."""
+    for name in _CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def write_pdf(folder: Path | str, html_path: Path | str | None = None,
+              timeout: float = 180) -> Path:
+    """Print ``report.html`` to ``folder/report.pdf`` with headless Chromium.
+
+    The PDF appears whole or not at all: Chromium writes a temporary file in the folder
+    that is renamed into place once it is complete.
+
+    Args:
+        folder: The results folder holding ``report.html``.
+        html_path: The page to print (default ``folder/report.html``).
+        timeout: Seconds to wait for Chromium.
+
+    Returns:
+        The path of the PDF.
+
+    Raises:
+        ReportError: Chromium is not installed, fails, or writes no PDF.
+
+    """
+    folder = Path(folder)
+    page = Path(html_path) if html_path is not None else folder / "report.html"
+    chromium = find_chromium()
+    if chromium is None:
+        raise ReportError("--pdf: needs Chromium on PATH (e.g. apt-get install chromium); "
+                          "or open report.html in a browser and print it to PDF")
+    out = folder / "report.pdf"
+    tmp = folder / ".report.pdf.tmp"
+    with tempfile.TemporaryDirectory(prefix="supplysim-chromium-") as profile:
+        cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update",
+               "--disable-sync", f"--user-data-dir={profile}", f"--print-to-pdf={tmp}",
+               "--no-pdf-header-footer", page.resolve().as_uri()]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            tmp.unlink(missing_ok=True)
+            raise ReportError(f"--pdf: Chromium did not finish in {timeout:.0f} s") from None
+    ok = tmp.is_file() and tmp.read_bytes()[:5] == b"%PDF-"
+    if done.returncode != 0 or not ok:
+        tmp.unlink(missing_ok=True)
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise ReportError(f"--pdf: Chromium wrote no PDF (exit {done.returncode}: {last})")
+    os.replace(tmp, out)
     return out
 
 
