@@ -7,6 +7,7 @@ commands so that ``supplysim --help`` starts fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -104,6 +105,31 @@ _backend_option = click.option(
 )
 
 
+def _engine_option(default: str):
+    """Return the --engine option (docs/engines.md) with the command's default."""
+    return click.option(
+        "--engine",
+        type=click.Choice(["simpy", "fast", "auto"]),
+        default=default,
+        show_default=True,
+        help="simpy (the reference model), fast (compiled, same results) or auto "
+        "(fast where it supports the scenario).",
+    )
+
+
+def _engine(scn, engine: str, quiet: bool = False) -> str:
+    """Check --engine against the scenario; with auto, say once which engine runs and why."""
+    from simulator.study.runner import resolve_engine
+
+    try:
+        used, why = resolve_engine(scn, engine)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    if engine == "auto" and not quiet:
+        click.echo(f"engine: {used} ({why})", err=True)
+    return used
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="supplysim", prog_name="supplysim")
 def cli() -> None:
@@ -129,6 +155,7 @@ def cli() -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786.")
 @click.option("--no-plots", is_flag=True, help="Skip charts and the HTML report.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the results folder.")
+@_engine_option("simpy")
 @click.option(
     "--check",
     is_flag=True,
@@ -148,6 +175,7 @@ def run(
     scheduler: str | None,
     no_plots: bool,
     quiet: bool,
+    engine: str,
     check: bool,
 ) -> None:
     """Simulate SCENARIO (a YAML file or a built-in name; default: classroom).
@@ -170,6 +198,7 @@ def run(
     for flag, value in (("-w", workers), ("--backend", backend), ("--scheduler", scheduler)):
         again += [flag, str(value)] if value is not None else []
     again += ["--no-plots"] * no_plots + ["-q"] * quiet + ["--force"] * force + ["--check"] * check
+    again += ["--engine", engine]
     scn = _load(scenario)
     try:
         scn = scn.with_overrides(replications, seed, list(policies) or None)
@@ -182,10 +211,11 @@ def run(
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     backend, workers = _backend(backend, workers, scheduler)
+    engine = _engine(scn, engine, quiet)
     command = _command()
     _run_claimed(
         scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again,
-        check,
+        check, engine,
     )
 
 
@@ -221,7 +251,7 @@ def _on_stop_signal(signum, frame) -> None:
 
 def _run_claimed(
     scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again,
-    check=False,
+    check=False, engine="simpy",
 ):
     """Claim the folder, run (resuming from checkpoints), write; on a stop, keep the checkpoints."""
     from simulator.study.results import ResultsError, write_tables
@@ -266,7 +296,8 @@ def _run_claimed(
 
         try:
             result = _run_with_progress(
-                run_scenario, scn, backend, workers, scheduler, command, quiet, done, checkpoint
+                functools.partial(run_scenario, engine=engine), scn, backend, workers, scheduler,
+                command, quiet, done, checkpoint,
             )
         except ValueError as exc:
             from simulator.study.dask_backend import BackendError
@@ -729,7 +760,12 @@ def rerun(results: Path, out: Path | None, workers: int | None, backend: str | N
             raise BadInput(str(exc)) from None
     command = "supplysim " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
-        result = _run_with_progress(run_scenario, scn, backend, workers, None, command, False)
+        engine = meta.get("engine", "simpy")  # the engine that wrote the folder
+        engine = engine if engine in ("simpy", "fast") else "simpy"
+        result = _run_with_progress(
+            functools.partial(run_scenario, engine=engine), scn, backend, workers, None, command,
+            False,
+        )
         if ws is not None:
             where = ws.commit(lambda tmp: write_tables(result, tmp))
             fresh = where / "runs.parquet"
@@ -922,6 +958,7 @@ def compare(
 @_workers_option
 @_backend_option
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786.")
+@_engine_option("auto")
 def sweep(
     scenario: str,
     params: tuple[str, ...],
@@ -934,6 +971,7 @@ def sweep(
     workers: int | None,
     backend: str | None,
     scheduler: str | None,
+    engine: str,
 ) -> None:
     """Run SCENARIO over a range of values of its parameters, on common random numbers.
 
@@ -972,6 +1010,7 @@ def sweep(
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     backend, workers = _backend(backend, workers, scheduler)
+    _engine(scn, engine)
     command = _command()
     try:
         ws = claim_folder(out, scn.name, identity_of(spec), force)
@@ -979,7 +1018,7 @@ def sweep(
         raise BadInput(str(exc)) from None
 
     def points(scn, *, progress, command, **_):  # called as _run_with_progress calls run_scenario
-        return run_sweep(spec, backend, workers, scheduler, progress, command)
+        return run_sweep(spec, backend, workers, scheduler, progress, command, engine)
 
     def write(result, tmp: Path) -> None:
         write_sweep(result, tmp)
@@ -1093,11 +1132,12 @@ def plan(scenario: str, policy: str | None, start: str | None, weeks: int,
 )
 @_workers_option
 @_backend_option
+@_engine_option("auto")
 def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
              targets: tuple[str, ...], max_cash: float | None, per: str | None,
              confidence: float, replications: int | None, seed: int | None,
              verify_seed: int | None, out: Path | None, force: bool, workers: int | None,
-             backend: str | None) -> None:
+             backend: str | None, engine: str) -> None:
     """Find the policy parameters that minimise a metric while every target holds.
 
     Screens the whole grid with few replications, then confirms the contenders
@@ -1120,6 +1160,7 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
     except (opt.OptimizeError, ScenarioError) as exc:
         raise BadInput(str(exc)) from None
     backend, workers = _backend(backend, workers)
+    _engine(scn, engine)
     command = _command()
     try:
         ws = opt.claim_folder(out, scn.name, opt.identity_of(scn, policy, parsed, replications),
@@ -1130,10 +1171,10 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
         result = opt.optimize(
             scn, policy, parsed, minimize=minimize, targets=goals, max_cash=max_cash, per=per,
             confidence=confidence, backend=backend, workers=workers, replications=replications,
-            command=command,
+            command=command, engine=engine,
         )  # fmt: skip
-        checked = opt.verify(result, verify_seed, backend=backend, workers=workers) if (
-            verify_seed is not None) else None
+        checked = opt.verify(result, verify_seed, backend=backend, workers=workers,
+                             engine=engine) if verify_seed is not None else None
         written = ws.commit(
             lambda work: (opt.write_optimize(result, work), write_search_chart(result, work))
         )

@@ -149,6 +149,7 @@ def run_batches_dask(
     batches: list[list[int]],
     workers: int,
     scheduler: str | None,
+    engine: str = "simpy",
 ) -> Iterator[Batch]:
     """Run each batch of replications as a Dask task and yield the results in batch order.
 
@@ -159,6 +160,7 @@ def run_batches_dask(
         scheduler: address of a running scheduler (``tcp://host:8786``), or None
             for a local cluster of ``workers`` single-threaded processes that is
             closed at the end.
+        engine: ``simpy`` or ``fast`` (:func:`simulator.study.runner.run_batch`).
 
     Yields:
         One :class:`simulator.study.runner.Batch` per batch, in the order of ``batches``.
@@ -186,7 +188,9 @@ def run_batches_dask(
             raise WorkerLost("the Dask cluster has no worker to send the scenario to") from None
         run = uuid.uuid4().hex[:12]  # unique keys: a shared scheduler may serve other runs
         futures = [
-            client.submit(run_batch, remote, batch, pure=False, key=f"supplysim-{run}-batch-{i}")
+            client.submit(
+                run_batch, remote, batch, engine, pure=False, key=f"supplysim-{run}-batch-{i}"
+            )
             for i, batch in enumerate(batches)
         ]
         index = {f.key: i for i, f in enumerate(futures)}

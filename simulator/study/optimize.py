@@ -738,15 +738,16 @@ def _spec_error(exc: ValidationError, data: Mapping[str, Any]) -> str:
 
 def _run(scn: Scenario, backend: str, workers: int | None, scheduler: str | None,
          done: Sequence[Any], progress: Callable[[int, int], None] | None,
-         ) -> tuple[pd.DataFrame, list[Any]]:  # fmt: skip
+         engine: str = "auto") -> tuple[pd.DataFrame, list[Any]]:  # fmt: skip
     """Run the replications of ``scn`` that ``done`` lacks; return every row and batch.
 
     Serially the batches are run here with :func:`~.runner.run_batch` (the summaries
     :func:`~.runner.run_scenario` adds cost more than a screening stage's simulation);
     other backends go through :func:`~.runner.run_scenario`. The rows are the same
-    either way: they depend only on the scenario, the seed and the replication.
+    either way: they depend only on the scenario, the seed and the replication (and
+    agree between the engines, ``engine``: docs/engines.md).
     """
-    from simulator.study.runner import BACKENDS, run_batch, run_scenario
+    from simulator.study.runner import BACKENDS, resolve_engine, run_batch, run_scenario
 
     if backend not in BACKENDS:
         raise OptimizeError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -756,13 +757,14 @@ def _run(scn: Scenario, backend: str, workers: int | None, scheduler: str | None
     if backend == "serial" or (backend == "processes" and (workers or 1) == 1):
         count = len(have)
         for i in range(0, len(todo), 50):
-            new.append(run_batch(scn, todo[i : i + 50]))
+            new.append(run_batch(scn, todo[i : i + 50], resolve_engine(scn, engine)[0]))
             count += len(new[-1].replications)
             if progress is not None:
                 progress(count, scn.replications)
     else:
         run_scenario(scn, backend=backend, workers=workers, scheduler=scheduler,
-                     progress=progress, done=done, on_batch=new.append)  # fmt: skip
+                     progress=progress, done=done, on_batch=new.append,
+                     engine=engine)  # fmt: skip
     batches = sorted([*done, *new], key=lambda b: b.replications[0])
     columns: dict[str, list[Any]] = {}
     for b in batches:
@@ -810,6 +812,7 @@ def optimize(
     max_points: int = MAX_POINTS,
     progress: Callable[[str, int, int], None] | None = None,
     command: str = "",
+    engine: str = "auto",
 ) -> OptimizeResult:
     """Search a grid of a policy's parameters for the cheapest point that meets the targets.
 
@@ -831,6 +834,7 @@ def optimize(
         backend: ``serial``, ``processes`` or ``dask`` (as :func:`~.runner.run_scenario`).
         workers: parallel workers (``processes``, ``dask``).
         scheduler: Dask scheduler address.
+        engine: ``auto`` (default), ``fast`` or ``simpy`` (docs/engines.md).
         screen_replications: replications per point in the screening stage (n0).
         replications: least confirmation replications (default: the scenario's).
         max_replications: most replications per point (caps the indifference-zone N).
@@ -960,7 +964,7 @@ def optimize(
         pol = [names[k] for k in which]
         scn = _with_policies(scenario, {p: spec_of[p] for p in pol}, to)
         runs, batches = _run(scn, backend, workers, scheduler, _keep(batches, set(pol)),
-                             stage_progress(stage))  # fmt: skip
+                             stage_progress(stage), engine)  # fmt: skip
         spent += sum(to - reps[k] for k in which)
         for k in which:
             reps[k] = to
@@ -1108,7 +1112,7 @@ def optimize(
     if per is not None:
         scn3 = _with_policies(optimized, {opt_name: optimized.to_dict()["policies"][opt_name]},
                               n_conf)  # fmt: skip
-        runs3, _ = _run(scn3, backend, workers, scheduler, (), stage_progress("check"))
+        runs3, _ = _run(scn3, backend, workers, scheduler, (), stage_progress("check"), engine)
         spent += n_conf
         check = _check_entry(runs3, metrics, minimize, tlist, confidence)
         all_runs.append(runs3)
@@ -1139,6 +1143,9 @@ def optimize(
         check=check, notes=notes,
     )  # fmt: skip
     result.metadata = _metadata(result, backend, workers, wall, command, max_cash)
+    from simulator.study.runner import resolve_engine
+
+    result.metadata["engine"], result.metadata["engine_reason"] = resolve_engine(scenario, engine)
     return result
 
 
@@ -1537,7 +1544,7 @@ class Verification:
 
 def verify(result: OptimizeResult, seed: int, replications: int | None = None,
            backend: str = "serial", workers: int | None = 1,
-           scheduler: str | None = None) -> Verification:  # fmt: skip
+           scheduler: str | None = None, engine: str = "auto") -> Verification:  # fmt: skip
     """Rerun the optimized policy alone with another seed and judge its targets again.
 
     The choice was the cheapest of many points that passed their bounds, so its
@@ -1546,7 +1553,7 @@ def verify(result: OptimizeResult, seed: int, replications: int | None = None,
     n = replications or result.replications
     scn = result.optimized.with_overrides(replications=n, seed=seed,
                                           policies=[result.optimized_policy])  # fmt: skip
-    rows, _ = _run(scn, backend, workers, scheduler, (), None)
+    rows, _ = _run(scn, backend, workers, scheduler, (), None, engine)
     groups: list[_Group]
     if result.per is None:
         groups = [_Group("ALL", "portfolio", "ALL", (0,), ())]

@@ -38,6 +38,7 @@ __all__ = [
     "WorkerLost",
     "check_replications",
     "prepared",
+    "resolve_engine",
     "run_batch",
     "run_scenario",
 ]
@@ -73,8 +74,12 @@ class Batch:
         ]
 
 
-def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
+def run_batch(scenario: Scenario, replications: list[int], engine: str = "simpy") -> Batch:
     """Simulate the given replications under every policy of the scenario.
+
+    ``engine`` is ``simpy`` (the reference), ``fast`` (the compiled loop,
+    :mod:`simulator.model.kernel`) or ``auto`` (``fast`` where it supports the
+    scenario); both give the same rows (docs/engines.md).
 
     Python's cyclic garbage collector is paused while batches run (see
     :func:`_collector_paused`): the model allocates many small containers (a
@@ -82,8 +87,34 @@ def run_batch(scenario: Scenario, replications: list[int]) -> Batch:
     worth chasing, and the collector's passes over them cost a busy catalogue a
     quarter of its time (docs/profiling.md).
     """
+    if resolve_engine(scenario, engine)[0] == "fast":
+        from simulator.study.engines import fast_batch
+
+        return fast_batch(scenario, replications)
     with _collector_paused():
         return _run_batch(scenario, replications)
+
+
+_ENGINES: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def resolve_engine(scenario: Scenario, engine: str) -> tuple[str, str]:
+    """Return the engine that runs ``scenario`` (``simpy`` or ``fast``) and why.
+
+    ``auto`` is ``fast`` when the fast engine supports every feature of the scenario,
+    else ``simpy`` (:func:`simulator.study.engines.choose_engine`). Remembered per
+    scenario content in the process.
+    """
+    if engine == "simpy":
+        return "simpy", "asked for"
+    key = (scenario.content_hash(), engine)
+    if key not in _ENGINES:
+        from simulator.study.engines import choose_engine
+
+        if len(_ENGINES) >= 64:
+            _ENGINES.clear()
+        _ENGINES[key] = choose_engine(scenario, engine)
+    return _ENGINES[key]
 
 
 _pause_lock = threading.Lock()
@@ -223,18 +254,19 @@ def _execute(
     workers: int,
     scheduler: str | None,
     todo: Sequence[int],
+    engine: str = "simpy",
 ) -> Iterator[Batch]:
     """Yield the batches of ``todo`` as they finish (processes: in any order)."""
     batches = _batches(todo, workers)
     if backend == "serial" or (backend == "processes" and workers == 1):
         for b in batches:
-            yield run_batch(scenario, b)
+            yield run_batch(scenario, b, engine)
     elif backend == "processes":
-        yield from _run_in_processes(scenario, batches, workers)
+        yield from _run_in_processes(scenario, batches, workers, engine)
     elif backend == "dask":
         from simulator.study.dask_backend import run_batches_dask
 
-        yield from run_batches_dask(scenario, batches, workers, scheduler)
+        yield from run_batches_dask(scenario, batches, workers, scheduler, engine)
     else:
         raise ValueError(f"--backend: must be one of {', '.join(BACKENDS)}, got '{backend}'")
 
@@ -255,7 +287,7 @@ def _worker_init() -> None:
 
 
 def _run_in_processes(
-    scenario: Scenario, batches: list[list[int]], workers: int
+    scenario: Scenario, batches: list[list[int]], workers: int, engine: str = "simpy"
 ) -> Iterator[Batch]:
     """Run batches on a process pool, yielding each as it finishes.
 
@@ -269,7 +301,7 @@ def _run_in_processes(
     finished = False
     try:
         for b in batches:
-            futures.append(pool.submit(run_batch, scenario, b))
+            futures.append(pool.submit(run_batch, scenario, b, engine))
             if not procs:  # the first submit starts the workers: keep them, to stop them
                 procs = list((pool._processes or {}).values())  # or to ask how they died
         for future in as_completed(futures):
@@ -337,6 +369,7 @@ def run_scenario(
     command: str = "",
     done: Sequence[Batch] = (),
     on_batch: Callable[[Batch], None] | None = None,
+    engine: str = "simpy",
 ) -> RunResult:
     """Run every policy of ``scenario`` over its replications and summarise.
 
@@ -350,6 +383,8 @@ def run_scenario(
         done: batches already run (checkpoints of an interrupted run); only the
             other replications are simulated. The result is the same either way.
         on_batch: called with each newly finished batch (to checkpoint it).
+        engine: ``simpy``, ``fast`` or ``auto`` (:func:`resolve_engine`); the
+            engine used and why are in the metadata (``engine``, ``engine_reason``).
 
     Raises:
         WorkerLost: a worker process died; no result is made from the rest.
@@ -360,6 +395,7 @@ def run_scenario(
     from simulator.study.metrics import daily_bands, paired_differences, summarize
 
     workers = 1 if backend == "serial" else (workers or os.cpu_count() or 1)
+    engine_used, why = resolve_engine(scenario, engine)
     started = time.perf_counter()
     n = scenario.replications
     have = {r for b in done for r in b.replications}
@@ -389,7 +425,7 @@ def run_scenario(
         count += len(batch.replications)
     if progress is not None and count:
         progress(count, n)
-    with closing(_execute(scenario, backend, workers, scheduler, todo)) as batches:
+    with closing(_execute(scenario, backend, workers, scheduler, todo, engine_used)) as batches:
         for batch in batches:
             if on_batch is not None:
                 on_batch(batch)
@@ -414,6 +450,8 @@ def run_scenario(
     differences = paired_differences(runs, baseline)
     wall = time.perf_counter() - started
     metadata = _metadata(scenario, backend, workers, wall, command)
+    metadata["engine"] = engine_used
+    metadata["engine_reason"] = why
     return RunResult(scenario, runs, daily, summary, differences, metadata)
 
 

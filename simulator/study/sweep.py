@@ -621,6 +621,7 @@ def run_sweep(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     command: str = "",
+    engine: str = "auto",
 ) -> SweepResult:
     """Run every point with the scenario's seed and replications (common random numbers).
 
@@ -636,11 +637,13 @@ def run_sweep(
         scheduler: Dask scheduler address.
         progress: called as ``progress(done, total)``, counted in policy-replications.
         command: the command line, for provenance.
+        engine: ``auto`` (default), ``fast`` or ``simpy`` (docs/engines.md); each
+            point's rows are the same either way.
 
     """
     import pandas as pd
 
-    from simulator.study.runner import _metadata, run_scenario
+    from simulator.study.runner import _metadata, resolve_engine, run_scenario
 
     started = time.perf_counter()
     n = sweep.scenario.replications
@@ -673,7 +676,8 @@ def run_sweep(
                     progress(offset + done * weight, total)
 
             result = run_scenario(runnable, backend=backend, workers=workers,
-                                  scheduler=scheduler, progress=step, command=command)
+                                  scheduler=scheduler, progress=step, command=command,
+                                  engine=engine)
             parts.append(result.runs)
             offset += n * weight
             del result
@@ -693,6 +697,7 @@ def run_sweep(
     wall = time.perf_counter() - started
     workers_used = 1 if backend == "serial" else (workers or 1)
     meta = _metadata(sweep.scenario, backend, workers_used, wall, command)
+    meta["engine"], meta["engine_reason"] = resolve_engine(sweep.scenario, engine)
     reused = {k: reuse for k, (_, reuse) in enumerate(plan) if reuse}
     meta["points"] = len(sweep.points)
     meta["heading"] = sweep.heading()
