@@ -664,3 +664,22 @@ def test_slide_headlines_state_the_finding(data):
     level = daily[daily.sku == "ALL"].groupby("policy")["cash_tied_up_p50"].mean()
     assert plots.cash_headline(daily, POLICY_LIST).startswith(f"{level.idxmax()} ties up")
     assert f"of {level.idxmin()} on hand" in plots.inventory_headline(daily, "ALL", POLICY_LIST)
+
+
+def test_tradeoff_point_names_never_overlap_when_policies_coincide(data):
+    """Two policies with nearly the same means: their names must not print on each other."""
+    runs = data["runs"].copy()
+    twin = runs[runs.policy == "safety_stock"].assign(policy="hybrid")
+    runs = pd.concat([runs[runs.policy != "hybrid"], twin], ignore_index=True)
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    axes = plots.plot_tradeoff(runs, policies=POLICY_LIST, baseline="jit",
+                               axes=fig.subplots(1, 2))
+    renderer = _drawn(fig)
+    for ax in axes:
+        names = [t for t in ax.texts if t.get_text() in ("safety_stock", "hybrid",
+                                                          "jit (baseline)")]
+        assert len(names) == 3
+        boxes = [(t, t.get_window_extent(renderer)) for t in names]
+        _assert_apart(boxes)
+        frame = ax.get_window_extent(renderer)
+        assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for _, b in boxes)

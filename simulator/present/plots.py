@@ -48,6 +48,7 @@ __all__ = [
     "STYLES",
     "METRIC_TITLES",
     "PALETTE",
+    "PointLabels",
     "WindowLabels",
     "calendar_windows",
     "cash_headline",
@@ -377,6 +378,11 @@ def _day_to_x(daily: pd.DataFrame):
     return lambda d: np.asarray(d, dtype=float)
 
 
+_ROW_PITCH = 1.3
+"""Rows of labels this many text heights apart: browsers' text boxes are taller than
+matplotlib's (line height), and a little air reads better."""
+
+
 class WindowLabels(Artist):
     """Lays out the labels of calendar windows when the axes is drawn, so none overlap.
 
@@ -435,13 +441,60 @@ class WindowLabels(Artist):
             if row >= self.max_rows:
                 text.set_visible(False)
                 continue
-            text.xyann = ((left - anchor) / px, -(pad + row * height * 1.1) / px)
+            text.xyann = ((left - anchor) / px, -(pad + row * height * _ROW_PITCH) / px)
         used = min(len(rows), self.max_rows)
         if self._limits is None:
             self._limits = ax.get_ylim()
         low, high = self._limits
-        band = min((2 * pad + used * height * 1.1) / max(box.height, 1.0), 0.5)
+        band = min((2 * pad + used * height * _ROW_PITCH) / max(box.height, 1.0), 0.5)
         ax.set_ylim(low, low + (high - low) / (1.0 - band))
+        self.stale = False
+
+
+class PointLabels(Artist):
+    """Moves the names written beside points at draw time so that no two overlap.
+
+    Each label tries, in order, above right of its point, below right, above left,
+    below left, then further above and below, and takes the first place where it
+    overlaps no label already placed and stays inside the axes (labels are placed in
+    order of their points, left to right). If none is free it keeps the first place.
+    """
+
+    _PLACES = ((8, 6, "left", "bottom"), (8, -6, "left", "top"), (-8, 6, "right", "bottom"),
+               (-8, -6, "right", "top"), (8, 20, "left", "bottom"), (8, -20, "left", "top"),
+               (-8, 20, "right", "bottom"), (-8, -20, "right", "top"))
+
+    def __init__(self, texts):
+        """Keep the annotations to place (each anchored at its point)."""
+        super().__init__()
+        self.texts = list(texts)
+        self.set_zorder(-1e6)  # before the labels are drawn
+        self.set_in_layout(False)
+
+    def draw(self, renderer):
+        """Place every label in the first free spot around its point."""
+        ax = self.axes
+        if ax is None:
+            return
+        box = ax.get_window_extent(renderer)
+        placed = []
+        for text in sorted(self.texts, key=lambda t: t.xy[0]):
+            best = None
+            for dx, dy, ha, va in self._PLACES:
+                text.xyann = (dx, dy)
+                text.set_ha(ha)
+                text.set_va(va)
+                ext = text.get_window_extent(renderer)
+                inside = (box.x0 <= ext.x0 and ext.x1 <= box.x1 and box.y0 <= ext.y0
+                          and ext.y1 <= box.y1)
+                if inside and not any(ext.overlaps(other) for other in placed):
+                    best = (dx, dy, ha, va)
+                    break
+            dx, dy, ha, va = best or self._PLACES[0]
+            text.xyann = (dx, dy)
+            text.set_ha(ha)
+            text.set_va(va)
+            placed.append(text.get_window_extent(renderer))
         self.stale = False
 
 
@@ -478,12 +531,18 @@ def _shade_calendar(ax: Axes, windows, to_x, horizon: float, annotate: bool,
     return [seen[k] for k in ("campaign", "disruption") if k in seen]
 
 
-def _date_axis(ax: Axes, daily: pd.DataFrame) -> None:
+def _concise(locator) -> ConciseDateFormatter:
+    """Concise date labels whose corner note is the year only (not ``2026-May``)."""
+    return ConciseDateFormatter(locator, offset_formats=["", "%Y", "%Y", "%Y", "%Y",
+                                                         "%Y-%m-%d"])
+
+
+def _date_axis(ax: Axes, daily: pd.DataFrame, maxticks: int = 10) -> None:
     """Concise date ticks when the x axis is dates, else a plain day label."""
     if "date" in daily.columns:
-        locator = AutoDateLocator(minticks=4, maxticks=10)
+        locator = AutoDateLocator(minticks=3, maxticks=maxticks)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(_concise(locator))
     else:
         ax.set_xlabel("Day")
 
@@ -531,6 +590,7 @@ def plot_tradeoff(
     panels = (("cash_tied_up", "Cash tied up, mean inventory value"),
               ("total_cost", "Total cost per replication"))
     for ax, (metric, label) in zip(axes, panels, strict=True):
+        names = []
         for policy in order:
             sel = data[data["policy"] == policy]
             ax.scatter(sel["stockout_rate"], sel[metric], s=10, color=colors[policy],
@@ -544,9 +604,10 @@ def plot_tradeoff(
                         color=colors[policy], mec="black" if base else "white",
                         mew=1.4 if base else 1.2, elinewidth=1.8, capsize=4, zorder=3,
                         label=policy_label(policy, baseline))
-            ax.annotate(policy_label(policy, baseline), (x, y), xytext=(7, 6),
-                        textcoords="offset points", fontsize=9, color=colors[policy],
-                        fontweight="bold", zorder=4)
+            names.append(ax.annotate(policy_label(policy, baseline), (x, y), xytext=(8, 6),
+                                     textcoords="offset points", fontsize=9,
+                                     color=colors[policy], fontweight="bold", zorder=4))
+        ax.add_artist(PointLabels(names))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(f"{label} ({currency})")
         ax.set_title(f"{label.split(',')[0]} vs stockout days", fontsize=11)
@@ -1309,6 +1370,7 @@ def slide_tradeoff(
     data = _portfolio(runs)
     order = _policies(data, policies)
     colors = policy_colors(policies or order)
+    names = []
     for policy in order:
         sel = data[data["policy"] == policy]
         xs, ys = sel["stockout_rate"].to_numpy(float), sel["cash_tied_up"].to_numpy(float)
@@ -1323,9 +1385,10 @@ def slide_tradeoff(
         ax.plot([x], [y], ls="none", marker=_marker(policy, baseline), ms=20 if base else 18,
                 color=c, mec="black" if base else "white", mew=2.5, zorder=3,
                 label=_slide_legend_name(policy, baseline), gid="policy-mean")
-        ax.annotate(_slide_legend_name(policy, baseline), (x, y), xytext=(16, 10),
-                    textcoords="offset points", fontsize=18, color=c, fontweight="bold",
-                    zorder=4)
+        names.append(ax.annotate(_slide_legend_name(policy, baseline), (x, y),
+                                 xytext=(8, 6), textcoords="offset points", fontsize=18,
+                                 color=c, fontweight="bold", zorder=4))
+    ax.add_artist(PointLabels(names))
     ax.set_xlabel(stockout_label(_sku_count(runs)))
     ax.set_ylabel(f"Cash tied up ({currency})")
     _pct_axis(ax.xaxis)
@@ -1434,7 +1497,7 @@ def slide_inventory(
         locator = AutoDateLocator(minticks=3, maxticks=4 if len(order) > 1 else 8)
         if "date" in data.columns:
             ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+            ax.xaxis.set_major_formatter(_concise(locator))
     for ax in axes[len(order):]:
         ax.set_visible(False)
     engine = axes[0].figure.get_layout_engine()
