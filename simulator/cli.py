@@ -453,9 +453,11 @@ def _half_width(kind: str, half: float, currency: str) -> str:
 
 
 def _policy_line(name: str, spec) -> str:
-    """One line naming a policy: its description, or its type when it has none."""
+    """One line naming a policy: its description, or one made from its parameters."""
+    from simulator.present.describe import describe_policy
+
     text = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
-    return f"  {name}: {text or spec.type.replace('_', ' ')}"
+    return f"  {name}: {text or describe_policy(spec)}"
 
 
 def _print_summary(summary, metadata: dict, scenario=None) -> None:
@@ -1264,6 +1266,10 @@ def fit(sales: Path, purchases: Path | None, out: Path, plot_dir: Path | None,
     if not quiet:
         for note in result.notes:
             click.echo(f"note: {note}", err=True)
+        if order_cost == 0:
+            click.echo("note: no --order-cost given: purchase orders cost nothing, so EOQ lots "
+                       "are small and the comparison ignores the cost of ordering often; set "
+                       "your cost per purchase order in the scenario", err=True)
         _print_fit(result)
     if plot_dir is not None:
         from simulator.present.fit_charts import make_fit_figures

@@ -1350,7 +1350,9 @@ def _scenario_text(fits: list[SkuFit], suppliers: dict[str, SupplierFit],
         "(2 × the longest mean lead time + 4 weeks)",
         f"replications: {options.replications}",
         "seed: 0",
-        "unmet_demand: backorder   # or lost_sale",
+        "# A shop's customer who finds the shelf empty mostly buys elsewhere: the sale and its",
+        "# margin are lost. Use backorder (with skus' backorder_cost_per_day) if they wait.",
+        "unmet_demand: lost_sale",
         "suppliers:",
     ]
     for s in suppliers.values():
