@@ -1406,11 +1406,16 @@ def _scenario_text(fits: list[SkuFit], suppliers: dict[str, SupplierFit],
         if f.trend:
             o.append(f"      trend_per_year: {_y(f.trend)}")
     o += [
+        "# JIT and the hybrid buy once a week (a daily review means a purchase order almost",
+        "# every day); the safety-stock policy checks daily and buys an EOQ lot at its reorder",
+        "# point. Change review_every_days to your buying rhythm.",
         "policies:",
-        "  jit: {type: jit}   # order up to the forecast over lead time + review; no buffer",
+        "  jit: {type: jit, review_every_days: 7}   # order up to the forecast over lead time "
+        "+ review; no buffer",
         "  safety_stock: {type: safety_stock, service_level: 0.95}   # reorder point at a 95 % "
         "cycle service level, EOQ lots",
-        "  hybrid: {type: hybrid}   # ABC by expected revenue: A 98 %, B 90 %, C just in time",
+        "  hybrid: {type: hybrid, review_every_days: 7}   # ABC by expected revenue: A 98 %, "
+        "B 90 %, C just in time",
         "",
     ]
     return "\n".join(o)
