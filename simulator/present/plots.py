@@ -456,13 +456,13 @@ class PointLabels(Artist):
 
     Each label tries, in order, above right of its point, below right, above left,
     below left, then further above and below, and takes the first place where it
-    overlaps no label already placed and stays inside the axes (labels are placed in
-    order of their points, left to right). If none is free it keeps the first place.
+    overlaps no label already placed and no labelled point, and stays inside the axes
+    (labels are placed in order of their points, left to right). If none is free it
+    keeps the first place.
     """
 
-    _PLACES = ((8, 6, "left", "bottom"), (8, -6, "left", "top"), (-8, 6, "right", "bottom"),
-               (-8, -6, "right", "top"), (8, 20, "left", "bottom"), (8, -20, "left", "top"),
-               (-8, 20, "right", "bottom"), (-8, -20, "right", "top"))
+    _PLACES = tuple((dx, dy, "left" if dx > 0 else "right", "bottom" if dy > 0 else "top")
+                    for dy in (6, -6, 20, -20, 34, -34) for dx in (8, -8))
 
     def __init__(self, texts):
         """Keep the annotations to place (each anchored at its point)."""
@@ -476,8 +476,12 @@ class PointLabels(Artist):
         ax = self.axes
         if ax is None:
             return
+        from matplotlib.transforms import Bbox
+
         box = ax.get_window_extent(renderer)
-        placed = []
+        r = renderer.points_to_pixels(6.0)  # about a marker's half width
+        points = [ax.transData.transform(t.xy) for t in self.texts]
+        placed = [Bbox([[x - r, y - r], [x + r, y + r]]) for x, y in points]
         for text in sorted(self.texts, key=lambda t: t.xy[0]):
             best = None
             for dx, dy, ha, va in self._PLACES:
