@@ -245,10 +245,10 @@ def _windows(state: SupplierState) -> tuple[list, list, list]:
     )
 
 
-def _flat(groups: list[list], dtype=float) -> tuple[np.ndarray, np.ndarray]:
+def _offsets(groups: list[list]) -> np.ndarray:
     off = np.zeros(len(groups) + 1, dtype=np.int64)
     off[1:] = np.cumsum([len(g) for g in groups])
-    return off, np.array([x for g in groups for x in g], dtype=dtype)
+    return off
 
 
 def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Static:
@@ -276,8 +276,8 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         st = _state_without_random(scenario, name)
         shocks.append(st.shocks)
         closures.append(st.closures)
-    sh_off, _ = _flat(shocks)
-    cl_off, _ = _flat(closures)
+    sh_off = _offsets(shocks)
+    cl_off = _offsets(closures)
     P, K = len(policies), len(skus)
     kind = np.zeros((P, K), np.int64)
     period = np.ones((P, K), np.int64)
