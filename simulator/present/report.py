@@ -254,6 +254,8 @@ td.num small.spread { color: #3f51b5; }
 table.summary th[scope=row] { font-weight: 500; }
 table.compact { font-size: 0.84em; }
 table.compact th, table.compact td { padding: 4px 7px; }
+table.compact th[scope=row] { white-space: nowrap; }
+table.compact th[scope=row] small { white-space: normal; display: block; max-width: 14em; }
 th.group { text-align: center; border-left: 1px solid var(--line); }
 td.first, th.first { border-left: 1px solid var(--line); }
 tr.class-start td, tr.class-start th { border-top: 2px solid var(--line); }
@@ -418,6 +420,10 @@ def _plain(value: float, kind: str, currency: str, decimals: int) -> str:
     if not math.isfinite(value):
         return "–"
     if kind == "ratio":
+        # 99.996 % is not a perfect 100 %, nor 0.004 % none at all: more digits instead
+        while decimals < 4 and (value < 1 and round(value * 100, decimals) >= 100
+                                or value > 0 and round(value * 100, decimals) <= 0):
+            decimals += 1
         return _pct(value, decimals)
     if kind == "money":
         return _money(value, currency, decimals)
@@ -426,18 +432,20 @@ def _plain(value: float, kind: str, currency: str, decimals: int) -> str:
     return _num(value, decimals)
 
 
-def _interval(lo: float, hi: float, kind: str, currency: str, decimals: int) -> str:
+def _interval(lo: float, hi: float, kind: str, currency: str, decimals: int,
+              equal: str = "{} (same in every season)") -> str:
     """Write ``lo – hi``, adding decimals until the two ends differ.
 
     An interval must never read as certainty: ``[83 – 83 %]`` becomes
-    ``[82.96 – 83.04 %]``. Ends that are truly equal (every season alike) are written
-    as one value "(same in every season)"; ends still equal after three more decimals
-    as their middle "(± < 0.001)".
+    ``[82.96 – 83.04 %]``. Ends that are truly equal are written once through
+    ``equal`` (for a CI: every season alike; for p5–p95 say so, since 10 % of seasons
+    lie outside); ends still equal after three more decimals as their middle
+    "(± < 0.001)".
     """
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return "–"
     if abs(hi - lo) <= 1e-9 * max(1.0, abs(lo), abs(hi)):  # equal up to float noise
-        return f"{_plain(lo, kind, currency, decimals)} (same in every season)"
+        return equal.format(_plain(lo, kind, currency, decimals))
     for d in range(decimals, decimals + 4):
         a, b = _plain(lo, kind, currency, d), _plain(hi, kind, currency, d)
         if a != b:
@@ -496,17 +504,33 @@ def _stats(x: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _bounded(r: Mapping[str, float], kind: str) -> dict[str, float]:
+    """Cut a CI at the range its metric can take: 0–100 % for a ratio, >= 0 otherwise.
+
+    Every metric of the tables is a non-negative amount or a ratio; a t-interval of a
+    skewed metric (a stockout rate near 0, a fill rate near 100 %) can cross those
+    bounds, and "−0.02 %" of stockout days is a number no client should read.
+    """
+    out = {k: float(r[k]) for k in ("mean", "ci_low", "ci_high", "p5", "p95")}
+    out["ci_low"] = max(out["ci_low"], 0.0)
+    if kind == "ratio":
+        out["ci_high"] = min(out["ci_high"], 1.0)
+    return out
+
+
 def _cell(r: Mapping[str, float], kind: str, currency: str, css: str = "") -> str:
     """Render a cell: the mean; below it the 95 % CI of the mean and the p5–p95 spread."""
-    mean = float(r["mean"])
+    r = _bounded(r, kind)
+    mean = r["mean"]
     if not math.isfinite(mean):
         return f'<td class="num{css}">–</td>'
     d = _base_decimals(mean, kind)
-    ci = _interval(float(r["ci_low"]), float(r["ci_high"]), kind, currency, d)
-    spread = _interval(float(r["p5"]), float(r["p95"]), kind, currency, d)
+    ci = _interval(r["ci_low"], r["ci_high"], kind, currency, d)
+    spread = _interval(r["p5"], r["p95"], kind, currency, d, "p5 = p95 = {}")
     return (f'<td class="num{css}">{_e(_plain(mean, kind, currency, d))}'
             f"<small>CI {_e(ci)}</small>"
-            f'<small class="spread">p5–p95 {_e(spread)}</small></td>')
+            f'<small class="spread">{"" if spread.startswith("p5 =") else "p5–p95 "}'
+            f"{_e(spread)}</small></td>")
 
 
 def _compact_cell(r: Mapping[str, float], kind: str, currency: str, css: str = "") -> str:
@@ -514,7 +538,7 @@ def _compact_cell(r: Mapping[str, float], kind: str, currency: str, css: str = "
     mean = float(r["mean"])
     if not math.isfinite(mean):
         return f'<td class="num{css}">–</td>'
-    half = (float(r["ci_high"]) - float(r["ci_low"])) / 2
+    half = (float(r["ci_high"]) - float(r["ci_low"])) / 2  # the t-interval is symmetric
     if kind == "money":
         scale = _money_scale(mean)
         d = 1 if scale > 1 else 0
@@ -524,12 +548,12 @@ def _compact_cell(r: Mapping[str, float], kind: str, currency: str, css: str = "
             pm += {1e3: "k", 1e6: "M"}.get(scale, "")
         lo = _kmoney(float(r["p5"]), currency, scale, d)
         hi = _kmoney(float(r["p95"]), currency, scale, d)
-        spread = f"{lo} – {hi}" if lo != hi else f"{lo} (same in every season)"
+        spread = f"{lo} – {hi}" if lo != hi else f"{lo} (p5 = p95)"
     else:
         d = _base_decimals(mean, kind)
         head = _plain(mean, kind, currency, d)
         pm = _pm(half, kind, currency, d)
-        spread = _interval(float(r["p5"]), float(r["p95"]), kind, currency, d)
+        spread = _interval(float(r["p5"]), float(r["p95"]), kind, currency, d, "{} (p5 = p95)")
     return (f'<td class="num{css}">{_e(head)} <span class="pm">{_e(pm)}</span>'
             f'<small class="spread">{_e(spread)}</small></td>')
 
@@ -1229,9 +1253,7 @@ def _targets(res: Any, colors: Mapping[str, str]) -> str:
             f"<tr><td>{_policy(policy, colors)}</td><td>{_e(label)} "
             f"<small>({len(g)} SKU{'s' * (len(g) != 1)})</small></td>"
             f'<td class="num">{_e(_pct(target))}</td>'
-            f'<td class="num">{_e(_pct(mean))}<small>[{_e(_pct(mean - half))} – '
-            f"{_e(_pct(mean + half))}]</small></td>"
-            f'<td class="num">{_e(_pct(p5))} – {_e(_pct(p95))}</td><td>{_e(verdict)}</td></tr>'
+            f"{_target_cells(mean, half, p5, p95)}<td>{_e(verdict)}</td></tr>"
         )
     return (
         '<div class="table-wrap"><table class="summary"><thead><tr><th scope="col">Policy'
@@ -1242,6 +1264,17 @@ def _targets(res: Any, colors: Mapping[str, str]) -> str:
         "for: the chance that a replenishment cycle passes with no demand left unmet. "
         "Achieved: the share of such cycles, per SKU, averaged over the SKUs of the class.</p>"
     )
+
+
+def _target_cells(mean: float, half: float, p5: float, p95: float) -> str:
+    """Cells of the targets table: achieved mean with its CI (cut at 0–100 %), p5–p95."""
+    r = _bounded({"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "p5": p5,
+                  "p95": p95}, "ratio")
+    d = _base_decimals(mean, "ratio")
+    ci = _interval(r["ci_low"], r["ci_high"], "ratio", "$", d)
+    spread = _interval(p5, p95, "ratio", "$", d, "p5 = p95 = {}")
+    return (f'<td class="num">{_e(_plain(mean, "ratio", "$", d))}<small>CI {_e(ci)}</small>'
+            f'</td><td class="num">{_e(spread)}</td>')
 
 
 def _css_width(png: bytes) -> int | None:
