@@ -1857,4 +1857,7 @@ def draw_figures(folder: Path | str, style: str = "default") -> Iterator[tuple[s
         with rc_context(_SLIDE_RC if style == "slides" else {}):
             fig = _figure(size)
             draw(fig)
+            # Calendar labels raise the value axis when first drawn, which can widen its
+            # tick labels; one layout pass now lets the saved figure's layout see them.
+            fig.draw_without_rendering()
         yield name, fig
