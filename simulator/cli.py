@@ -658,12 +658,15 @@ def _results(folder: Path, command: str):
 
 @cli.command()
 @click.argument("results", type=click.Path(path_type=Path))
-def plot(results: Path) -> None:
+@click.option("--style", type=click.Choice(["default", "slides"]), default="default",
+              show_default=True, help="slides: large type, 16:9, one message per chart, for "
+              "projecting (into RESULTS/figures/slides/).")
+def plot(results: Path, style: str) -> None:
     """(Re)draw the charts of a results folder into RESULTS/figures/."""
     _results(results, "plot")
     from simulator.present.plots import make_figures
 
-    for path in make_figures(results):
+    for path in make_figures(results, style=style):
         click.echo(str(path))
 
 

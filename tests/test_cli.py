@@ -189,3 +189,13 @@ def test_run_summary_shows_the_spread_across_seasons_and_never_a_false_zero(runn
     assert _half_width("money", 0.3, "$") == "0.3"
     assert _half_width("money", 12.0, "$") == "12"
     assert _half_width("pct", 0.0, "$") == "0.0"  # exactly zero: every season equal
+
+
+def test_plot_style_slides_draws_into_figures_slides(runner):
+    res = runner.invoke(cli, ["run", "classroom", "-n", "4", "-w", "1", "--out", "r", "-q"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["plot", "r", "--style", "slides"])
+    assert res.exit_code == 0, res.output
+    assert Path("r/figures/slides/tradeoff.png").is_file()
+    assert Path("r/figures/tradeoff.png").is_file()  # the default charts are kept
+    assert runner.invoke(cli, ["plot", "r", "--style", "poster"]).exit_code == 2
