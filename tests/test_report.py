@@ -547,3 +547,26 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
     for complete, width, height in result["images"]:
         assert complete and width > 500 and height > 200
     assert result["problems"] == []
+
+
+def test_slides_style_with_the_real_slides_charts(tmp_path):
+    if "style" not in __import__("inspect").signature(plots.make_figures).parameters:
+        pytest.skip("the charts have no slides style yet")
+    folder = build_results(tmp_path / "run", replications=8)
+    page = report.build_report(folder, style="slides").read_text(encoding="utf-8")
+    drawn = sorted(p.stem for p in (folder / "figures" / "slides").glob("*.png"))
+    assert drawn and sorted(re.findall(r'<figure id="fig-(\w+)">', page)) == drawn
+    for name in drawn:
+        assert f"<strong>{report.SLIDE_CAPTIONS[name][0]}</strong>" in page
+
+
+def test_intervals_cut_at_the_range_a_metric_can_take():
+    row = {"mean": 0.0002, "ci_low": -0.0002, "ci_high": 0.0006, "p5": 0.0, "p95": 0.0}
+    cell = report._cell(row, "ratio", "$")
+    assert "−" not in cell and "CI 0.00 % – 0.06 %" in cell
+    assert "p5 = p95 = 0.00 %" in cell  # not "same in every season": 10 % lie outside
+    row = {"mean": 0.9998, "ci_low": 0.9990, "ci_high": 1.0006, "p5": 0.998, "p95": 1.0}
+    cell = report._cell(row, "ratio", "$")
+    assert "100.06" not in cell and "– 100.00 %" in cell
+    row = {"mean": 6.88, "ci_low": -7.03, "ci_high": 20.78, "p5": 0.0, "p95": 0.0}
+    assert "CI $0.00 – $20.78" in report._cell(row, "money", "$")

@@ -45,6 +45,7 @@ from simulator.study.results import load
 __all__ = [
     "CAPTIONS",
     "METRIC_DEFINITIONS",
+    "SLIDE_CAPTIONS",
     "SUMMARY_METRICS",
     "ReportError",
     "build_report",
@@ -212,6 +213,22 @@ CAPTIONS = {
         "rates. SKUs are sorted by ABC class, then by expected revenue, so the rows that "
         "matter most are at the top.",
     ),
+}
+
+#: Captions of the slides charts: each slide carries its message as its title already.
+SLIDE_CAPTIONS = {
+    "tradeoff": ("Trade-off: cash tied up against stockout days",
+                 "Mean per season (dot) and the range of 90 % of seasons (bars); lower left "
+                 "is better."),
+    "inventory": ("Inventory over time",
+                  "Median stock on hand and the range of 90 % of seasons, per policy, with "
+                  "the inventory position and the policy's reorder levels."),
+    "cash_over_time": ("Cash tied up over time",
+                       "Inventory value at cost, all SKUs: median and the range of 90 % of "
+                       "seasons."),
+    "cost_breakdown": ("Cost per season",
+                       "Mean cost per season split into holding, ordering and shortage cost; "
+                       "the total above each bar."),
 }
 
 _CSS = """
@@ -1319,11 +1336,13 @@ def _caption(name: str, skus: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
         caption += (" With several SKUs the chart shows the inventory value of all SKUs "
                     "(cash tied up), since units of different SKUs do not add up.")
     elif name == "inventory" and skus:
-        caption += (f" The SKU shown is {skus[0]['id']}, in units. Black lines are the "
-                    "policy's reorder point (dashed) and order-up-to level (dotted), or "
-                    "its base-stock level (dash-dot) when the two coincide; they apply "
-                    "to the inventory position (on hand − backorders + on order), so "
-                    "on-hand stock normally stays below them by the stock in transit.")
+        caption += (f" The SKU shown is {skus[0]['id']}, in units. The thin dashed line in "
+                    "the policy's colour is the median inventory position (on hand − "
+                    "backorders + on order), what the policy reorders from. Black lines "
+                    "are the policy's reorder point (dashed) and order-up-to level "
+                    "(dotted), or its base-stock level (dash-dot) when the two coincide; "
+                    "they apply to the inventory position, so on-hand stock normally "
+                    "stays below them by the stock in transit.")
     return title, caption
 
 
@@ -1338,7 +1357,8 @@ def _slides_figures(folder: Path, names: Sequence[str],
     """Embed the slides charts (``figures/slides/*.png``): report order, then the rest."""
     found = {p.stem: p for p in sorted((folder / "figures" / "slides").glob("*.png"))}
     order = [n for n in names if n in found] + [n for n in found if n not in names]
-    return "".join(_figure_html(found[n].read_bytes(), n, *_caption(n, skus)) for n in order)
+    return "".join(_figure_html(found[n].read_bytes(), n,
+                                *(SLIDE_CAPTIONS.get(n) or _caption(n, skus))) for n in order)
 
 
 def _definitions(metrics: Sequence[str], meta: Mapping[str, Any] | None = None) -> str:
@@ -1486,7 +1506,7 @@ def _page(res: Any, folder: Path, names: Sequence[str], *, info: Mapping[str, st
     skus = meta.get("skus") or []
     groups = _class_groups(res, min_fill_rate) if len(skus) > 1 else {}
     several_classes = len(groups) > 1
-    charts = (_slides_figures(folder, names, skus) if slides
+    charts = (_slides_figures(folder, _slide_names(meta, names), skus) if slides
               else _figures(folder, names, skus))
     sections = [
         ("scenario", "Scenario", _scenario_section(meta, colors,
@@ -1537,6 +1557,14 @@ def _ensure_slides(folder: Path) -> None:
         raise ReportError("--style slides: the charts have no slides style in this version "
                           "(make_figures(style=...) is missing)")
     make_figures(folder, formats=("png",), style="slides")
+
+
+def _slide_names(meta: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """List the slides charts in the charts module's order, else in the report's."""
+    try:
+        return list(charts_for(meta, style="slides"))
+    except TypeError:  # a charts module without styles
+        return list(names)
 
 
 def build_report(
