@@ -694,9 +694,15 @@ def report(results: Path, title: str | None, author: str | None, client: str | N
     if pdf and find_chromium() is None:  # say so before spending time on the page
         raise BadInput("--pdf: needs Chromium on PATH (e.g. apt-get install chromium); or "
                        "open report.html in a browser and print it to PDF")
+    import warnings
+
     try:
-        page = build_report(results, title=title, author=author, client=client, logo=logo,
-                            style=style, min_fill_rate=min_fill_rate)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            page = build_report(results, title=title, author=author, client=client,
+                                logo=logo, style=style, min_fill_rate=min_fill_rate)
+        for w in caught:
+            click.echo(f"warning: {w.message}", err=True)
         click.echo(str(page))
         if pdf:
             click.echo(str(write_pdf(results, page)))

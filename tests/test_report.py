@@ -570,3 +570,18 @@ def test_intervals_cut_at_the_range_a_metric_can_take():
     assert "100.06" not in cell and "– 100.00 %" in cell
     row = {"mean": 6.88, "ci_low": -7.03, "ci_high": 20.78, "p5": 0.0, "p95": 0.0}
     assert "CI $0.00 – $20.78" in report._cell(row, "money", "$")
+
+
+def test_a_missing_scenario_logo_is_left_out_with_a_warning(tmp_path):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    folder = build_results(tmp_path / "run", replications=8)
+    with (folder / "scenario.yaml").open("a") as f:
+        f.write(f"report:\n  logo: {tmp_path / 'gone.png'}\n")
+    with pytest.warns(UserWarning, match="report.logo: no such file: .*gone.png"):
+        page = report.build_report(folder).read_text(encoding="utf-8")
+    assert 'class="logo"' not in page  # the run keeps its report, without the logo
+    done = CliRunner().invoke(cli, ["report", str(folder)])
+    assert done.exit_code == 0 and "warning: report.logo: no such file" in done.output

@@ -30,6 +30,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -1596,8 +1597,9 @@ def build_report(
         The path of the report.
 
     Raises:
-        ReportError: a logo that cannot be read, an unknown style, or slides charts
-            that this version cannot draw.
+        ReportError: a ``logo`` that cannot be read, an unknown style, or slides charts
+            that this version cannot draw. The scenario's own logo, when it cannot be
+            read, is left out with a warning instead.
 
     """
     folder = Path(folder)
@@ -1608,7 +1610,16 @@ def build_report(
     res = load(folder)
     info = _title_info(res, {"title": title, "author": author, "client": client,
                              "logo": None if logo is None else str(logo)})
-    logo_uri = _logo_uri(info["logo"]) if info.get("logo") else ""
+    logo_uri = ""
+    if logo is not None:
+        logo_uri = _logo_uri(logo)  # asked for by name: a bad file is an error
+    elif info.get("logo"):
+        try:
+            logo_uri = _logo_uri(info["logo"])
+        except ReportError as exc:
+            # The scenario's logo gone since the run must not cost the run its report
+            # (run builds the report after simulating): leave it out, say so.
+            warnings.warn(f"report.{exc} (left out of the report)", stacklevel=2)
     names = charts_for(res.metadata)
     if style == "slides":
         _ensure_slides(folder)
