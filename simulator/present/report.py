@@ -1399,8 +1399,7 @@ def _reproducibility(res: Any) -> str:
     ]
     rows = "".join(f'<tr><th scope="row">{k}</th><td>{v}</td></tr>' for k, v in facts)
     versions = meta.get("versions") or {}
-    vrows = "".join(f"<tr><td>{_e(k)}</td><td><code>{_e(v)}</code></td></tr>"
-                    for k, v in versions.items())
+    vlist = " · ".join(f"{_e(k)} <code>{_e(v)}</code>" for k, v in versions.items())
     yaml_text = getattr(res, "scenario_yaml", "") or ""
     lines = yaml_text.count("\n") + 1
     return (
@@ -1408,9 +1407,7 @@ def _reproducibility(res: Any) -> str:
         "whatever the backend or worker count: the command below, run on the scenario "
         "below with these versions, gives the same numbers.</p>"
         f'<div class="table-wrap"><table>{rows}</table></div>'
-        "<h3>Versions</h3>"
-        f'<div class="table-wrap"><table><thead><tr><th>Package</th><th>Version</th></tr>'
-        f"</thead><tbody>{vrows}</tbody></table></div>"
+        f'<h3>Versions</h3><p class="versions">{vlist}</p>'
         '<h3>Resolved scenario</h3><details class="appendix">'
         f"<summary>scenario.yaml, as run ({lines} lines)</summary>"
         f"<pre>{_e(yaml_text)}</pre></details>"
