@@ -678,7 +678,7 @@ def plot(results: Path, style: str) -> None:
 @click.option("--client", help="Who it is for (over the scenario's report.client).")
 @click.option("--logo", type=click.Path(path_type=Path),
               help="PNG, JPEG or SVG shown in the title block, embedded in the page.")
-@click.option("--style", type=click.Choice(["report", "slides"]), default="report",
+@click.option("--style", type=click.Choice(["default", "slides"]), default="default",
               show_default=True, help="slides: embed the large-type slides charts.")
 @click.option("--min-fill-rate", type=click.FloatRange(0, 1), default=0.95, show_default=True,
               help="Fill-rate floor of the rule picking the best policy per class and SKU "

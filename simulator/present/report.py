@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import html
-import inspect
 import math
 import os
 import shutil
@@ -60,8 +59,8 @@ class ReportError(ValueError):
     """A report option or input that cannot be used (a missing logo, no Chromium)."""
 
 
-#: Definition of every metric, mirroring the metrics table of DESIGN.md.
-#: Definition of every metric, mirroring the metrics table of DESIGN.md.
+#: Definition of every metric, mirroring the metrics table of docs/metrics.md.
+#: Definition of every metric, mirroring the metrics table of docs/metrics.md.
 METRIC_DEFINITIONS = {
     "fill_rate": "Units served from stock at the moment they were demanded ÷ units "
     "demanded (type 2 service level).",
@@ -1543,26 +1542,14 @@ def _page(res: Any, folder: Path, names: Sequence[str], *, info: Mapping[str, st
 
 
 def _ensure_slides(folder: Path) -> None:
-    """Draw the slides charts into ``figures/slides/`` unless they are there already.
-
-    Raises:
-        ReportError: this version's charts have no slides style.
-
-    """
-    if any((folder / "figures" / "slides").glob("*.png")):
-        return
-    if "style" not in inspect.signature(make_figures).parameters:
-        raise ReportError("--style slides: the charts have no slides style in this version "
-                          "(make_figures(style=...) is missing)")
-    make_figures(folder, formats=("png",), style="slides")
+    """Draw the slides charts into ``figures/slides/`` unless they are there already."""
+    if not any((folder / "figures" / "slides").glob("*.png")):
+        make_figures(folder, formats=("png",), style="slides")
 
 
 def _slide_names(meta: Mapping[str, Any], names: Sequence[str]) -> list[str]:
-    """List the slides charts in the charts module's order, else in the report's."""
-    try:
-        return list(charts_for(meta, style="slides"))
-    except TypeError:  # a charts module without styles
-        return list(names)
+    """List the slides charts in the charts module's order."""
+    return list(charts_for(meta, style="slides"))
 
 
 def build_report(
@@ -1572,20 +1559,20 @@ def build_report(
     author: str | None = None,
     client: str | None = None,
     logo: Path | str | None = None,
-    style: str = "report",
+    style: str = "default",
     min_fill_rate: float = 0.95,
 ) -> Path:
     """Write ``folder/report.html``, drawing the charts first if any are missing.
 
     Args:
-        folder: A results folder (see DESIGN.md, "Results folder").
+        folder: A results folder (see README, "a results folder").
         title: Title of the page; by default the scenario's ``report.title``, else its
             name.
         author: Who prepared the report (over the scenario's ``report.author``).
         client: Who it is for (over the scenario's ``report.client``).
         logo: A PNG, JPEG or SVG file shown in the title block, embedded in the page
             (over the scenario's ``report.logo``).
-        style: ``"report"`` (the report's charts) or ``"slides"`` (the large-type charts
+        style: ``"default"`` (the report's charts) or ``"slides"`` (the large-type charts
             of ``figures/slides/``, drawn if missing).
         min_fill_rate: Fill-rate floor of the rule that picks the best policy per class
             and per SKU (the cheapest policy reaching it).
@@ -1594,14 +1581,13 @@ def build_report(
         The path of the report.
 
     Raises:
-        ReportError: a ``logo`` that cannot be read, an unknown style, or slides charts
-            that this version cannot draw. The scenario's own logo, when it cannot be
-            read, is left out with a warning instead.
+        ReportError: a ``logo`` that cannot be read, or an unknown style. The
+            scenario's own logo, when it cannot be read, is left out with a warning.
 
     """
     folder = Path(folder)
-    if style not in ("report", "slides"):
-        raise ReportError(f"style: must be 'report' or 'slides', got {style!r}")
+    if style not in ("default", "slides"):
+        raise ReportError(f"style: must be 'default' or 'slides', got {style!r}")
     if not 0 <= min_fill_rate <= 1:
         raise ReportError(f"min_fill_rate: must be between 0 and 1, got {min_fill_rate}")
     res = load(folder)
