@@ -24,7 +24,6 @@ operations (``tests/test_kernel.py`` checks every row field by field).
 
 from __future__ import annotations
 
-import itertools
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -32,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from simulator.data.scenario import Scenario
-from simulator.model.purchasing import buying, whole_units
-from simulator.model.replication import Streams, _mean, _sort_within_days, _spikes
-from simulator.model.suppliers import SupplierState
+from simulator.model.purchasing import buying
+from simulator.model.replication import Streams, _mean, _spikes
+from simulator.model.suppliers import LEAD_TIME_BLOCK, SupplierState
 
 __all__ = [
     "FastResult",
@@ -163,15 +162,24 @@ def _walk(obj: Any, path: str, out: list[str]) -> None:
 
 
 def demand_arrays(
-    scenario: Scenario, streams: Streams, plans: list
+    scenario: Scenario, streams: Streams, plans: list, means: list[float] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every SKU's demand for the whole run as flat arrays: (offsets, times, units).
 
     The same draws as :func:`~simulator.model.replication.draw_demand`, from the same
     streams, samplers and calls in the same order; only the layout differs. SKU k's
     customer orders of day index i are ``times[o:e]``, ``units[o:e]`` with
-    ``o, e = offsets[k, i], offsets[k, i + 1]``.
+    ``o, e = offsets[k, i], offsets[k, i + 1]``. ``means`` are the SKUs' daily quantity
+    (or order size) means, computed once per scenario (:func:`_demand_means`).
+
+    Two steps are written again for speed, each giving the same numbers bit for bit
+    (``tests/test_kernel.py`` compares the result with ``draw_demand``): rounding to
+    whole units and sorting the times within each day, both compiled
+    (:func:`~simulator.model.kernel_loop.whole_units`, ``sort_within_days``).
     """
+    from simulator.model.kernel_loop import sort_within_days, whole_units
+
+    means = means if means is not None else _demand_means(scenario)
     n = scenario.n_days
     days = scenario.first_day + np.arange(n)
     whole = scenario.units == "whole"
@@ -185,7 +193,7 @@ def demand_arrays(
         if d.spikes is not None:
             base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
         if d.per_day is not None:
-            mean = _mean(d.per_day)
+            mean = means[k]
             mult = base_mean / mean if mean > 0 else np.ones(n)
             sizes = d.per_day.sample(rng, n) * mult
             if whole:
@@ -194,13 +202,13 @@ def demand_arrays(
             counts = None
         else:
             c = d.customers
-            size = _mean(c.order_size)
+            size = means[k]
             rate = base_mean / size if size > 0 else np.zeros(n)
             counts = rng.poisson(rate)
             sizes = c.order_size.sample(streams.rng("order_size", sku.id), int(counts.sum()))
             if whole:
                 sizes = whole_units(sizes)
-            t = np.repeat(days, counts) + _sort_within_days(
+            t = np.repeat(days, counts) + sort_within_days(
                 streams.rng("order_time", sku.id).random(sizes.size), counts
             )
         if counts is None:
@@ -213,6 +221,12 @@ def demand_arrays(
         times.append(np.asarray(t, dtype=float))
         units.append(np.asarray(sizes, dtype=float))
     return offsets, np.concatenate(times), np.concatenate(units)
+
+
+def _demand_means(scenario: Scenario) -> list[float]:
+    """Each SKU's mean daily quantity, or mean order size (what ``draw_demand`` divides by)."""
+    return [_mean(s.demand.per_day if s.demand.per_day is not None
+                  else s.demand.customers.order_size) for s in scenario.skus]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- preparation
@@ -228,6 +242,8 @@ class _Static:
     closures: list[bool]
     clearing: list[Any]
     fixed_outages: list[Any]
+    windows: Any
+    means: list[float]
     lead_need: int = 64
     clear_need: int = 4
     pipe_cap: int = 64
@@ -304,32 +320,37 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
     args = dict(
         n=n, w0=scenario.warmup_days, first=scenario.first_day,
         lost_sales=scenario.unmet_demand == "lost_sale",
-        turns=np.array(sorted(range(K), key=lambda k: skus[k].id), dtype=np.int64),
-        unit_cost=np.array([s.unit_cost for s in skus], float),
-        price=np.array([s.price for s in skus], float),
-        moq=np.array([r.moq for r in rules], float),
-        pack=np.array([r.pack if r.pack is not None else 0.0 for r in rules], float),
-        init_on_hand=np.array([s.initial_on_hand for s in skus], float),
-        sup=np.array([index[s.supplier] for s in skus], np.int64),
-        oo_sku=np.array([x[0] for x in oo], np.int64),
-        oo_at=np.array([x[1] for x in oo], float),
-        oo_qty=np.array([x[2] for x in oo], float),
-        s_order_cost=np.array([s.order_cost for s in sups], float),
-        s_line_cost=np.array([s.line_cost for s in sups], float),
-        s_min_value=np.array([s.min_order_value for s in sups], float),
-        s_pay_later=np.array([s.pay_on_receipt for s in sups], np.bool_),
-        s_premium=np.array([s.unit_cost_premium for s in sups], float),
-        s_in_order=np.array([s.deliver_in_order for s in sups], np.bool_),
-        sh_off=sh_off,
-        sh_start=np.array([float(x[0]) for g in shocks for x in g], float),
-        sh_end=np.array([float(x[1]) for g in shocks for x in g], float),
-        sh_mult=np.array([float(x[2]) for g in shocks for x in g], float),
-        sh_extra=np.array([float(x[3]) for g in shocks for x in g], float),
-        cl_off=cl_off,
-        cl_start=np.array([float(x[0]) for g in closures for x in g], float),
-        cl_end=np.array([float(x[1]) for g in closures for x in g], float),
-        kind=kind, period=period, cont=cont, can=can, rop=rop, upto=upto, lot=lot,
+        skuf=np.array([
+            [s.unit_cost for s in skus],
+            [s.price for s in skus],
+            [r.moq for r in rules],
+            [r.pack if r.pack is not None else 0.0 for r in rules],
+            [s.initial_on_hand for s in skus],
+        ], dtype=float),
+        skui=np.array([
+            [index[s.supplier] for s in skus],
+            sorted(range(K), key=lambda k: skus[k].id),  # turns: SKU id order
+        ], dtype=np.int64),
+        supf=np.array([
+            [s.order_cost for s in sups],
+            [s.line_cost for s in sups],
+            [s.min_order_value for s in sups],
+            [s.unit_cost_premium for s in sups],
+            [float(s.pay_on_receipt) for s in sups],
+            [float(s.deliver_in_order) for s in sups],
+        ], dtype=float).reshape(6, len(sups)),
+        oo=np.array([[x[0] for x in oo], [x[1] for x in oo], [x[2] for x in oo]],
+                    dtype=float).reshape(3, len(oo)),
+        pol_i=np.stack([kind, period, cont.astype(np.int64)]),
+        can=can,
+        lev=np.stack([rop, upto, lot]),
     )  # fmt: skip
+    # Shocks and closures do not change between replications: their windows, packed.
+    windows_static = (
+        [[float(x) for x in sh] for g in shocks for sh in g],
+        [[float(c[0]), float(c[1]), 0.0, 0.0] for g in closures for c in g],
+        sh_off, cl_off,
+    )
     fixed = [_windows(s) if s is not None else None for s in states]
     static = _Static(
         args=args,
@@ -338,6 +359,8 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         closures=[bool(c) for c in closures],
         clearing=[c[0][2] if c else None for c in closures],
         fixed_outages=fixed,
+        windows=windows_static,
+        means=_demand_means(scenario),
     )
     with _static_lock:
         if len(_STATIC) >= 8:
@@ -395,7 +418,7 @@ def run_replications(
 
     static = _static(scenario, plans, policies)
     a = static.args
-    P, K = a["kind"].shape
+    P, K = a["can"].shape
     H = scenario.horizon_days
     stats = np.zeros((len(replications), P, K, NSTAT))
     port = np.zeros((len(replications), P, 4))
@@ -405,22 +428,15 @@ def run_replications(
     daily: dict[tuple[str, str], list[np.ndarray]] = {}
     for b, r in enumerate(replications):
         streams = Streams(scenario.seed, r)
-        d_off, d_t, d_q = demand_arrays(scenario, streams, plans)
-        o_off, o_start, o_end, o_refuse = _outages(scenario, static, streams)
+        d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.means)
+        win, woff = _windows_of(scenario, static, streams)
         want = r < daily_below
         while True:
-            lt, lt_off, lt_len = _lead_tapes(scenario, streams, static.lead_need)
-            ct, ct_off, ct_len = _clearing_tapes(scenario, static, streams)
+            tape, toff = _tapes(scenario, static, streams)
             code = run_replication(
-                a["n"], a["w0"], a["first"], a["lost_sales"], a["turns"], a["unit_cost"],
-                a["price"], a["moq"], a["pack"], a["init_on_hand"], a["sup"], a["oo_sku"],
-                a["oo_at"], a["oo_qty"], a["s_order_cost"], a["s_line_cost"], a["s_min_value"],
-                a["s_pay_later"], a["s_premium"], a["s_in_order"], o_off, o_start, o_end,
-                o_refuse, a["sh_off"], a["sh_start"], a["sh_end"], a["sh_mult"], a["sh_extra"],
-                a["cl_off"], a["cl_start"], a["cl_end"], a["kind"], a["period"], a["cont"],
-                a["can"], a["rop"], a["upto"], a["lot"], d_off, d_t, d_q, lt, lt_off, lt_len,
-                ct, ct_off, ct_len, static.pipe_cap, want, per_sku, stats[b], port[b],
-                daily_sku, daily_all,
+                a["n"], a["w0"], a["first"], a["lost_sales"], a["skuf"], a["skui"], a["supf"],
+                win, woff, a["oo"], a["pol_i"], a["can"], a["lev"], d_off, d_t, d_q, tape, toff,
+                static.pipe_cap, want, per_sku, stats[b], port[b], daily_sku, daily_all,
             )  # fmt: skip
             if code == 0:
                 break
@@ -443,56 +459,55 @@ def run_replications(
     return FastResult(stats=stats, port=port, daily=daily)
 
 
-def _outages(
+def _windows_of(
     scenario: Scenario, static: _Static, streams: Streams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every supplier's outage windows in this replication (random ones drawn here)."""
-    groups = []
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every supplier's windows in this replication, packed (random outages drawn here).
+
+    Columns of ``win``: outages (start, end, refuse), then shocks (start, end, ×, +days),
+    then closures (start, end); ``woff[0|1|2, s]`` .. ``woff[.., s + 1]`` index them.
+    """
+    outages = []
     for name, fixed, rand in zip(
         static.suppliers, static.fixed_outages, static.random_outages, strict=True
     ):
-        groups.append(_windows(SupplierState(scenario, name, streams)) if rand else fixed)
-    off = np.zeros(len(groups) + 1, dtype=np.int64)
-    off[1:] = np.cumsum([len(g[0]) for g in groups])
-    return (
-        off,
-        np.array([x for g in groups for x in g[0]], float),
-        np.array([x for g in groups for x in g[1]], float),
-        np.array([x for g in groups for x in g[2]], np.bool_),
-    )
+        outages.append(_windows(SupplierState(scenario, name, streams)) if rand else fixed)
+    shocks, closures, sh_off, cl_off = static.windows
+    cols = [[a, b, float(r), 0.0] for g in outages for a, b, r in zip(*g, strict=True)]
+    o_off = _offsets([g[0] for g in outages])
+    n_out = len(cols)
+    cols += shocks + closures
+    win = np.array(cols, dtype=float).reshape(-1, 4).T.copy()
+    woff = np.stack([o_off, sh_off + n_out, cl_off + n_out + len(shocks)])
+    return np.ascontiguousarray(win), woff
 
 
-def _lead_tapes(
-    scenario: Scenario, streams: Streams, need: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Read the first ``need`` lead times of every SKU's primary route, from ``Streams.draws``."""
-    tapes = []
-    for sku in scenario.skus:
-        dist = scenario.suppliers[sku.supplier].lead_time
-        it = streams.draws(("lead_time", sku.id, sku.supplier), dist)
-        tapes.append(np.fromiter(itertools.islice(it, need), float, need))
-    off = np.arange(len(tapes) + 1, dtype=np.int64) * need
-    return np.concatenate(tapes), off, np.full(len(tapes), need, np.int64)
-
-
-def _clearing_tapes(
+def _tapes(
     scenario: Scenario, static: _Static, streams: Streams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Draw the clearing delays of every SKU's primary route one at a time (``Route._land``)."""
-    tapes = []
-    for sku in scenario.skus:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read every SKU's lead times and clearing delays (primary route) into one tape.
+
+    Lead times are the SimPy engine's tape (``Streams.draws``): the route's stream,
+    sampled ``LEAD_TIME_BLOCK`` at a time, the first ``static.lead_need`` of them (drawn
+    here block by block as ``Streams.draws`` draws them, without its per-number
+    iterator); clearing delays are drawn one at a time as ``Route._land`` draws them,
+    ``static.clear_need`` of them.
+    """
+    need, clear = static.lead_need, static.clear_need
+    parts: list[np.ndarray] = []
+    toff = np.zeros((4, len(scenario.skus)), dtype=np.int64)
+    at = 0
+    for k, sku in enumerate(scenario.skus):
         j = static.suppliers.index(sku.supplier)
-        if not static.closures[j]:
-            tapes.append(np.zeros(0))
-            continue
-        dist = static.clearing[j]
-        rng = streams.rng("clearing", sku.id, sku.supplier)
-        tapes.append(
-            np.array([float(dist.sample(rng, 1)[0]) for _ in range(static.clear_need)], float)
-        )
-    lens = np.array([t.size for t in tapes], np.int64)
-    off = np.zeros(len(tapes) + 1, dtype=np.int64)
-    off[1:] = np.cumsum(lens)
-    return (np.concatenate(tapes) if tapes else np.zeros(0)), off, lens
-
-
+        dist = scenario.suppliers[sku.supplier].lead_time
+        rng = streams.rng("lead_time", sku.id, sku.supplier)
+        parts.extend(dist.sample(rng, LEAD_TIME_BLOCK) for _ in range(need // LEAD_TIME_BLOCK))
+        toff[0, k], toff[1, k] = at, need
+        at += need
+        if static.closures[j]:
+            delay = static.clearing[j]
+            rng = streams.rng("clearing", sku.id, sku.supplier)
+            parts.append(np.array([float(delay.sample(rng, 1)[0]) for _ in range(clear)]))
+            toff[2, k], toff[3, k] = at, clear
+            at += clear
+    return np.concatenate(parts), toff

@@ -40,7 +40,7 @@ _EPS = 1e-9  # simulator.model.purchasing._EPS
 _VALUE_EPS = 1e-12  # simulator.model.purchasing._VALUE_EPS
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _order_units(need, moq, pack):
     """``purchasing.order_units`` (pack 0 means no pack)."""
     if not need > 0:
@@ -54,7 +54,7 @@ def _order_units(need, moq, pack):
     return packs * pack
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _review(kind, ip, rop, upto, lot):
     """Review as a policy does: ``BaseStock``, ``OrderUpTo`` or ``FixedLots``."""
     if kind == 0:
@@ -72,31 +72,48 @@ def _review(kind, ip, rop, upto, lot):
     return (math.floor((rop - ip) / lot) + 1) * lot
 
 
-@njit(cache=True)
-def _outage_at(t, lo, hi, o_start, o_end, o_refuse):
+@njit(cache=True, inline="always")
+def _outage_at(t, lo, hi, win):
     """``SupplierState.outage_at``: (end, refuse) of the outage in force at t; end NaN if none."""
     end = np.nan
     refuse = False
     for j in range(lo, hi):
-        if o_start[j] > t:
+        if win[0, j] > t:
             break
-        if t < o_end[j] and (math.isnan(end) or o_end[j] > end):
-            end = o_end[j]
-            refuse = o_refuse[j]
+        if t < win[1, j] and (math.isnan(end) or win[1, j] > end):
+            end = win[1, j]
+            refuse = win[2, j] != 0.0
     return end, refuse
 
 
-@njit(cache=True)
-def _receive(k, time, inclusive, pa, pq, pd, head, size, st):
+# Packed inputs (built by simulator.model.kernel), so that every helper takes few enough
+# arguments for numba to inline it (a call passing dozens of arrays costs ~0.5 µs, and
+# numba inlines only functions of fewer than about 25 arguments):
+#   skuf[:, k]  unit cost, price, MOQ, pack (0: none), initial on-hand
+#   skui[0, k]  supplier index; skui[1] is the turn order (SKU id order)
+#   supf[:, s]  order cost, line cost, minimum order value, premium, pays on receipt,
+#               delivers in order
+#   win[:, j]   windows: outages (start, end, refuse), shocks (start, end, ×, +days),
+#               closures (start, end); woff[0|1|2, s] .. woff[.., s + 1] index them
+#   tape, toff  lead times from toff[0, k] (toff[1, k] of them), clearing delays from
+#               toff[2, k] (toff[3, k] of them)
+#   pipe[0|1|2, k, :]  open shipments' arrival, units, amount due on receipt
+#   ist[0|1|2|3, k]    pipeline head, pipeline size, lead times used, delays used
+#   st[k, :]    0 on_hand 1 backorders 2 on_order 3 area 4 t_last 5 received 6 filled
+#               7 cycles 8 cycles_short 9 lost_since 10 spent 11 last arrival
+#   ct_[k, :]   0 served 1 backordered 2 lost 3 short 4 placed 5 ordered 6 order_cost
+#               7 pos 8 served_before
+
+
+@njit(cache=True, inline="always")
+def _receive(k, time, inclusive, pipe, ist, st):
     """``Warehouse.receive_until``: apply every receipt due before ``time`` (or at it)."""
-    # st columns: 0 on_hand 1 backorders 2 on_order 3 area 4 t_last 5 received 6 filled
-    # 7 cycles 8 cycles_short 9 lost_since 10 spent
-    h = head[k]
-    n = size[k]
-    while n > 0 and (pa[k, h] < time or (inclusive and pa[k, h] == time)):
-        arrival = pa[k, h]
-        qty = pq[k, h]
-        due = pd[k, h]
+    h = ist[0, k]
+    n = ist[1, k]
+    while n > 0 and (pipe[0, k, h] < time or (inclusive and pipe[0, k, h] == time)):
+        arrival = pipe[0, k, h]
+        qty = pipe[1, k, h]
+        due = pipe[2, k, h]
         h += 1
         n -= 1
         st[k, 7] += 1
@@ -115,110 +132,263 @@ def _receive(k, time, inclusive, pa, pq, pd, head, size, st):
             st[k, 1] = b - fill
             st[k, 6] += fill
         st[k, 0] += qty - fill
-    head[k] = h
-    size[k] = n
+    ist[0, k] = h
+    ist[1, k] = n
 
 
-@njit(cache=True)
-def _push(k, arrival, qty, due, pa, pq, pd, head, size):
-    """Add a shipment to SKU k's pipeline, kept sorted by (arrival, order placed); False if full."""
-    h = head[k]
-    n = size[k]
-    cap = pa.shape[1]
+@njit(cache=True, inline="always")
+def _push(k, arrival, qty, due, pipe, ist):
+    """Add a shipment to SKU k's pipeline, sorted by (arrival, order placed); False if full."""
+    h = ist[0, k]
+    n = ist[1, k]
+    cap = pipe.shape[2]
     if h + n >= cap:
         if n >= cap:
             return False
         for j in range(n):  # move the open shipments to the front
-            pa[k, j] = pa[k, h + j]
-            pq[k, j] = pq[k, h + j]
-            pd[k, j] = pd[k, h + j]
+            for f in range(3):
+                pipe[f, k, j] = pipe[f, k, h + j]
         h = 0
-        head[k] = 0
+        ist[0, k] = 0
     j = h + n
-    while j > h and pa[k, j - 1] > arrival:  # later equal arrivals go after (heap by seq)
-        pa[k, j] = pa[k, j - 1]
-        pq[k, j] = pq[k, j - 1]
-        pd[k, j] = pd[k, j - 1]
+    while j > h and pipe[0, k, j - 1] > arrival:  # later equal arrivals go after (heap by seq)
+        for f in range(3):
+            pipe[f, k, j] = pipe[f, k, j - 1]
         j -= 1
-    pa[k, j] = arrival
-    pq[k, j] = qty
-    pd[k, j] = due
-    size[k] = n + 1
+    pipe[0, k, j] = arrival
+    pipe[1, k, j] = qty
+    pipe[2, k, j] = due
+    ist[1, k] = n + 1
     return True
+
+
+@njit(cache=True, inline="always")
+def _place(k, s, qty, now, skuf, supf, win, woff, tape, toff, ist, pipe, st, ct_):
+    """``Replication.place`` + ``Route.ship`` without capacity: 1 placed, 0 refused, <0 error."""
+    lo, hi = woff[0, s], woff[0, s + 1]
+    t = now
+    if hi > lo:
+        end, refuse = _outage_at(now, lo, hi, win)
+        if not math.isnan(end) and refuse:
+            return 0
+        while not math.isnan(end):  # up_from: held until the supplier is back
+            t = end
+            end, refuse = _outage_at(t, lo, hi, win)
+    mult = 1.0
+    extra = 0.0
+    for j in range(woff[1, s], woff[1, s + 1]):
+        if win[0, j] <= now and now < win[1, j]:
+            mult *= win[2, j]
+            extra += win[3, j]
+    if ist[2, k] >= toff[1, k]:
+        return -1
+    lead = tape[toff[0, k] + ist[2, k]]
+    ist[2, k] += 1
+    arrival = t + lead * mult + extra
+    moved = woff[2, s + 1] > woff[2, s]
+    while moved:  # Route._land: held by a port closure until it ends, plus clearing
+        moved = False
+        for j in range(woff[2, s], woff[2, s + 1]):
+            if win[0, j] <= arrival and arrival < win[1, j]:
+                if ist[3, k] >= toff[3, k]:
+                    return -2
+                arrival = win[1, j] + tape[toff[2, k] + ist[3, k]]
+                ist[3, k] += 1
+                moved = True
+    if supf[5, s] != 0.0:
+        if arrival < st[k, 11]:
+            arrival = st[k, 11]
+        st[k, 11] = arrival
+    pay_later = supf[4, s] != 0.0
+    due = qty * skuf[0, k] * (1 + supf[3, s]) if pay_later else 0.0
+    if not _push(k, arrival, qty, due, pipe, ist):
+        return -3
+    st[k, 2] += qty
+    if not pay_later:
+        st[k, 10] += qty * skuf[0, k] * (1 + supf[3, s])
+    ct_[k, 4] += 1
+    ct_[k, 5] += qty
+    return 1
+
+
+@njit(cache=True, inline="always")
+def _flush(now, i, periodic, anyjoin, p, skuf, skui, supf, win, woff, pol_i, can, lev, tape,
+           toff, ist, pipe, st, ct_, line_q, lines, nl, rank, placed_ok):  # fmt: skip
+    """``Replication.flush``: one purchase order per supplier of the lines written now.
+
+    ``lines[:nl]`` are the SKUs with a line (``line_q[k] > 0``), in turn order.
+    """
+    K = skuf.shape[1]
+    turns = skui[1]
+    if periodic and anyjoin:  # Replication.joined: SKUs at their can-order level join
+        joined = False
+        for kk in range(K):
+            k = turns[kk]
+            if line_q[k] > 0 or pol_i[0, p, k] != 2 or not can[p, k] > 0:
+                continue
+            s = skui[0, k]
+            busy = False  # only a purchase order another SKU of the supplier triggered
+            for j in range(nl):
+                if skui[0, lines[j]] == s and line_q[lines[j]] > 0 and rank[lines[j]] >= 0:
+                    busy = True
+                    break
+            if not busy:
+                continue
+            q = lev[2, p, k, i]
+            if q <= 0:
+                continue
+            c = lev[0, p, k, i] + can[p, k] * q
+            ip = st[k, 0] - st[k, 1] + st[k, 2]
+            if ip > c:
+                continue
+            want = (math.floor((c - ip) / q) + 1) * q
+            if want > 0:
+                line_q[k] = _order_units(want, skuf[2, k], skuf[3, k])
+                rank[k] = -1 - kk  # joined: not a trigger for the SKUs after it
+                lines[nl] = k
+                nl += 1
+                joined = True
+        if joined:  # back into turn order
+            for a in range(1, nl):
+                x = lines[a]
+                rx = rank[x] if rank[x] >= 0 else -1 - rank[x]
+                b = a
+                while b > 0:
+                    y = lines[b - 1]
+                    ry = rank[y] if rank[y] >= 0 else -1 - rank[y]
+                    if ry <= rx:
+                        break
+                    lines[b] = y
+                    b -= 1
+                lines[b] = x
+    for s in range(supf.shape[1]):
+        here = False
+        for j in range(nl):
+            if skui[0, lines[j]] == s:
+                here = True
+                break
+        if not here:
+            continue
+        min_value = supf[2, s]
+        if min_value > 0:  # purchasing.purchase_order, lines in turn order
+            value = 0.0
+            for j in range(nl):
+                k = lines[j]
+                if skui[0, k] == s:
+                    value += line_q[k] * skuf[0, k]
+            if value > 0 and value < min_value:
+                scale = min_value / value
+                for j in range(nl):
+                    k = lines[j]
+                    if skui[0, k] == s:
+                        q = line_q[k]
+                        x = q * scale
+                        if skuf[3, k] != 0.0:
+                            x = math.floor(x / skuf[3, k] + _EPS) * skuf[3, k]
+                        line_q[k] = q if q >= x else x
+                value = 0.0
+                for j in range(nl):
+                    k = lines[j]
+                    if skui[0, k] == s:
+                        value += line_q[k] * skuf[0, k]
+                for j in range(nl):
+                    k = lines[j]
+                    if skui[0, k] != s:
+                        continue
+                    if value >= min_value * (1 - _VALUE_EPS):
+                        break
+                    q = line_q[k]
+                    step = skuf[3, k] if skuf[3, k] != 0.0 else (min_value - value) / skuf[0, k]
+                    line_q[k] = q + step
+                    value += step * skuf[0, k]
+        placed = 0
+        for j in range(nl):
+            k = lines[j]
+            placed_ok[k] = False
+            if skui[0, k] != s:
+                continue
+            code = _place(k, s, line_q[k], now, skuf, supf, win, woff, tape, toff, ist, pipe, st,
+                          ct_)  # fmt: skip
+            if code < 0:
+                return -code
+            if code == 1:
+                placed_ok[k] = True
+                placed += 1
+        if placed:
+            cost = supf[0, s] / placed + supf[1, s]
+            share = 1.0 / placed
+            for j in range(nl):
+                k = lines[j]
+                if placed_ok[k]:
+                    ct_[k, 6] += cost
+                    st[k, 10] += cost
+                    ct_[k, 7] += share
+                    placed_ok[k] = False
+    for j in range(nl):
+        k = lines[j]
+        line_q[k] = 0.0
+        if rank[k] < 0:
+            rank[k] = -1 - rank[k]
+    return 0
 
 
 @njit(cache=True)
 def run_replication(
-    n, w0, first, lost_sales,
-    turns, unit_cost, price, moq, pack, init_on_hand, sup,
-    oo_sku, oo_at, oo_qty,
-    s_order_cost, s_line_cost, s_min_value, s_pay_later, s_premium, s_in_order,
-    o_off, o_start, o_end, o_refuse,
-    sh_off, sh_start, sh_end, sh_mult, sh_extra,
-    cl_off, cl_start, cl_end,
-    kind, period, cont, can, rop, upto, lot,
-    d_off, d_t, d_q,
-    lt, lt_off, lt_len, ct, ct_off, ct_len,
-    pipe_cap, want_daily, per_sku,
-    stats, port, daily_sku, daily_all,
+    n, w0, first, lost_sales, skuf, skui, supf, win, woff, oo, pol_i, can, lev,
+    d_off, d_t, d_q, tape, toff, pipe_cap, want_daily, per_sku, stats, port, daily_sku,
+    daily_all,
 ):  # fmt: skip
     """Run one replication under every policy; write the statistics; return a status code.
 
-    Arrays are per SKU in file order; ``turns`` is SKU id order, the order SKUs take
-    their turn in. ``d_off[k, i]`` .. ``d_off[k, i + 1]`` index SKU k's customer
-    orders of day index i in ``d_t``/``d_q``. ``lt`` holds every SKU's lead-time tape
-    (primary route) from ``lt_off[k]``, ``lt_len[k]`` long; ``ct`` the clearing delays.
+    Arrays are per SKU in file order; SKUs take their turn in SKU id order (``skui[1]``).
+    ``d_off[k, i]`` .. ``d_off[k, i + 1]`` index SKU k's customer orders of day index i
+    in ``d_t``/``d_q``. ``pol_i[0|1|2, p, k]`` is policy p's kind, review period and
+    continuous flag for SKU k, ``can[p, k]`` its can-order fraction, ``lev[0|1|2, p, k, i]``
+    its reorder point, order-up-to level and lot on day index i; ``oo[0|1|2, j]`` the open
+    orders' SKU, landing and units.
     """
-    K = unit_cost.size
-    P = kind.shape[0]
-    S = s_order_cost.size
+    K = skuf.shape[1]
+    P = pol_i.shape[1]
     H = n - w0
-    pa = np.empty((K, pipe_cap))
-    pq = np.empty((K, pipe_cap))
-    pd = np.empty((K, pipe_cap))
-    head = np.zeros(K, np.int64)
-    size = np.zeros(K, np.int64)
-    st = np.zeros((K, 11))
-    # counters: 0 served 1 backordered 2 lost 3 short 4 placed 5 ordered 6 order_cost
-    # 7 pos 8 served_before
+    pipe = np.empty((3, K, pipe_cap))
+    ist = np.zeros((4, K), np.int64)
+    st = np.zeros((K, 12))
     ct_ = np.zeros((K, 9))
     snap = np.zeros((K, 14))
-    last_arrival = np.empty(K)
-    lead_pos = np.zeros(K, np.int64)
-    clear_pos = np.zeros(K, np.int64)
     line_q = np.zeros(K)
-    line_on = np.zeros(K, np.bool_)
-    sup_lines = np.zeros(S, np.int64)
+    lines = np.zeros(K, np.int64)
     placed_ok = np.zeros(K, np.bool_)
     rec = np.zeros((K, 5, H))  # on_hand, backorders, on_order, shipped (cum), spent (cum)
     stock_day = np.zeros((K, n), np.bool_)
-    vals = np.zeros(K)
+    next_review = np.zeros(K, np.int64)
+    turns = skui[1]
+    rank = np.empty(K, np.int64)  # each SKU's turn (negative while a joined line)
+    for kk in range(K):
+        rank[turns[kk]] = kk
     for p in range(P):
         anyjoin = False
         for k in range(K):
-            if can[p, k] > 0 and kind[p, k] == 2:
+            if can[p, k] > 0 and pol_i[0, p, k] == 2:
                 anyjoin = True
         for k in range(K):
-            head[k] = 0
-            size[k] = 0
-            for c in range(11):
+            for c in range(4):
+                ist[c, k] = 0
+            for c in range(12):
                 st[k, c] = 0.0
             for c in range(9):
                 ct_[k, c] = 0.0
-            st[k, 0] = init_on_hand[k]
+            st[k, 0] = skuf[4, k]
             st[k, 4] = float(first)
-            last_arrival[k] = -np.inf
-            lead_pos[k] = 0
-            clear_pos[k] = 0
-            line_on[k] = False
+            st[k, 11] = -np.inf
             line_q[k] = 0.0
+            next_review[k] = 0
             for i in range(n):
                 stock_day[k, i] = False
-        for j in range(oo_sku.size):  # open orders, landing as announced
-            k = oo_sku[j]
-            if not _push(k, oo_at[j], oo_qty[j], 0.0, pa, pq, pd, head, size):
+        for j in range(oo.shape[1]):  # open orders, landing as announced
+            k = int(oo[0, j])
+            if not _push(k, oo[1, j], oo[2, j], 0.0, pipe, ist):
                 return 3
-            st[k, 2] += oo_qty[j]
+            st[k, 2] += oo[2, j]
         nlines = 0
         for i in range(n + 1):
             day = first + i
@@ -227,8 +397,8 @@ def run_replication(
                 k = turns[kk]
                 if i > 0:
                     y = i - 1
-                    if size[k] > 0 and pa[k, head[k]] < now:
-                        _receive(k, now, False, pa, pq, pd, head, size, st)
+                    if ist[1, k] > 0 and pipe[0, k, ist[0, k]] < now:
+                        _receive(k, now, False, pipe, ist, st)
                     if y >= w0:
                         rec[k, 0, y - w0] = st[k, 0]
                         rec[k, 1, y - w0] = st[k, 1]
@@ -240,12 +410,8 @@ def run_replication(
                     st[k, 4] = now
                     ct_[k, 8] = ct_[k, 0]
                     ct_[k, 0] = 0.0
-                    snap[k, 0] = ct_[k, 0]
-                    snap[k, 1] = ct_[k, 1]
-                    snap[k, 2] = ct_[k, 2]
-                    snap[k, 3] = ct_[k, 3]
-                    snap[k, 4] = ct_[k, 4]
-                    snap[k, 5] = ct_[k, 5]
+                    for c in range(6):
+                        snap[k, c] = ct_[k, c]
                     snap[k, 6] = st[k, 3]
                     snap[k, 7] = st[k, 6]
                     snap[k, 8] = ct_[k, 6]
@@ -253,24 +419,19 @@ def run_replication(
                     snap[k, 11] = st[k, 8]
                     snap[k, 12] = ct_[k, 7]
                     snap[k, 13] = st[k, 10]
-                per = period[p, k] if not cont[p, k] else n + 1
-                if i % per == 0 and i < n:
+                if i == next_review[k] and i < n:  # every R days from day 0 (continuous: day 0)
+                    next_review[k] += pol_i[1, p, k] if pol_i[2, p, k] == 0 else n + 1
                     ip = st[k, 0] - st[k, 1] + st[k, 2]
-                    qty = _review(kind[p, k], ip, rop[p, k, i], upto[p, k, i], lot[p, k, i])
+                    qty = _review(pol_i[0, p, k], ip, lev[0, p, k, i], lev[1, p, k, i],
+                                  lev[2, p, k, i])  # fmt: skip
                     if qty > 0:
-                        line_q[k] = _order_units(qty, moq[k], pack[k])
-                        line_on[k] = True
-                        sup_lines[sup[k]] += 1
+                        line_q[k] = _order_units(qty, skuf[2, k], skuf[3, k])
+                        lines[nlines] = k
                         nlines += 1
             if nlines > 0:
-                code = _flush(
-                    now, i, True, anyjoin, K, S, turns, sup, moq, pack, unit_cost,
-                    s_order_cost, s_line_cost, s_min_value, s_pay_later, s_premium, s_in_order,
-                    o_off, o_start, o_end, o_refuse, sh_off, sh_start, sh_end, sh_mult,
-                    sh_extra, cl_off, cl_start, cl_end, kind[p], can[p], rop[p], lot[p],
-                    lt, lt_off, lt_len, lead_pos, ct, ct_off, ct_len, clear_pos, last_arrival,
-                    line_q, line_on, sup_lines, placed_ok, pa, pq, pd, head, size, st, ct_,
-                )  # fmt: skip
+                code = _flush(now, i, True, anyjoin, p, skuf, skui, supf, win, woff, pol_i, can,
+                              lev, tape, toff, ist, pipe, st, ct_, line_q, lines, nlines, rank,
+                              placed_ok)  # fmt: skip
                 if code != 0:
                     return code
                 nlines = 0
@@ -278,12 +439,12 @@ def run_replication(
                 break
             for kk in range(K):
                 k = turns[kk]
-                cont_k = cont[p, k]
+                cont_k = pol_i[2, p, k] != 0
                 for j in range(d_off[k, i], d_off[k, i + 1]):
                     t = d_t[j]
                     qty = d_q[j]
-                    if size[k] > 0 and pa[k, head[k]] <= t:
-                        _receive(k, t, True, pa, pq, pd, head, size, st)
+                    if ist[1, k] > 0 and pipe[0, k, ist[0, k]] <= t:
+                        _receive(k, t, True, pipe, ist, st)
                     on_hand = st[k, 0]
                     if qty <= on_hand:
                         if qty > 0:
@@ -306,187 +467,31 @@ def run_replication(
                             ct_[k, 1] += qty - on_hand
                     if cont_k:
                         ip = st[k, 0] - st[k, 1] + st[k, 2]
-                        want = _review(kind[p, k], ip, rop[p, k, i], upto[p, k, i], lot[p, k, i])
+                        want = _review(pol_i[0, p, k], ip, lev[0, p, k, i], lev[1, p, k, i],
+                                       lev[2, p, k, i])  # fmt: skip
                         if want > 0:
-                            line_q[k] = _order_units(want, moq[k], pack[k])
-                            line_on[k] = True
-                            sup_lines[sup[k]] += 1
-                            code = _flush(
-                                t, i, False, anyjoin, K, S, turns, sup, moq, pack, unit_cost,
-                                s_order_cost, s_line_cost, s_min_value, s_pay_later, s_premium,
-                                s_in_order, o_off, o_start, o_end, o_refuse, sh_off, sh_start,
-                                sh_end, sh_mult, sh_extra, cl_off, cl_start, cl_end, kind[p],
-                                can[p], rop[p], lot[p], lt, lt_off, lt_len, lead_pos, ct, ct_off,
-                                ct_len, clear_pos, last_arrival, line_q, line_on, sup_lines,
-                                placed_ok, pa, pq, pd, head, size, st, ct_,
-                            )  # fmt: skip
+                            line_q[k] = _order_units(want, skuf[2, k], skuf[3, k])
+                            lines[0] = k
+                            code = _flush(t, i, False, anyjoin, p, skuf, skui, supf, win, woff,
+                                          pol_i, can, lev, tape, toff, ist, pipe, st, ct_,
+                                          line_q, lines, 1, rank, placed_ok)  # fmt: skip
                             if code != 0:
                                 return code
         end = float(first + n)
         for k in range(K):
             st[k, 3] += st[k, 0] * (end - st[k, 4])
             st[k, 4] = end
-        _finish(p, n, w0, H, K, d_off, d_q, unit_cost, price, turns, rec, stock_day, st, ct_,
-                snap, stats, port, vals, want_daily, per_sku, daily_sku, daily_all)  # fmt: skip
+        _finish(p, n, w0, H, K, d_off, d_q, skuf, turns, rec, stock_day, st, ct_, snap, stats,
+                port, want_daily, per_sku, daily_sku, daily_all)  # fmt: skip
     return 0
 
 
 @njit(cache=True)
-def _flush(
-    now, i, periodic, anyjoin, K, S, turns, sup, moq, pack, unit_cost,
-    s_order_cost, s_line_cost, s_min_value, s_pay_later, s_premium, s_in_order,
-    o_off, o_start, o_end, o_refuse, sh_off, sh_start, sh_end, sh_mult, sh_extra,
-    cl_off, cl_start, cl_end, kind, can, rop, lot,
-    lt, lt_off, lt_len, lead_pos, ct, ct_off, ct_len, clear_pos, last_arrival,
-    line_q, line_on, sup_lines, placed_ok, pa, pq, pd, head, size, st, ct_,
-):  # fmt: skip
-    """``Replication.flush``: one purchase order per supplier of the lines written now."""
-    for s in range(S):
-        if sup_lines[s] == 0:
-            continue
-        if periodic and anyjoin:  # Replication.joined: SKUs at their can-order level join
-            for kk in range(K):
-                k = turns[kk]
-                if sup[k] != s or line_on[k] or kind[k] != 2 or not can[k] > 0:
-                    continue
-                q = lot[k, i]
-                if q <= 0:
-                    continue
-                c = rop[k, i] + can[k] * q
-                ip = st[k, 0] - st[k, 1] + st[k, 2]
-                if ip > c:
-                    continue
-                want = (math.floor((c - ip) / q) + 1) * q
-                if want > 0:
-                    line_q[k] = _order_units(want, moq[k], pack[k])
-                    line_on[k] = True
-        min_value = s_min_value[s]
-        if min_value > 0:  # purchasing.purchase_order, lines in turn order
-            value = 0.0
-            for kk in range(K):
-                k = turns[kk]
-                if line_on[k] and sup[k] == s:
-                    value += line_q[k] * unit_cost[k]
-            if value > 0 and value < min_value:
-                scale = min_value / value
-                for kk in range(K):
-                    k = turns[kk]
-                    if line_on[k] and sup[k] == s and line_q[k] > 0:
-                        q = line_q[k]
-                        x = q * scale
-                        if pack[k] != 0.0:
-                            x = math.floor(x / pack[k] + _EPS) * pack[k]
-                        line_q[k] = q if q >= x else x
-                value = 0.0
-                for kk in range(K):
-                    k = turns[kk]
-                    if line_on[k] and sup[k] == s:
-                        value += line_q[k] * unit_cost[k]
-                for kk in range(K):
-                    k = turns[kk]
-                    if not (line_on[k] and sup[k] == s):
-                        continue
-                    if value >= min_value * (1 - _VALUE_EPS):
-                        break
-                    q = line_q[k]
-                    if q > 0:
-                        step = pack[k] if pack[k] != 0.0 else (min_value - value) / unit_cost[k]
-                        line_q[k] = q + step
-                        value += step * unit_cost[k]
-        placed = 0
-        for kk in range(K):
-            k = turns[kk]
-            placed_ok[k] = False
-            if not (line_on[k] and sup[k] == s):
-                continue
-            code = _place(
-                k, s, line_q[k], now, unit_cost, s_pay_later, s_premium, s_in_order,
-                o_off, o_start, o_end, o_refuse, sh_off, sh_start, sh_end, sh_mult, sh_extra,
-                cl_off, cl_start, cl_end, lt, lt_off, lt_len, lead_pos, ct, ct_off, ct_len,
-                clear_pos, last_arrival, pa, pq, pd, head, size, st, ct_,
-            )  # fmt: skip
-            if code < 0:
-                return -code
-            if code == 1:
-                placed_ok[k] = True
-                placed += 1
-        if placed:
-            cost = s_order_cost[s] / placed + s_line_cost[s]
-            share = 1.0 / placed
-            for kk in range(K):
-                k = turns[kk]
-                if placed_ok[k]:
-                    ct_[k, 6] += cost
-                    st[k, 10] += cost
-                    ct_[k, 7] += share
-                    placed_ok[k] = False
-        for kk in range(K):
-            k = turns[kk]
-            if sup[k] == s:
-                line_on[k] = False
-                line_q[k] = 0.0
-        sup_lines[s] = 0
-    return 0
-
-
-@njit(cache=True)
-def _place(
-    k, s, qty, now, unit_cost, s_pay_later, s_premium, s_in_order,
-    o_off, o_start, o_end, o_refuse, sh_off, sh_start, sh_end, sh_mult, sh_extra,
-    cl_off, cl_start, cl_end, lt, lt_off, lt_len, lead_pos, ct, ct_off, ct_len,
-    clear_pos, last_arrival, pa, pq, pd, head, size, st, ct_,
-):  # fmt: skip
-    """``Replication.place`` + ``Route.ship`` without capacity: 1 placed, 0 refused, <0 error."""
-    lo, hi = o_off[s], o_off[s + 1]
-    t = now
-    if hi > lo:
-        end, refuse = _outage_at(now, lo, hi, o_start, o_end, o_refuse)
-        if not math.isnan(end) and refuse:
-            return 0
-        while not math.isnan(end):  # up_from: held until the supplier is back
-            t = end
-            end, refuse = _outage_at(t, lo, hi, o_start, o_end, o_refuse)
-    mult = 1.0
-    extra = 0.0
-    for j in range(sh_off[s], sh_off[s + 1]):
-        if sh_start[j] <= now and now < sh_end[j]:
-            mult *= sh_mult[j]
-            extra += sh_extra[j]
-    if lead_pos[k] >= lt_len[k]:
-        return -1
-    lead = lt[lt_off[k] + lead_pos[k]]
-    lead_pos[k] += 1
-    arrival = t + lead * mult + extra
-    moved = cl_off[s + 1] > cl_off[s]
-    while moved:  # Route._land: held by a port closure until it ends, plus clearing
-        moved = False
-        for j in range(cl_off[s], cl_off[s + 1]):
-            if cl_start[j] <= arrival and arrival < cl_end[j]:
-                if clear_pos[k] >= ct_len[k]:
-                    return -2
-                arrival = cl_end[j] + ct[ct_off[k] + clear_pos[k]]
-                clear_pos[k] += 1
-                moved = True
-    if s_in_order[s]:
-        if arrival < last_arrival[k]:
-            arrival = last_arrival[k]
-        last_arrival[k] = arrival
-    price = unit_cost[k] * (1 + s_premium[s])
-    due = qty * price if s_pay_later[s] else 0.0
-    if not _push(k, arrival, qty, due, pa, pq, pd, head, size):
-        return -3
-    st[k, 2] += qty
-    if not s_pay_later[s]:
-        st[k, 10] += qty * price
-    ct_[k, 4] += 1
-    ct_[k, 5] += qty
-    return 1
-
-
-@njit(cache=True)
-def _finish(p, n, w0, H, K, d_off, d_q, unit_cost, price, turns, rec, stock_day, st, ct_,
-            snap, stats, port, vals, want_daily, per_sku, daily_sku, daily_all):  # fmt: skip
+def _finish(p, n, w0, H, K, d_off, d_q, skuf, turns, rec, stock_day, st, ct_, snap, stats,
+            port, want_daily, per_sku, daily_sku, daily_all):  # fmt: skip
     """Reduce one policy's run to the statistics the rows need (and the daily paths)."""
+    unit_cost = skuf[0]
+    price = skuf[1]
     for k in range(K):
         orders = 0
         units = 0.0
@@ -628,3 +633,39 @@ def _finish(p, n, w0, H, K, d_off, d_q, unit_cost, price, turns, rec, stock_day,
                 daily_all[p, 3, y] += f3
                 daily_all[p, 4, y] += f4
                 daily_all[p, 5, y] += f5
+
+
+@njit(cache=True)
+def whole_units(x):
+    """``purchasing.whole_units`` compiled: the same sequential sum, rounding and differences."""
+    out = np.empty(x.size)
+    total = 0.0
+    prev = 0.0
+    for i in range(x.size):
+        total = total + x[i] if i else x[i]
+        rounded = math.floor(total + 0.5)
+        out[i] = rounded - prev
+        prev = rounded
+    return out
+
+
+@njit(cache=True)
+def sort_within_days(times, counts):
+    """``replication._sort_within_days`` compiled: each day's times in order (the same values).
+
+    An insertion sort per day: a day holds a few customer orders, so it is linear in
+    practice.
+    """
+    out = times.copy()
+    start = 0
+    for d in range(counts.size):
+        end = start + counts[d]
+        for a in range(start + 1, end):
+            x = out[a]
+            b = a
+            while b > start and out[b - 1] > x:
+                out[b] = out[b - 1]
+                b -= 1
+            out[b] = x
+        start = end
+    return out
