@@ -452,12 +452,12 @@ def _half_width(kind: str, half: float, currency: str) -> str:
     return _fmt(kind, half, currency, unit=False, digits=digits)
 
 
-def _policy_line(name: str, spec) -> str:
+def _policy_line(name: str, spec, scenario) -> str:
     """One line naming a policy: its description, or one made from its parameters."""
-    from simulator.present.describe import describe_policy
+    from simulator.present.describe import describe_policy, scenario_context
 
     text = spec.description.strip().splitlines()[0] if spec.description.strip() else ""
-    return f"  {name}: {text or describe_policy(spec)}"
+    return f"  {name}: {text or describe_policy(spec, scenario_context(scenario))}"
 
 
 def _print_summary(summary, metadata: dict, scenario=None) -> None:
@@ -498,7 +498,7 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
     console.print(table)
     for policy in metadata["policies"]:
         if policy in specs:
-            click.echo(_policy_line(policy, specs[policy]))
+            click.echo(_policy_line(policy, specs[policy], scenario))
     _print_targets(summary, metadata)
     click.echo(
         "Fill rate: units served from stock at once ÷ units demanded. Stockout days: share "

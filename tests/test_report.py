@@ -577,3 +577,35 @@ def test_a_missing_scenario_logo_is_left_out_with_a_warning(tmp_path):
     assert 'class="logo"' not in page  # the run keeps its report, without the logo
     done = CliRunner().invoke(cli, ["report", str(folder)])
     assert done.exit_code == 0 and "warning: report.logo: no such file" in done.output
+
+
+def test_describe_policy_leaves_out_options_the_scenario_gives_nothing_to_act_on():
+    from simulator.data.scenario import load_scenario
+    from simulator.present.describe import describe_policy, scenario_context
+
+    catalog, strike = load_scenario("catalog"), load_scenario("port-strike")
+    hybrid = {"type": "hybrid", "review_every_days": 7}
+    # catalog: no announced disruption, no backup supplier.
+    assert scenario_context(catalog) == {"announced_windows": False, "backups": False}
+    text = describe_policy(hybrid, scenario_context(catalog))
+    assert "pre-builds" not in text and "backup" not in text
+    # port-strike: an announced closure and a domestic backup.
+    assert scenario_context(strike) == {"announced_windows": True, "backups": True}
+    text = describe_policy(hybrid, scenario_context(strike))
+    assert "pre-builds" in text and "backup" in text
+    # The resolved mapping of the results folder gives the same context as the object.
+    assert scenario_context(strike.to_dict()) == scenario_context(strike)
+    assert scenario_context(catalog.to_dict()) == scenario_context(catalog)
+
+
+def test_describe_policy_names_a_learned_forecast():
+    from simulator.present.describe import describe_policy
+
+    ma = describe_policy({"type": "jit", "forecast": {"method": "moving_average",
+                                                      "window_days": 28, "bias": 0.2}})
+    assert "28-day moving average, biased +20 %" in ma
+    sba = describe_policy({"type": "safety_stock",
+                           "forecast": {"method": "exp_smoothing", "alpha": 0.2,
+                                        "intermittent": "sba"}})
+    assert "SBA exponential smoothing (alpha 0.2)" in sba
+    assert "learned" not in describe_policy({"type": "jit", "forecast": "oracle"})

@@ -76,25 +76,67 @@ def _lots(spec: Any) -> str:
     return "order up to that level"
 
 
-def _extras(spec: Any) -> list[str]:
-    """Options shared by several policy types, in the order a reader needs them."""
+def _forecast(spec: Any) -> str:
+    """Say how a learned forecast is made; empty for the oracle (the scenario's model)."""
+    f = getattr(spec, "forecast", None)
+    if f is None or f.method == "oracle":
+        return ""
+    if f.method == "moving_average":
+        text = f"forecast learned as a {_num(f.window_days)}-day moving average"
+    elif f.method == "exp_smoothing":
+        kind = {"croston": "Croston", "sba": "SBA", "tsb": "TSB"}.get(f.intermittent or "", "")
+        alpha = _num(f.alpha if f.alpha is not None else 0.1)
+        text = f"forecast learned by {kind + ' ' if kind else ''}exponential smoothing " \
+               f"(alpha {alpha})"
+    else:
+        text = "forecast learned as a level times the announced calendar"
+    if f.bias:
+        text += f", biased {'+' if f.bias > 0 else ''}{_pct(f.bias)}"
+    return text + ", safety stock from its past errors"
+
+
+def _extras(spec: Any, context: Mapping[str, bool] | None = None) -> list[str]:
+    """Options shared by several policy types, in the order a reader needs them.
+
+    ``context`` says what the scenario has (``announced_windows``, ``backups``): an
+    option that has nothing to act on in it is not mentioned.
+    """
+    ctx = {"announced_windows": True, "backups": True, **(context or {})}
     out = []
     if getattr(spec, "can_order", 0) > 0:
         out.append(f"joins another SKU's purchase order within {_pct(spec.can_order)} of a "
                    "lot of its reorder point")
-    if getattr(spec, "plan_for_disruptions", False):
+    if getattr(spec, "plan_for_disruptions", False) and ctx["announced_windows"]:
         out.append("pre-builds stock ahead of announced disruptions")
-    if getattr(spec, "use_backup", False):
+    if getattr(spec, "use_backup", False) and ctx["backups"]:
         out.append("uses the backup supplier when the primary is down or too slow")
     return out
 
 
-def describe_policy(spec: Any) -> str:
+def scenario_context(scenario: Any) -> dict[str, bool]:
+    """Say what a scenario (object or mapping) gives the policies' options to act on."""
+    if isinstance(scenario, Mapping):
+        suppliers = scenario.get("suppliers") or {}
+        windows = any(d.get("announced", True) and d.get("kind") != "random_outage"
+                      for sup in suppliers.values() if isinstance(sup, Mapping)
+                      for d in sup.get("disruptions") or [] if isinstance(d, Mapping))
+        backups = any(isinstance(k, Mapping) and k.get("backup_supplier")
+                      for k in scenario.get("skus") or [])
+        return {"announced_windows": windows, "backups": bool(backups)}
+    windows = any(getattr(d, "announced", False) and hasattr(d, "start")
+                  for sup in scenario.suppliers.values() for d in sup.disruptions)
+    backups = any(k.backup_supplier for k in scenario.skus)
+    return {"announced_windows": windows, "backups": backups}
+
+
+def describe_policy(spec: Any, context: Mapping[str, bool] | None = None) -> str:
     """Describe one policy from its parameters.
 
     Args:
         spec: A policy specification object of :mod:`simulator.data.scenario`, or its
             mapping as in a scenario file (validated here).
+        context: What the scenario has for the policy's options to act on
+            (:func:`scenario_context`); without it every option set is mentioned.
 
     Returns:
         One line such as ``"Reorder point for 95 % cycle service, EOQ lots, daily
@@ -139,7 +181,9 @@ def describe_policy(spec: Any) -> str:
         ]
     else:  # a policy type this module does not know yet: say so rather than guess
         return f"{getattr(spec, 'type', 'unknown')} policy, {review}"
-    return ", ".join([*parts, review, *_extras(spec)])
+    forecast = _forecast(spec)
+    return ", ".join([*parts, *([forecast] if forecast else []), review,
+                      *_extras(spec, context)])
 
 
 def describe_policies(policies: Mapping[str, Any]) -> dict[str, str]:

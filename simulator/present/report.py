@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulator.present.describe import describe_policy
+from simulator.present.describe import describe_policy, scenario_context
 from simulator.present.plots import charts_for, make_figures, policy_colors
 from simulator.study.results import load
 
@@ -603,10 +603,10 @@ def _policy_descriptions(scenario_yaml: str) -> dict[str, str]:
             _policy_specs(scenario_yaml).items() if spec.get("description")}
 
 
-def _settings(spec: Mapping[str, Any]) -> str:
+def _settings(spec: Mapping[str, Any], context: Mapping[str, bool] | None = None) -> str:
     """Describe a policy from its parameters; empty if the spec does not validate."""
     try:
-        return describe_policy(spec)
+        return describe_policy(spec, context)
     except ValueError:  # an old or hand-edited scenario: say nothing rather than fail
         return ""
 
@@ -718,10 +718,12 @@ def _scenario_section(meta: Mapping[str, Any], colors: Mapping[str, str],
         f"are paired. Root seed {_e(meta.get('seed', '?'))}.</p>"
     )
     specs = _policy_specs(scenario_yaml)
+    context = scenario_context(_scenario_dict(scenario_yaml))
     items = []
     for p in policies:
         spec = specs.get(p, {})
-        given, settings = str(spec.get("description") or ""), _settings(spec) if spec else ""
+        given = str(spec.get("description") or "")
+        settings = _settings(spec, context) if spec else ""
         if not (given or settings):
             continue
         text = _e(given or settings)
