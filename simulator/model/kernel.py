@@ -244,6 +244,7 @@ class _Static:
     fixed_outages: list[Any]
     windows: Any
     means: list[float]
+    packed: tuple[np.ndarray, np.ndarray] | None = None
     lead_need: int = 64
     clear_need: int = 4
     pipe_cap: int = 64
@@ -467,6 +468,8 @@ def _windows_of(
     Columns of ``win``: outages (start, end, refuse), then shocks (start, end, ×, +days),
     then closures (start, end); ``woff[0|1|2, s]`` .. ``woff[.., s + 1]`` index them.
     """
+    if static.packed is not None:
+        return static.packed
     outages = []
     for name, fixed, rand in zip(
         static.suppliers, static.fixed_outages, static.random_outages, strict=True
@@ -477,9 +480,11 @@ def _windows_of(
     o_off = _offsets([g[0] for g in outages])
     n_out = len(cols)
     cols += shocks + closures
-    win = np.array(cols, dtype=float).reshape(-1, 4).T.copy()
+    win = np.ascontiguousarray(np.array(cols, dtype=float).reshape(-1, 4).T)
     woff = np.stack([o_off, sh_off + n_out, cl_off + n_out + len(shocks)])
-    return np.ascontiguousarray(win), woff
+    if not any(static.random_outages):  # the same in every replication: pack them once
+        static.packed = (win, woff)
+    return win, woff
 
 
 def _tapes(
