@@ -162,15 +162,15 @@ def _walk(obj: Any, path: str, out: list[str]) -> None:
 
 
 def demand_arrays(
-    scenario: Scenario, streams: Streams, plans: list, means: list[float] | None = None
+    scenario: Scenario, streams: Streams, plans: list, prep: list | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every SKU's demand for the whole run as flat arrays: (offsets, times, units).
 
     The same draws as :func:`~simulator.model.replication.draw_demand`, from the same
     streams, samplers and calls in the same order; only the layout differs. SKU k's
     customer orders of day index i are ``times[o:e]``, ``units[o:e]`` with
-    ``o, e = offsets[k, i], offsets[k, i + 1]``. ``means`` are the SKUs' daily quantity
-    (or order size) means, computed once per scenario (:func:`_demand_means`).
+    ``o, e = offsets[k, i], offsets[k, i + 1]``. ``prep`` is what does not change
+    between replications (:func:`_demand_prep`, computed once per scenario).
 
     Two steps are written again for speed, each giving the same numbers bit for bit
     (``tests/test_kernel.py`` compares the result with ``draw_demand``): rounding to
@@ -179,48 +179,66 @@ def demand_arrays(
     """
     from simulator.model.kernel_loop import sort_within_days, whole_units
 
-    means = means if means is not None else _demand_means(scenario)
+    prep = prep if prep is not None else _demand_prep(scenario, plans)
     n = scenario.n_days
     days = scenario.first_day + np.arange(n)
     whole = scenario.units == "whole"
     offsets = np.empty((len(scenario.skus), n + 1), dtype=np.int64)
     times, units = [], []
     at = 0
-    for k, (sku, plan) in enumerate(zip(scenario.skus, plans, strict=True)):
+    for k, (sku, plan, (mean, scaled, steady)) in enumerate(
+        zip(scenario.skus, plans, prep, strict=True)
+    ):
         rng = streams.rng("demand", sku.id)
         d = sku.demand
-        base_mean = plan.mean[:n]
         if d.spikes is not None:
-            base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
+            base_mean = plan.mean[:n] * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
+            if d.per_day is not None:
+                scaled = base_mean / mean if mean > 0 else np.ones(n)
+            else:
+                scaled = base_mean / mean if mean > 0 else np.zeros(n)
         if d.per_day is not None:
-            mean = means[k]
-            mult = base_mean / mean if mean > 0 else np.ones(n)
-            sizes = d.per_day.sample(rng, n) * mult
+            sizes = d.per_day.sample(rng, n) * scaled
             if whole:
                 sizes = whole_units(sizes)
-            t = days + 0.0
-            counts = None
+            t = steady
+            offsets[k] = at + np.arange(n + 1)
         else:
             c = d.customers
-            size = means[k]
-            rate = base_mean / size if size > 0 else np.zeros(n)
-            counts = rng.poisson(rate)
+            counts = rng.poisson(scaled)
             sizes = c.order_size.sample(streams.rng("order_size", sku.id), int(counts.sum()))
             if whole:
                 sizes = whole_units(sizes)
             t = np.repeat(days, counts) + sort_within_days(
                 streams.rng("order_time", sku.id).random(sizes.size), counts
             )
-        if counts is None:
-            offsets[k] = at + np.arange(n + 1)
-        else:
             offsets[k, 0] = at
             np.cumsum(counts, out=offsets[k, 1:])
             offsets[k, 1:] += at
         at += sizes.size
-        times.append(np.asarray(t, dtype=float))
-        units.append(np.asarray(sizes, dtype=float))
-    return offsets, np.concatenate(times), np.concatenate(units)
+        times.append(t)
+        units.append(sizes)
+    if len(times) == 1:
+        return offsets, np.asarray(times[0], dtype=float), np.asarray(units[0], dtype=float)
+    return offsets, np.concatenate(times), np.concatenate(units).astype(float, copy=False)
+
+
+def _demand_prep(scenario: Scenario, plans: list) -> list[tuple]:
+    """Per SKU, what ``draw_demand`` computes the same way in every replication.
+
+    (mean daily quantity or order size, the daily multiplier of a daily quantity or the
+    daily rate of customer orders, the times of a daily quantity's orders).
+    """
+    n = scenario.n_days
+    days = scenario.first_day + np.arange(n)
+    out = []
+    for sku, plan, mean in zip(scenario.skus, plans, _demand_means(scenario), strict=True):
+        base_mean = plan.mean[:n]
+        if sku.demand.per_day is not None:
+            out.append((mean, base_mean / mean if mean > 0 else np.ones(n), days + 0.0))
+        else:
+            out.append((mean, base_mean / mean if mean > 0 else np.zeros(n), None))
+    return out
 
 
 def _demand_means(scenario: Scenario) -> list[float]:
@@ -243,7 +261,7 @@ class _Static:
     clearing: list[Any]
     fixed_outages: list[Any]
     windows: Any
-    means: list[float]
+    demand: list[tuple]
     packed: tuple[np.ndarray, np.ndarray] | None = None
     lead_need: int = 64
     clear_need: int = 4
@@ -361,7 +379,7 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         clearing=[c[0][2] if c else None for c in closures],
         fixed_outages=fixed,
         windows=windows_static,
-        means=_demand_means(scenario),
+        demand=_demand_prep(scenario, plans),
     )
     with _static_lock:
         if len(_STATIC) >= 8:
@@ -429,7 +447,7 @@ def run_replications(
     daily: dict[tuple[str, str], list[np.ndarray]] = {}
     for b, r in enumerate(replications):
         streams = Streams(scenario.seed, r)
-        d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.means)
+        d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.demand)
         win, woff = _windows_of(scenario, static, streams)
         want = r < daily_below
         while True:
