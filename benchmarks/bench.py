@@ -17,6 +17,9 @@ warm-up included):
 3. Parallel speed-up on 2 cores of a run that takes at least 10 s serially.
 4. Peak memory (RSS) of ``supplysim run classroom -n 10000 --no-plots``.
 5. Start-up time of ``supplysim --help`` (median of several runs).
+6. The fast engine (``benchmarks/fast_engine.py``): fast ÷ SimPy on ``classroom`` and
+   ``catalog`` (one core), against a minimal numpy loop vectorised over replications
+   (``benchmarks/minimal_numpy.py``), its compile time, its memory.
 
 ``--profile`` also prints a pyinstrument profile of the engine on both scenarios.
 """
@@ -42,6 +45,7 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import fast_engine  # noqa: E402
 import minimal_simpy  # noqa: E402
 
 from simulator.data.scenario import Scenario, load_scenario  # noqa: E402
@@ -562,6 +566,7 @@ def render(res: dict[str, Any], quick: bool) -> str:
         f"`supplysim --help`: median {1000 * st['median_s']:.0f} ms, "
         f"best {1000 * st['min_s']:.0f} ms over {st['runs']} runs.",
         "",
+        res["fast_engine_text"],
         "## Profile",
         "",
         "What the profiles showed and what changed, with each change's measured gain: "
@@ -574,6 +579,8 @@ def render(res: dict[str, Any], quick: bool) -> str:
         "python benchmarks/bench.py --quick      # a short run",
         "python benchmarks/bench.py --profile    # also print pyinstrument profiles",
         "python benchmarks/minimal_simpy.py      # the floor alone",
+        "python benchmarks/fast_engine.py        # the fast engine's section alone",
+        "python benchmarks/minimal_numpy.py      # the numpy floor alone",
         "```",
         "",
     ]
@@ -652,6 +659,10 @@ def main(argv: list[str] | None = None) -> int:
     say("start-up: supplysim --help ...")
     res["startup"] = startup()
 
+    # 6. The fast engine.
+    res["fast_engine"] = fast_engine.measure(quick, say)
+    res["fast_engine_text"] = fast_engine.render(res["fast_engine"])
+
     o, s, mem, st = res["overhead"], res["speedup"], res["memory"], res["startup"]
     full_speedup = serial.seconds >= 10.0 and n_cores >= 2
     res["targets"] = [
@@ -689,6 +700,7 @@ def main(argv: list[str] | None = None) -> int:
             "ok": st["median_s"] < TARGETS["startup_s"],
         },
     ]
+    res["targets"] += fast_engine.targets(res["fast_engine"])
     text = render(res, quick)
     print(text)
     for t in res["targets"]:
