@@ -476,13 +476,16 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
         title_justify="left",
     )
     table.add_column("policy", style="bold", no_wrap=True)
-    for _, label, _ in KEY_METRICS:
-        table.add_column(label, justify="right", no_wrap=True)
     rows = summary[summary["sku"] == "ALL"].set_index(["policy", "metric"])
+    metrics = list(KEY_METRICS)
+    if "write_off_cost" in set(summary["metric"]):  # a scenario that can overbuy
+        metrics.insert(3, ("write_off_cost", "Written\noff", "money"))
+    for _, label, _ in metrics:
+        table.add_column(label, justify="right", no_wrap=True)
     specs = scenario.policies if scenario is not None else {}
     for policy in metadata["policies"]:
         cells = []
-        for metric, _, kind in KEY_METRICS:
+        for metric, _, kind in metrics:
             if (policy, metric) not in rows.index:
                 cells.append("–")
                 continue
@@ -504,8 +507,12 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
         "Fill rate: units served from stock at once ÷ units demanded. Stockout days: share "
         "of days with demand not served at once"
         + (" (SKUs weighted by units demanded)" if len(metadata.get("skus") or []) > 1 else "")
-        + f".\nCosts per {days}-day season (total cost includes lost margin, an opportunity "
-        "cost). Cash in stock: mean inventory value; stock in transit: mean value on order; "
+        + f".\nCosts per {days}-day season"
+        + (" (total cost includes lost margin, an opportunity cost)"
+           if metadata.get("unmet_demand") == "lost_sale" else "")
+        + (". Written off: expired, obsolete and rejected stock at cost less salvage"
+           if len(metrics) > len(KEY_METRICS) else "")
+        + ". Cash in stock: mean inventory value; stock in transit: mean value on order; "
         "peak working capital: the most cash in stock and in transit on any day."
     )
 

@@ -683,3 +683,46 @@ def test_tradeoff_point_names_never_overlap_when_policies_coincide(data):
         _assert_apart(boxes)
         frame = ax.get_window_extent(renderer)
         assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 for _, b in boxes)
+
+
+def _perishable_runs():
+    """A run where EOQ lots of a short-lived product expire: write-offs > 0."""
+    import copy
+
+    from helpers import TINY
+
+    from simulator.data.scenario import Scenario
+    from simulator.study.runner import run_scenario
+
+    data = copy.deepcopy(TINY)
+    data.update(horizon_days=60, replications=4)
+    data["suppliers"]["s"]["order_cost"] = 200
+    data["skus"][0]["shelf_life_days"] = 6
+    data["policies"] = {"eoq": {"type": "safety_stock", "quantity": "eoq"},
+                        "jit": {"type": "jit", "review_every_days": 1}}
+    return run_scenario(Scenario.from_dict(data))
+
+
+def test_cost_breakdown_and_tradeoff_show_write_offs_when_stock_expires():
+    result = _perishable_runs()
+    runs = result.runs
+    port = runs[runs.sku == "ALL"]
+    assert (port.write_off_cost > 0).any()
+    ax = plots.plot_cost_breakdown(runs)
+    labels = ax.get_legend_handles_labels()[1]
+    assert "Written off (expired, obsolete, rejected)" in labels
+    # Each bar's height is the policy's mean total cost (the parts add up).
+    tops = {}
+    for patch in ax.patches:
+        x = round(patch.get_x(), 6)
+        tops[x] = max(tops.get(x, 0.0), patch.get_y() + patch.get_height())
+    means = port.groupby("policy", sort=False).total_cost.mean()
+    assert sorted(tops.values()) == pytest.approx(sorted(means.to_numpy()), rel=1e-9)
+    plt.close(ax.figure)
+    assert plots.overbuying_metrics(runs) == ["write_off_cost"]
+    axes = plots.plot_tradeoff(runs, metrics=("cash_tied_up", "total_cost", "write_off_cost"))
+    assert [a.get_title() for a in axes][-1] == "Written off vs stockout days"
+    plt.close(axes[0].figure)
+    # Without write-offs the chart keeps its two panels and the legend its four parts.
+    assert plots.overbuying_metrics(runs.assign(write_off_cost=0.0)) == []
+    assert plots.overbuying_metrics(runs.drop(columns="write_off_cost")) == []

@@ -609,3 +609,32 @@ def test_describe_policy_names_a_learned_forecast():
                                         "intermittent": "sba"}})
     assert "SBA exponential smoothing (alpha 0.2)" in sba
     assert "learned" not in describe_policy({"type": "jit", "forecast": "oracle"})
+
+
+def test_write_offs_appear_in_the_summary_table_only_when_stock_was_written_off(tmp_path):
+    import copy
+
+    from helpers import TINY
+
+    from simulator.data.scenario import Scenario
+    from simulator.study.results import write_tables
+    from simulator.study.runner import run_scenario
+
+    data = copy.deepcopy(TINY)
+    data.update(horizon_days=60, replications=4)
+    data["suppliers"]["s"]["order_cost"] = 200
+    data["skus"][0]["shelf_life_days"] = 6
+    data["policies"] = {"eoq": {"type": "safety_stock", "quantity": "eoq"},
+                        "jit": {"type": "jit", "review_every_days": 1}}
+    scn = Scenario.from_dict(data)
+    (tmp_path / "p").mkdir()
+    write_tables(run_scenario(scn), tmp_path / "p")
+    (tmp_path / "p" / "scenario.yaml").write_text(scn.to_yaml(), encoding="utf-8")
+    page = report.build_report(tmp_path / "p").read_text(encoding="utf-8")
+    summary = _section(page, "summary")
+    assert "Written off (expired, obsolete; at cost less salvage)" in summary
+    assert "Units expired" in summary
+    assert "Units rejected" not in summary  # no quality checks in this scenario: all zero
+    plain = build_results(tmp_path / "plain", replications=8)
+    assert "Written off" not in _section(report.build_report(plain).read_text("utf-8"),
+                                         "summary")

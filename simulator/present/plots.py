@@ -125,7 +125,12 @@ _COST_PARTS = (
     ("ordering_cost", "Ordering", "#8c8c8c", None),
     ("shortage_cost", "Shortage", "#d4d4d4", "xx"),
     ("expedite_cost", "Expediting", "#ffffff", ".."),
+    ("write_off_cost", "Written off (expired, obsolete, rejected)", "#a6611a", "//"),
+    ("leftover_cost", "Leftover at the horizon", "#dfc27d", "\\\\"),
 )
+_OPTIONAL_COSTS = {"expedite_cost", "write_off_cost", "leftover_cost"}
+"""Cost parts drawn only when some policy incurred them (and, for the leftover, only
+when the scenario counts it in the total cost)."""
 _BASELINE_MARKER = "s"
 """The baseline's marker in every chart that marks points or lines (others: circles)."""
 _CAMPAIGN_COLOR = "#F0E442"
@@ -568,11 +573,15 @@ def plot_tradeoff(
     baseline: str | None = None,
     currency: str = "$",
     axes: Sequence[Axes] | None = None,
+    metrics: Sequence[str] = ("cash_tied_up", "total_cost"),
 ) -> np.ndarray:
-    """Cash tied up and total cost against stockout rate, portfolio level.
+    """Cash tied up and total cost (or other money metrics) against stockout rate.
 
     One large point per policy at the mean with 95 % CI bars on both axes; one faint
     dot per replication behind it shows the spread a single season could land in.
+    Portfolio level. ``metrics`` picks the y of each panel among
+    :data:`TRADEOFF_PANELS` (``write_off_cost`` and ``leftover_value`` show the other
+    fear, overbuying).
 
     Args:
         runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
@@ -580,19 +589,20 @@ def plot_tradeoff(
         policies: Policy order (default: order of appearance).
         baseline: The baseline policy, drawn with a square and named "(baseline)".
         currency: Currency symbol or code for the axes.
-        axes: Two axes (cash panel, cost panel); created when omitted.
+        axes: One axis per metric; created when omitted.
+        metrics: The money metric of each panel.
 
     Returns:
-        The two axes as an array.
+        The axes as an array.
 
     """
-    axes = np.asarray(_new_axes(1, 2, figsize=(11, 4.5)) if axes is None else axes).ravel()
+    n = len(metrics)
+    axes = np.asarray(_new_axes(1, n, figsize=(5.5 * n, 4.5)) if axes is None else axes).ravel()
     data = _portfolio(runs)
     order = _policies(data, policies)
     colors = policy_colors(policies or order)
     xlabel = stockout_label(_sku_count(runs))
-    panels = (("cash_tied_up", "Cash tied up, mean inventory value"),
-              ("total_cost", "Total cost per replication"))
+    panels = [(m, TRADEOFF_PANELS[m]) for m in metrics]
     for ax, (metric, label) in zip(axes, panels, strict=True):
         names = []
         for policy in order:
@@ -623,6 +633,22 @@ def plot_tradeoff(
     axes[0].figure.suptitle("Trade-off, all SKUs: one faint dot per replication, "
                             "large dot = mean with 95 % CI (lower left is better)")
     return axes
+
+
+TRADEOFF_PANELS = {
+    "cash_tied_up": "Cash tied up, mean inventory value",
+    "total_cost": "Total cost per replication",
+    "write_off_cost": "Written off, at cost less salvage",
+    "leftover_value": "Leftover stock at the horizon, at cost",
+    "working_capital_peak": "Peak working capital, stock + on order",
+}
+"""Money metrics the trade-off chart can put against stockout days, with their titles."""
+
+
+def overbuying_metrics(runs: pd.DataFrame) -> list[str]:
+    """List the overbuying panels a run needs: ``write_off_cost`` if anything was written off."""
+    col = "write_off_cost"
+    return [col] if col in runs and (runs[col].fillna(0) > 0).any() else []
 
 
 def plot_distributions(
@@ -932,8 +958,9 @@ def plot_cost_breakdown(
 ) -> Axes:
     """Mean cost per replication split into its parts, one stacked bar per policy.
 
-    Holding, ordering and shortage cost (and expediting when any policy incurred it)
-    of the portfolio; the total is written above each bar.
+    Holding, ordering and shortage cost of the portfolio, and expediting and
+    write-offs when any policy incurred them (and the horizon's leftover when the
+    scenario counts it in the total); the total is written above each bar.
 
     Args:
         runs: ``runs.parquet`` rows (the ``sku == "ALL"`` rows are used).
@@ -949,12 +976,19 @@ def plot_cost_breakdown(
     data = _portfolio(runs)
     order = _policies(data, policies)
     ax = _new_axes(figsize=(max(6.0, 1.6 * len(order) + 3.5), 5)) if ax is None else ax
-    means = data.groupby("policy")[[c[0] for c in _COST_PARTS if c[0] in data]].mean()
-    means = means.reindex(order)
+    cols = [c[0] for c in _COST_PARTS if c[0] in data] + ["total_cost"]
+    means = data.groupby("policy")[cols].mean().reindex(order)
+    if "leftover_cost" in means:
+        # The leftover is a part of the total only when the scenario says so
+        # (leftover.in_total_cost): then the total exceeds the other parts by it.
+        others = means[[c for c in cols[:-1] if c != "leftover_cost"]].sum(axis=1)
+        counted = (means["total_cost"] - others - means["leftover_cost"]).abs()
+        if not (counted <= 1e-6 * means["total_cost"].abs().clip(lower=1)).all():
+            means = means.drop(columns="leftover_cost")
     x = np.arange(len(order))
     bottom = np.zeros(len(order))
     for col, label, color, hatch in _COST_PARTS:
-        if col not in means or (col == "expedite_cost" and not (means[col] > 0).any()):
+        if col not in means or (col in _OPTIONAL_COSTS and not (means[col] > 0).any()):
             continue
         v = means[col].fillna(0.0).to_numpy()
         ax.bar(x, v, 0.6, bottom=bottom, color=color, hatch=hatch, edgecolor="#222222",
@@ -1783,9 +1817,12 @@ def draw_figures(folder: Path | str, style: str = "default") -> Iterator[tuple[s
     sku = skus[0]["id"] if n_sku == 1 else "ALL"
     common = {"policies": policies, "baseline": baseline}
 
+    extra = overbuying_metrics(res.runs)
+
     def tradeoff(fig):
-        plot_tradeoff(res.runs, res.summary, currency=currency, axes=fig.subplots(1, 2),
-                      **common)
+        metrics = ("cash_tied_up", "total_cost", *extra)
+        plot_tradeoff(res.runs, res.summary, currency=currency,
+                      axes=fig.subplots(1, len(metrics)), metrics=metrics, **common)
 
     def distributions(fig):
         plot_distributions(res.runs, currency=currency, axes=fig.subplots(2, 2), **common)
@@ -1825,7 +1862,7 @@ def draw_figures(folder: Path | str, style: str = "default") -> Iterator[tuple[s
 
     n_diff = max(n_pol - 1, 1)
     layout = {
-        "tradeoff": (tradeoff, (11, 4.8)),
+        "tradeoff": (tradeoff, (11 + 5 * len(extra), 4.8)),
         "distributions": (distributions, (11, 8)),
         "inventory": (inventory, (11, 2.3 * n_pol + 1.3)),
         "cash_over_time": (cash_over_time, (11, 4.5)),

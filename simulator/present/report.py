@@ -88,7 +88,8 @@ METRIC_DEFINITIONS = {
     "shortage_cost": "Lost units × lost margin (price − unit cost) + backorder unit-days "
     "× backorder penalty.",
     "expedite_cost": "Premium paid for units bought from a backup (expedite) supplier.",
-    "total_cost": "Holding + ordering + shortage cost (+ expediting premium where used).",
+    "total_cost": "Holding + ordering + shortage cost (+ expediting premium and write-offs "
+    "where they occur, + the horizon's leftover where the scenario counts it).",
     "cash_tied_up": "Mean end-of-day inventory value (on-hand × unit cost).",
     "cash_tied_up_peak": "Maximum end-of-day inventory value (on-hand × unit cost).",
     "cash_in_pipeline": "Mean value of on-order stock (on-order × unit cost), when paid "
@@ -106,6 +107,18 @@ METRIC_DEFINITIONS = {
     "working_capital_peak": "Peak over days of stock plus pipeline (on-hand + on-order) "
     "at unit cost; portfolio: the peak of the sum.",
     "customer_orders": "Customer orders received.",
+    "expired_units": "Units written off at the end of their shelf life (first-expiry-first-"
+    "out).",
+    "obsolete_units": "Units written off at or after a product's end of life.",
+    "rejected_units": "Units in shipments that failed inspection and were returned.",
+    "write_off_cost": "Expired units × unit cost + obsolete units × unit cost × (1 − "
+    "salvage value); part of the total cost.",
+    "leftover_units": "Units on hand at the end of the horizon.",
+    "leftover_value": "Units on hand at the end of the horizon × unit cost.",
+    "leftover_cost": "Leftover value × (1 − salvage value); in the total cost only when "
+    "the scenario says so (leftover: in_total_cost).",
+    "excess_units_end": "On-hand at the end of the horizon beyond the demand expected in the "
+    "next 90 days (leftover.excess_days).",
     "days": "Measured days (after the warm-up).",
 }
 
@@ -134,6 +147,13 @@ SUMMARY_METRICS = (
     ("ordering_cost", "Ordering cost", "money"),
     ("shortage_cost", "Shortage cost", "money"),
     ("expedite_cost", "Expediting premium", "money"),
+    ("write_off_cost", "Written off (expired, obsolete; at cost less salvage)", "money"),
+    ("leftover_cost", "Leftover at the horizon (cost less salvage)", "money"),
+    ("expired_units", "Units expired", "count"),
+    ("obsolete_units", "Units obsolete (after end of life)", "count"),
+    ("rejected_units", "Units rejected at inspection", "count"),
+    ("leftover_value", "Leftover stock at the horizon, at cost", "money"),
+    ("excess_units_end", "Excess units at the horizon", "count"),
     ("cash_tied_up", "Cash tied up (mean)", "money"),
     ("cash_tied_up_peak", "Cash tied up (peak)", "money"),
     ("cash_in_pipeline", "Cash in the pipeline (on order, mean)", "money"),
@@ -144,6 +164,10 @@ SUMMARY_METRICS = (
     ("revenue", "Revenue", "money"),
     ("gross_margin", "Gross margin", "money"),
 )
+
+#: Metrics shown only when some policy has a non-zero mean (features a scenario may not use).
+_ONLY_WHEN_NONZERO = ("expedite_cost", "write_off_cost", "leftover_cost", "expired_units",
+                      "obsolete_units", "rejected_units", "leftover_value", "excess_units_end")
 
 #: Metrics that only mean something under one unmet-demand rule.
 _BACKORDER_ONLY = ("p_backorder_end", "avg_backorders", "backordered_units")
@@ -985,7 +1009,7 @@ def _summary_table(res: Any, colors: Mapping[str, str]) -> str:
             continue
         if metric == "any_stockout_rate" and not several:
             continue  # with one SKU it is the stockout days again
-        if metric == "expedite_cost" and not (s.loc[metric]["mean"].abs() > 0).any():
+        if metric in _ONLY_WHEN_NONZERO and not (s.loc[metric]["mean"].abs() > 0).any():
             continue
         cells = [(_cell(s.loc[(metric, p)], kind, currency) if (metric, p) in s.index
                   else '<td class="num">–</td>') for p in policies]
