@@ -1338,6 +1338,10 @@ def _print_fit(result) -> None:
     click.echo("* assumed (not in the files). Classes: ABC by expected revenue (80 % / 15 %).")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
 def main() -> None:
     """Console-script entry point: exit 2 for bad input, 1 for internal errors.
 
@@ -1350,6 +1354,10 @@ def main() -> None:
     # A script's background job starts with SIGINT ignored (POSIX shells do that
     # without job control); an hour-long run must still stop when interrupted.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    import warnings
+
+    # A warning is one line for the user ("warning: ..."), not a file path and line.
+    warnings.showwarning = _show_warning
     try:
         cli.main(standalone_mode=False)
     except Stopped as exc:

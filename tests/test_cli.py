@@ -199,3 +199,36 @@ def test_plot_style_slides_draws_into_figures_slides(runner):
     assert Path("r/figures/slides/tradeoff.png").is_file()
     assert Path("r/figures/tradeoff.png").is_file()  # the default charts are kept
     assert runner.invoke(cli, ["plot", "r", "--style", "poster"]).exit_code == 2
+
+
+def test_a_warning_is_one_line_for_the_user(tmp_path):
+    """A logo deleted after the run: `report` leaves it out with 'warning: ...', no trace."""
+    import subprocess
+    import sys
+
+    data = {**TINY, "horizon_days": 20, "replications": 2,
+            "report": {"title": "T", "logo": "logo.png"}}
+    (tmp_path / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(data))
+    exe = [sys.executable, "-c", "from simulator.cli import main; main()"]
+    done = subprocess.run([*exe, "run", "s.yaml", "-q", "--no-plots", "--out", "r", "-w", "1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "logo.png").unlink()
+    done = subprocess.run([*exe, "report", "r"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines and all(line.startswith("warning: ") for line in lines), done.stderr
+    assert "UserWarning" not in done.stderr and "logo" in done.stderr
+
+
+def test_a_run_of_one_policy_writes_its_charts_and_report(runner):
+    """No other policy to compare with: differences.csv is empty but readable."""
+    res = runner.invoke(cli, ["run", "classroom", "-p", "jit", "-n", "3", "-w", "1", "--out", "one"])
+    assert res.exit_code == 0, res.output
+    assert Path("one/report.html").is_file() and Path("one/figures/tradeoff.png").is_file()
+    diffs = pd.read_csv("one/differences.csv")
+    assert diffs.empty and "rel_ci_high" in diffs.columns
+    Path("one/differences.csv").write_text("\n")  # as versions before this one wrote it
+    assert runner.invoke(cli, ["report", "one"]).exit_code == 0

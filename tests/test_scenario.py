@@ -140,6 +140,9 @@ def test_report_block_resolves_the_logo_next_to_the_scenario_file(tmp_path):
     path = tmp_path / "sub" / "s.yaml"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ScenarioError, match="report.logo: no such file .*logo.png"):
+        load_scenario(path)  # a missing logo is an error before anything runs
+    (tmp_path / "sub" / "logo.png").write_bytes(b"\x89PNG")
     scn = load_scenario(path)
     assert scn.report.title == "Port strike review"
     assert scn.report.logo == str(tmp_path / "sub" / "logo.png")

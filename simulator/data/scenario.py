@@ -1205,7 +1205,11 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if path.suffix in {".yaml", ".yml"} or path.is_file():
         if not path.exists():
             raise ScenarioError(f"{path}: no such file")
-        return Scenario.from_yaml(path)
+        scenario = Scenario.from_yaml(path)
+        logo = scenario.report.logo if scenario.report else ""
+        if logo and not Path(logo).is_file():  # say so now, not after the simulation
+            raise ScenarioError(f"{path}: report.logo: no such file {logo}")
+        return scenario
     entry = resources.files("simulator.scenarios") / f"{name_or_path}.yaml"
     if not entry.is_file():
         names = ", ".join(builtin_scenarios())

@@ -386,7 +386,13 @@ def paired_differences(
                         "rel_mean": rel, "rel_ci_low": rlo, "rel_ci_high": rhi,
                     }
                 )  # fmt: skip
-    return pd.DataFrame.from_records(records)
+    # The columns even with no other policy than the baseline, so the file reads back.
+    return pd.DataFrame.from_records(records, columns=DIFFERENCE_COLUMNS)
+
+
+DIFFERENCE_COLUMNS = ("policy", "baseline", "sku", "metric", "n", "mean", "sd", "ci_low",
+                      "ci_high", "rel_mean", "rel_ci_low", "rel_ci_high")
+"""Columns of ``differences.csv``."""
 
 
 def _relative(x: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:

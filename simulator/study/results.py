@@ -136,8 +136,20 @@ def load(folder: str | Path) -> Results:
         path=path,
         runs=pd.read_parquet(path / "runs.parquet"),
         summary=pd.read_csv(path / "summary.csv"),
-        differences=pd.read_csv(path / "differences.csv"),
+        differences=_read_differences(path / "differences.csv"),
         daily=pd.read_parquet(path / "daily.parquet"),
         metadata=json.loads((path / "metadata.json").read_text(encoding="utf-8")),
         scenario_yaml=(path / "scenario.yaml").read_text(encoding="utf-8"),
     )
+
+
+def _read_differences(file: Path):
+    """Read ``differences.csv``; a one-policy run's (written empty by older versions) too."""
+    import pandas as pd
+
+    from simulator.study.metrics import DIFFERENCE_COLUMNS
+
+    try:
+        return pd.read_csv(file)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
