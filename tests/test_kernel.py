@@ -20,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import scenario_dicts
 
 from simulator.cli import cli
@@ -31,13 +32,7 @@ from simulator.study.runner import prepared, run_batch, run_scenario
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 BUILTINS = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
-UNSUPPORTED_BUILTINS = {
-    "port-strike": [
-        "policies.hybrid.use_backup: expediting from a backup supplier (skus VITC-60, ZINC-90)",
-        "policies.hybrid_lots.use_backup: expediting from a backup supplier "
-        "(skus VITC-60, ZINC-90)",
-    ],
-}
+UNSUPPORTED_BUILTINS: dict[str, list[str]] = {}
 """Built-in scenarios the fast engine does not run yet, and why (``auto`` runs SimPy)."""
 UNSUPPORTED_FEATURES = {
     "fresh-goods": {"suppliers.dairy.quality", "skus[0].shelf_life_days", "policies.jit.forecast"},
@@ -98,7 +93,6 @@ def test_unsupported_features_are_listed_explicitly():
     scn["skus"][0]["backup_supplier"] = "backup"
     assert unsupported(Scenario.from_dict(scn)) == [
         "suppliers.wholesaler.disruptions[0]: capacity limits",
-        "policies.hybrid.use_backup: expediting from a backup supplier (skus MUG-01)",
         "suppliers.wholesaler.disruptions: port closures with different clearing delays",
     ]
 
@@ -134,12 +128,20 @@ def test_builtin_scenarios_supported_or_listed(name):
         assert reasons == UNSUPPORTED_BUILTINS.get(name, [])
 
 
+def with_capacity(name: str = "classroom") -> Scenario:
+    data = load(name).to_dict()
+    for sup in data["suppliers"].values():
+        sup["disruptions"] = [*sup.get("disruptions", []), {"kind": "capacity", "units_per_week": 500}]
+    return Scenario.from_dict(data)
+
+
 def test_auto_chooses_and_says_why():
     assert choose_engine(load("classroom"), "auto")[0] == "fast"
-    used, why = choose_engine(load("port-strike"), "auto")
-    assert used == "simpy" and "expediting from a backup supplier" in why and "1 more" in why
+    assert choose_engine(load("port-strike"), "auto")[0] == "fast"
+    used, why = choose_engine(with_capacity("port-strike"), "auto")
+    assert used == "simpy" and "capacity limits" in why and "1 more" in why
     with pytest.raises(ValueError, match="--engine fast: the fast engine does not support"):
-        choose_engine(load("port-strike"), "fast")
+        choose_engine(with_capacity(), "fast")
 
 
 # --------------------------------------------------------------------------- agreement
@@ -187,9 +189,6 @@ def supported(data: dict) -> dict:
                 d.pop("clearing_delay", None)
                 if delays[0] is not None:
                     d["clearing_delay"] = delays[0]
-    for spec in data["policies"].values():
-        if spec["type"] in ("safety_stock", "hybrid"):
-            spec["use_backup"] = False
     return data
 
 
@@ -201,7 +200,8 @@ AGREE = settings(max_examples=40, deadline=None,
 @given(scenario_dicts(max_horizon=60))
 def test_random_scenarios_agree(data):
     """Policies, review types, demand kinds, lost sales and backorders, closures, outages,
-    shocks, campaigns, seasonality, packs, MOQ, minimum order values, open orders."""
+    shocks, backup suppliers (expediting), campaigns, seasonality, packs, MOQ, minimum
+    order values, open orders."""
     scn = Scenario.from_dict(supported(data))
     assert unsupported(scn) == []
     assert_agree(scn, [0, 1])
@@ -214,6 +214,36 @@ def test_random_scenarios_agree(data):
 def test_random_scenarios_agree_many(data):
     scn = Scenario.from_dict(supported(data))
     assert_agree(scn, [0, 1, 2])
+
+
+@st.composite
+def expediting(draw):
+    """Random scenarios built to expedite: every SKU with a backup, a slow primary, a fast
+    backup, announced outages on the primary, policies that expedite."""
+    data = supported(draw(scenario_dicts(max_horizon=90)))
+    data["suppliers"]["main"]["lead_time"] = {"dist": "gamma", "mean": draw(st.floats(8, 30)),
+                                              "sd": draw(st.floats(0.5, 6))}  # fmt: skip
+    data["suppliers"]["backup"]["lead_time"] = {"dist": "constant", "value": draw(st.integers(0, 3))}
+    span = data["horizon_days"]
+    data["suppliers"]["main"]["disruptions"].append(
+        {"kind": "supplier_outage", "start": 0, "end": max(1, span // 3),
+         "mode": draw(st.sampled_from(["queue", "refuse"])), "announced": True})  # fmt: skip
+    for sku in data["skus"]:
+        sku["supplier"], sku["backup_supplier"] = "main", "backup"
+    for spec in data["policies"].values():
+        if spec["type"] not in ("safety_stock", "hybrid"):
+            spec.clear()
+            spec.update({"type": "hybrid", "review_every_days": draw(st.integers(1, 7))})
+        spec["use_backup"] = True
+    return data
+
+
+@AGREE
+@given(expediting())
+def test_expediting_scenarios_agree(data):
+    scn = Scenario.from_dict(data)
+    assert unsupported(scn) == []
+    assert_agree(scn, [0, 1])
 
 
 @AGREE
@@ -261,10 +291,12 @@ def test_cli_engine_auto_says_once_and_records_it(tmp_path):
 
 
 def test_cli_engine_fast_on_unsupported_is_one_line_exit_2(tmp_path):
-    res = CliRunner().invoke(cli, ["run", "port-strike", "-n", "2", "-w", "1", "--no-plots",
+    path = tmp_path / "cap.yaml"
+    path.write_text(with_capacity().to_yaml())
+    res = CliRunner().invoke(cli, ["run", str(path), "-n", "2", "-w", "1", "--no-plots",
                                    "--engine", "fast", "--out", str(tmp_path / "r")])  # fmt: skip
     assert res.exit_code == 2
-    assert "does not support policies.hybrid.use_backup" in res.output
+    assert "does not support suppliers.wholesaler.disruptions[0]: capacity limits" in res.output
     assert "Traceback" not in res.output
 
 

@@ -105,14 +105,6 @@ def unsupported(scenario: Scenario) -> list[str]:
     """
     out: list[str] = []
     _walk(scenario, "", out)
-    for name, spec in scenario.policies.items():
-        if getattr(spec, "use_backup", False):
-            users = [s.id for s in scenario.skus if s.backup_supplier is not None]
-            if users:
-                out.append(
-                    f"policies.{name}.use_backup: expediting from a backup supplier "
-                    f"(skus {', '.join(users)})"
-                )
     for name, sup in scenario.suppliers.items():
         delays = {d.clearing_delay.model_dump_json() for d in sup.disruptions
                   if type(d).__name__ == "PortClosure"}  # fmt: skip
@@ -262,6 +254,7 @@ class _Static:
     fixed_outages: list[Any]
     windows: Any
     demand: list[tuple]
+    routes: list[tuple[int, str | None]]
     packed: tuple[np.ndarray, np.ndarray] | None = None
     lead_need: int = 64
     clear_need: int = 4
@@ -307,10 +300,12 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
               for name in names]  # fmt: skip
     shocks = []
     closures = []
+    known = []
     for name in names:
         st = _state_without_random(scenario, name)
         shocks.append(st.shocks)
         closures.append(st.closures)
+        known.append(st.known)
     sh_off = _offsets(shocks)
     cl_off = _offsets(closures)
     P, K = len(policies), len(skus)
@@ -321,6 +316,7 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
     rop = np.zeros((P, K, n))
     upto = np.zeros((P, K, n))
     lot = np.zeros((P, K, n))
+    backup = np.zeros((P, K), np.bool_)
     for p, built in enumerate(policies.values()):
         for k, pol in enumerate(built):
             cls = type(pol)
@@ -335,7 +331,22 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
             if cls is FixedLots:
                 lot[p, k] = np.asarray(pol.q, dtype=float)[:n]
                 can[p, k] = pol.can
+            backup[p, k] = bool(getattr(pol, "use_backup", False)) and (
+                skus[k].backup_supplier is not None
+            )
     sups = [scenario.suppliers[name] for name in names]
+    # The planner's view for expediting (Replication.expedite, planned_arrival): expected
+    # landing of an order placed on each day index, the wait for it, the forecast over it.
+    la = max(plan.arrival.size for plan in plans)
+    pl = np.full((3, K, max(la, n)), np.nan)
+    for k, plan in enumerate(plans):
+        pl[0, k, : plan.arrival.size] = plan.arrival
+        if backup[:, k].any():
+            for i in range(n):
+                delay = float(plan.arrival[i]) - (scenario.first_day + i)
+                pl[2, k, i] = delay
+                pl[1, k, i] = plan.forecast(i, delay)
+    pl = pl[:, :, :la].copy() if la >= n else pl
     args = dict(
         n=n, w0=scenario.warmup_days, first=scenario.first_day,
         lost_sales=scenario.unmet_demand == "lost_sale",
@@ -345,6 +356,9 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
             [r.moq for r in rules],
             [r.pack if r.pack is not None else 0.0 for r in rules],
             [s.initial_on_hand for s in skus],
+            [index[s.backup_supplier] if s.backup_supplier is not None else -1 for s in skus],
+            [p.backup_lead if p.backup_lead is not None else np.nan for p in plans],
+            [p.lead_mean for p in plans],
         ], dtype=float),
         skui=np.array([
             [index[s.supplier] for s in skus],
@@ -360,16 +374,21 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         ], dtype=float).reshape(6, len(sups)),
         oo=np.array([[x[0] for x in oo], [x[1] for x in oo], [x[2] for x in oo]],
                     dtype=float).reshape(3, len(oo)),
-        pol_i=np.stack([kind, period, cont.astype(np.int64)]),
+        pol_i=np.stack([kind, period, cont.astype(np.int64), backup.astype(np.int64)]),
         can=can,
         lev=np.stack([rop, upto, lot]),
+        pl=pl,
     )  # fmt: skip
     # Shocks and closures do not change between replications: their windows, packed.
     windows_static = (
         [[float(x) for x in sh] for g in shocks for sh in g],
         [[float(c[0]), float(c[1]), 0.0, 0.0] for g in closures for c in g],
-        sh_off, cl_off,
+        [[float(a), float(b), float(m == "refuse"), 0.0] for g in known for a, b, m in g],
+        sh_off, cl_off, _offsets(known),
     )
+    routes = [(k, sku.supplier) for k, sku in enumerate(skus)] + [
+        (k, sku.backup_supplier if backup[:, k].any() else None) for k, sku in enumerate(skus)
+    ]
     fixed = [_windows(s) if s is not None else None for s in states]
     static = _Static(
         args=args,
@@ -380,6 +399,7 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         fixed_outages=fixed,
         windows=windows_static,
         demand=_demand_prep(scenario, plans),
+        routes=routes,
     )
     with _static_lock:
         if len(_STATIC) >= 8:
@@ -454,7 +474,8 @@ def run_replications(
             tape, toff = _tapes(scenario, static, streams)
             code = run_replication(
                 a["n"], a["w0"], a["first"], a["lost_sales"], a["skuf"], a["skui"], a["supf"],
-                win, woff, a["oo"], a["pol_i"], a["can"], a["lev"], d_off, d_t, d_q, tape, toff,
+                win, woff, a["oo"], a["pol_i"], a["can"], a["lev"], a["pl"], d_off, d_t, d_q,
+                tape, toff,
                 static.pipe_cap, want, per_sku, stats[b], port[b], daily_sku, daily_all,
             )  # fmt: skip
             if code == 0:
@@ -484,7 +505,8 @@ def _windows_of(
     """Every supplier's windows in this replication, packed (random outages drawn here).
 
     Columns of ``win``: outages (start, end, refuse), then shocks (start, end, ×, +days),
-    then closures (start, end); ``woff[0|1|2, s]`` .. ``woff[.., s + 1]`` index them.
+    then closures (start, end), then the announced outages (start, end, refuse);
+    ``woff[0|1|2|3, s]`` .. ``woff[.., s + 1]`` index them.
     """
     if static.packed is not None:
         return static.packed
@@ -493,13 +515,14 @@ def _windows_of(
         static.suppliers, static.fixed_outages, static.random_outages, strict=True
     ):
         outages.append(_windows(SupplierState(scenario, name, streams)) if rand else fixed)
-    shocks, closures, sh_off, cl_off = static.windows
+    shocks, closures, known, sh_off, cl_off, kn_off = static.windows
     cols = [[a, b, float(r), 0.0] for g in outages for a, b, r in zip(*g, strict=True)]
     o_off = _offsets([g[0] for g in outages])
     n_out = len(cols)
-    cols += shocks + closures
+    cols += shocks + closures + known
     win = np.ascontiguousarray(np.array(cols, dtype=float).reshape(-1, 4).T)
-    woff = np.stack([o_off, sh_off + n_out, cl_off + n_out + len(shocks)])
+    woff = np.stack([o_off, sh_off + n_out, cl_off + n_out + len(shocks),
+                     kn_off + n_out + len(shocks) + len(closures)])  # fmt: skip
     if not any(static.random_outages):  # the same in every replication: pack them once
         static.packed = (win, woff)
     return win, woff
@@ -518,19 +541,22 @@ def _tapes(
     """
     need, clear = static.lead_need, static.clear_need
     parts: list[np.ndarray] = []
-    toff = np.zeros((4, len(scenario.skus)), dtype=np.int64)
+    toff = np.zeros((4, len(static.routes)), dtype=np.int64)
     at = 0
-    for k, sku in enumerate(scenario.skus):
-        j = static.suppliers.index(sku.supplier)
-        dist = scenario.suppliers[sku.supplier].lead_time
-        rng = streams.rng("lead_time", sku.id, sku.supplier)
+    for r, (k, supplier) in enumerate(static.routes):
+        if supplier is None:  # no backup route
+            continue
+        sku = scenario.skus[k]
+        j = static.suppliers.index(supplier)
+        dist = scenario.suppliers[supplier].lead_time
+        rng = streams.rng("lead_time", sku.id, supplier)
         parts.extend(dist.sample(rng, LEAD_TIME_BLOCK) for _ in range(need // LEAD_TIME_BLOCK))
-        toff[0, k], toff[1, k] = at, need
+        toff[0, r], toff[1, r] = at, need
         at += need
         if static.closures[j]:
             delay = static.clearing[j]
-            rng = streams.rng("clearing", sku.id, sku.supplier)
+            rng = streams.rng("clearing", sku.id, supplier)
             parts.append(np.array([float(delay.sample(rng, 1)[0]) for _ in range(clear)]))
-            toff[2, k], toff[3, k] = at, clear
+            toff[2, r], toff[3, r] = at, clear
             at += clear
     return np.concatenate(parts), toff

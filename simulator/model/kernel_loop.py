@@ -31,7 +31,7 @@ STAT = (
     "served", "backordered", "lost", "short", "placed", "ordered", "area", "shipped",
     "order_cost", "cycles", "cycles_short", "pos", "demand_orders", "demand_units",
     "value_sum", "backorder_sum", "backorder_days", "value_max", "capital_max",
-    "on_hand_sum", "on_order_sum", "shipped_sum", "spent_sum", "stockout_days",
+    "on_hand_sum", "on_order_sum", "shipped_sum", "spent_sum", "stockout_days", "expedite",
 )  # fmt: skip
 """Per policy × SKU statistics :func:`run_replication` writes, in this order."""
 NSTAT = len(STAT)
@@ -137,8 +137,11 @@ def _receive(k, time, inclusive, pipe, ist, st):
 
 
 @njit(cache=True, inline="always")
-def _push(k, arrival, qty, due, pipe, ist):
-    """Add a shipment to SKU k's pipeline, sorted by (arrival, order placed); False if full."""
+def _push(k, arrival, qty, due, planned, pipe, ist):
+    """Add a shipment to SKU k's pipeline, sorted by (arrival, order placed); False if full.
+
+    Fields: arrival, units, amount due on receipt, planned landing, sequence number.
+    """
     h = ist[0, k]
     n = ist[1, k]
     cap = pipe.shape[2]
@@ -146,25 +149,35 @@ def _push(k, arrival, qty, due, pipe, ist):
         if n >= cap:
             return False
         for j in range(n):  # move the open shipments to the front
-            for f in range(3):
+            for f in range(5):
                 pipe[f, k, j] = pipe[f, k, h + j]
         h = 0
         ist[0, k] = 0
     j = h + n
     while j > h and pipe[0, k, j - 1] > arrival:  # later equal arrivals go after (heap by seq)
-        for f in range(3):
+        for f in range(5):
             pipe[f, k, j] = pipe[f, k, j - 1]
         j -= 1
+    ist[4, k] += 1
     pipe[0, k, j] = arrival
     pipe[1, k, j] = qty
     pipe[2, k, j] = due
+    pipe[3, k, j] = planned
+    pipe[4, k, j] = ist[4, k]
     ist[1, k] = n + 1
     return True
 
 
 @njit(cache=True, inline="always")
-def _place(k, s, qty, now, skuf, supf, win, woff, tape, toff, ist, pipe, st, ct_):
-    """``Replication.place`` + ``Route.ship`` without capacity: 1 placed, 0 refused, <0 error."""
+def _place(k, r, s, qty, now, x, first, skuf, supf, win, woff, pl, tape, toff, ist, pipe, st,
+           ct_):  # fmt: skip
+    """``Replication.place`` + ``Route.ship`` without capacity: 1 placed, 0 refused, <0 error.
+
+    Route r is SKU k's primary (r = k) or its backup (r = K + k, ``x``: an expedite) to
+    supplier s. The shipment's planned landing (``Replication.planned_arrival``) is kept
+    for the planner's view of the pipeline (``_expedite``).
+    """
+    K = skuf.shape[1]
     lo, hi = woff[0, s], woff[0, s + 1]
     t = now
     if hi > lo:
@@ -174,161 +187,248 @@ def _place(k, s, qty, now, skuf, supf, win, woff, tape, toff, ist, pipe, st, ct_
         while not math.isnan(end):  # up_from: held until the supplier is back
             t = end
             end, refuse = _outage_at(t, lo, hi, win)
+    expected = now  # up_from(now, known=True): the announced outages only
+    lo, hi = woff[3, s], woff[3, s + 1]
+    end, refuse = _outage_at(expected, lo, hi, win)
+    while not math.isnan(end):
+        expected = end
+        end, refuse = _outage_at(expected, lo, hi, win)
     mult = 1.0
     extra = 0.0
     for j in range(woff[1, s], woff[1, s + 1]):
         if win[0, j] <= now and now < win[1, j]:
             mult *= win[2, j]
             extra += win[3, j]
-    if ist[2, k] >= toff[1, k]:
+    if ist[2, r] >= toff[1, r]:
         return -1
-    lead = tape[toff[0, k] + ist[2, k]]
-    ist[2, k] += 1
+    lead = tape[toff[0, r] + ist[2, r]]
+    ist[2, r] += 1
     arrival = t + lead * mult + extra
     moved = woff[2, s + 1] > woff[2, s]
     while moved:  # Route._land: held by a port closure until it ends, plus clearing
         moved = False
         for j in range(woff[2, s], woff[2, s + 1]):
             if win[0, j] <= arrival and arrival < win[1, j]:
-                if ist[3, k] >= toff[3, k]:
+                if ist[3, r] >= toff[3, r]:
                     return -2
-                arrival = win[1, j] + tape[toff[2, k] + ist[3, k]]
-                ist[3, k] += 1
+                arrival = win[1, j] + tape[toff[2, r] + ist[3, r]]
+                ist[3, r] += 1
                 moved = True
+    col = 11 if r < K else 12  # the route's last landing (shipments in order)
     if supf[5, s] != 0.0:
-        if arrival < st[k, 11]:
-            arrival = st[k, 11]
-        st[k, 11] = arrival
+        if arrival < st[k, col]:
+            arrival = st[k, col]
+        st[k, col] = arrival
+    if x:
+        planned = expected + skuf[6, k]
+    else:
+        day = math.floor(expected)
+        idx = day - first
+        if 0 <= idx < pl.shape[2]:
+            planned = pl[0, k, idx] + (expected - day)
+        else:
+            planned = expected + skuf[7, k]
     pay_later = supf[4, s] != 0.0
     due = qty * skuf[0, k] * (1 + supf[3, s]) if pay_later else 0.0
-    if not _push(k, arrival, qty, due, pipe, ist):
+    if not _push(k, arrival, qty, due, planned, pipe, ist):
         return -3
     st[k, 2] += qty
     if not pay_later:
         st[k, 10] += qty * skuf[0, k] * (1 + supf[3, s])
     ct_[k, 4] += 1
     ct_[k, 5] += qty
+    if x:
+        ct_[k, 9] += qty * skuf[0, k] * supf[3, s]
     return 1
 
 
 @njit(cache=True, inline="always")
-def _flush(now, i, periodic, anyjoin, p, skuf, skui, supf, win, woff, pol_i, can, lev, tape,
-           toff, ist, pipe, st, ct_, line_q, lines, nl, rank, placed_ok):  # fmt: skip
+def _expedite(k, i, now, qty, skuf, skui, win, woff, pl, pipe, ist, st):
+    """``Replication.expedite``: units of an order to take from the backup (0: none).
+
+    All of it when the primary is down now; else the shortfall when the stock, with what
+    is *planned* to land before a primary order could, runs out before that order would
+    land and the backup is faster.
+    """
+    s = skui[0, k]
+    end, refuse = _outage_at(now, woff[0, s], woff[0, s + 1], win)
+    if not math.isnan(end):
+        return qty
+    delay = pl[2, k, i]
+    if math.isnan(skuf[6, k]) or delay <= skuf[6, k]:
+        return 0.0
+    horizon = now + delay
+    landing = 0.0
+    h = ist[0, k]
+    last = -1.0
+    while True:  # the open shipments in the order they were placed (the planner's dict)
+        best = -1
+        low = np.inf
+        for j in range(h, h + ist[1, k]):
+            if pipe[4, k, j] > last and pipe[4, k, j] < low:
+                low = pipe[4, k, j]
+                best = j
+        if best < 0:
+            break
+        last = low
+        planned = pipe[3, k, best]
+        if now <= planned and planned <= horizon:
+            landing += pipe[1, k, best]
+    short = pl[1, k, i] - (st[k, 0] - st[k, 1] + landing)
+    if short > 0:
+        return short if short < qty else qty
+    return 0.0
+
+
+@njit(cache=True, inline="always")
+def _order(k, i, now, qty, p, ent, ne, skuf, skui, pol_i, win, woff, pl, pipe, ist, st):
+    """``Replication.order``: SKU k's line(s) for a need of ``qty``; return the lines written.
+
+    ``ent[:, e]`` is line e: SKU, supplier, units, route, expedite (1) or not (0).
+    """
+    K = skuf.shape[1]
+    qty = _order_units(qty, skuf[2, k], skuf[3, k])
+    if pol_i[3, p, k] != 0:
+        fast = _expedite(k, i, now, qty, skuf, skui, win, woff, pl, pipe, ist, st)
+        if fast > 0:
+            fast = _order_units(fast, skuf[2, k], skuf[3, k])
+            fast = qty if qty < fast else fast
+            ent[0, ne] = k
+            ent[1, ne] = skuf[5, k]
+            ent[2, ne] = fast
+            ent[3, ne] = K + k
+            ent[4, ne] = 1.0
+            ne += 1
+            qty = _order_units(qty - fast, skuf[2, k], skuf[3, k]) if qty > fast else 0.0
+    if qty > 0:
+        ent[0, ne] = k
+        ent[1, ne] = skui[0, k]
+        ent[2, ne] = qty
+        ent[3, ne] = k
+        ent[4, ne] = 0.0
+        ne += 1
+    return ne
+
+
+@njit(cache=True, inline="always")
+def _flush(now, i, periodic, p, ent, ne, first, skuf, skui, supf, win, woff, pol_i, can, lev,
+           pl, tape, toff, ist, pipe, st, ct_, rank, scr):  # fmt: skip
     """``Replication.flush``: one purchase order per supplier of the lines written now.
 
-    ``lines[:nl]`` are the SKUs with a line (``line_q[k] > 0``), in turn order.
+    Suppliers in the order their first line was written; on each, the lines in turn
+    order, SKUs at their can-order level joining (periodic reviews), topped up to the
+    minimum order value; the order cost split over the lines the supplier accepted.
+    ``scr`` is scratch: [0] the suppliers' order, [1] a purchase order's lines, [2] which
+    were placed.
     """
     K = skuf.shape[1]
     turns = skui[1]
-    if periodic and anyjoin:  # Replication.joined: SKUs at their can-order level join
-        joined = False
-        for kk in range(K):
-            k = turns[kk]
-            if line_q[k] > 0 or pol_i[0, p, k] != 2 or not can[p, k] > 0:
-                continue
-            s = skui[0, k]
-            busy = False  # only a purchase order another SKU of the supplier triggered
-            for j in range(nl):
-                if skui[0, lines[j]] == s and line_q[lines[j]] > 0 and rank[lines[j]] >= 0:
-                    busy = True
-                    break
-            if not busy:
-                continue
-            q = lev[2, p, k, i]
-            if q <= 0:
-                continue
-            c = lev[0, p, k, i] + can[p, k] * q
-            ip = st[k, 0] - st[k, 1] + st[k, 2]
-            if ip > c:
-                continue
-            want = (math.floor((c - ip) / q) + 1) * q
-            if want > 0:
-                line_q[k] = _order_units(want, skuf[2, k], skuf[3, k])
-                rank[k] = -1 - kk  # joined: not a trigger for the SKUs after it
-                lines[nl] = k
-                nl += 1
-                joined = True
-        if joined:  # back into turn order
-            for a in range(1, nl):
-                x = lines[a]
-                rx = rank[x] if rank[x] >= 0 else -1 - rank[x]
-                b = a
-                while b > 0:
-                    y = lines[b - 1]
-                    ry = rank[y] if rank[y] >= 0 else -1 - rank[y]
-                    if ry <= rx:
-                        break
-                    lines[b] = y
-                    b -= 1
-                lines[b] = x
-    for s in range(supf.shape[1]):
-        here = False
-        for j in range(nl):
-            if skui[0, lines[j]] == s:
-                here = True
-                break
-        if not here:
-            continue
+    ns = 0
+    for e in range(ne):
+        s = int(ent[1, e])
+        seen = False
+        for j in range(ns):
+            if scr[0, j] == s:
+                seen = True
+        if not seen:
+            scr[0, ns] = s
+            ns += 1
+    for js in range(ns):
+        s = scr[0, js]
+        m = 0
+        for e in range(ne):
+            if int(ent[1, e]) == s:
+                scr[1, m] = e
+                m += 1
+        if periodic:  # Replication.joined: SKUs at their can-order level join
+            joined = False
+            for kk in range(K):
+                k = turns[kk]
+                if skui[0, k] != s or pol_i[0, p, k] != 2 or not can[p, k] > 0:
+                    continue
+                on = False
+                for a in range(m):
+                    if int(ent[0, scr[1, a]]) == k:
+                        on = True
+                if on:
+                    continue
+                q = lev[2, p, k, i]
+                if q <= 0:
+                    continue
+                c = lev[0, p, k, i] + can[p, k] * q
+                ip = st[k, 0] - st[k, 1] + st[k, 2]
+                if ip > c:
+                    continue
+                want = (math.floor((c - ip) / q) + 1) * q
+                if want > 0:
+                    ent[0, ne] = k
+                    ent[1, ne] = s
+                    ent[2, ne] = _order_units(want, skuf[2, k], skuf[3, k])
+                    ent[3, ne] = k
+                    ent[4, ne] = 0.0
+                    scr[1, m] = ne
+                    ne += 1
+                    m += 1
+                    joined = True
+            if joined:  # back into turn order
+                for a in range(1, m):
+                    x = scr[1, a]
+                    rx = rank[int(ent[0, x])]
+                    b = a
+                    while b > 0 and rank[int(ent[0, scr[1, b - 1]])] > rx:
+                        scr[1, b] = scr[1, b - 1]
+                        b -= 1
+                    scr[1, b] = x
         min_value = supf[2, s]
         if min_value > 0:  # purchasing.purchase_order, lines in turn order
             value = 0.0
-            for j in range(nl):
-                k = lines[j]
-                if skui[0, k] == s:
-                    value += line_q[k] * skuf[0, k]
+            for a in range(m):
+                e = scr[1, a]
+                value += ent[2, e] * skuf[0, int(ent[0, e])]
             if value > 0 and value < min_value:
                 scale = min_value / value
-                for j in range(nl):
-                    k = lines[j]
-                    if skui[0, k] == s:
-                        q = line_q[k]
+                for a in range(m):
+                    e = scr[1, a]
+                    k = int(ent[0, e])
+                    q = ent[2, e]
+                    if q > 0:
                         x = q * scale
                         if skuf[3, k] != 0.0:
                             x = math.floor(x / skuf[3, k] + _EPS) * skuf[3, k]
-                        line_q[k] = q if q >= x else x
+                        ent[2, e] = q if q >= x else x
                 value = 0.0
-                for j in range(nl):
-                    k = lines[j]
-                    if skui[0, k] == s:
-                        value += line_q[k] * skuf[0, k]
-                for j in range(nl):
-                    k = lines[j]
-                    if skui[0, k] != s:
-                        continue
+                for a in range(m):
+                    e = scr[1, a]
+                    value += ent[2, e] * skuf[0, int(ent[0, e])]
+                for a in range(m):
                     if value >= min_value * (1 - _VALUE_EPS):
                         break
-                    q = line_q[k]
-                    step = skuf[3, k] if skuf[3, k] != 0.0 else (min_value - value) / skuf[0, k]
-                    line_q[k] = q + step
-                    value += step * skuf[0, k]
+                    e = scr[1, a]
+                    k = int(ent[0, e])
+                    q = ent[2, e]
+                    if q > 0:
+                        step = skuf[3, k] if skuf[3, k] != 0.0 else (min_value - value) / skuf[0, k]
+                        ent[2, e] = q + step
+                        value += step * skuf[0, k]
         placed = 0
-        for j in range(nl):
-            k = lines[j]
-            placed_ok[k] = False
-            if skui[0, k] != s:
-                continue
-            code = _place(k, s, line_q[k], now, skuf, supf, win, woff, tape, toff, ist, pipe, st,
-                          ct_)  # fmt: skip
+        for a in range(m):
+            e = scr[1, a]
+            k = int(ent[0, e])
+            code = _place(k, int(ent[3, e]), s, ent[2, e], now, ent[4, e] != 0.0, first, skuf,
+                          supf, win, woff, pl, tape, toff, ist, pipe, st, ct_)  # fmt: skip
             if code < 0:
                 return -code
-            if code == 1:
-                placed_ok[k] = True
-                placed += 1
+            scr[2, a] = code
+            placed += code
         if placed:
             cost = supf[0, s] / placed + supf[1, s]
             share = 1.0 / placed
-            for j in range(nl):
-                k = lines[j]
-                if placed_ok[k]:
+            for a in range(m):
+                if scr[2, a] == 1:
+                    k = int(ent[0, scr[1, a]])
                     ct_[k, 6] += cost
                     st[k, 10] += cost
                     ct_[k, 7] += share
-                    placed_ok[k] = False
-    for j in range(nl):
-        k = lines[j]
-        line_q[k] = 0.0
-        if rank[k] < 0:
-            rank[k] = -1 - rank[k]
     return 0
 
 
@@ -357,7 +457,7 @@ def _flush_plain(now, lines, nl, skuf, skui, supf, tape, toff, ist, pipe, st, ct
             st[k, 11] = arrival
         pay_later = supf[4, s] != 0.0
         due = qty * skuf[0, k] * (1 + supf[3, s]) if pay_later else 0.0
-        if not _push(k, arrival, qty, due, pipe, ist):
+        if not _push(k, arrival, qty, due, np.nan, pipe, ist):
             return 3
         st[k, 2] += qty
         if not pay_later:
@@ -379,7 +479,7 @@ def _flush_plain(now, lines, nl, skuf, skui, supf, tape, toff, ist, pipe, st, ct
 
 @njit(cache=True)
 def run_replication(
-    n, w0, first, lost_sales, skuf, skui, supf, win, woff, oo, pol_i, can, lev,
+    n, w0, first, lost_sales, skuf, skui, supf, win, woff, oo, pol_i, can, lev, pl,
     d_off, d_t, d_q, tape, toff, pipe_cap, want_daily, per_sku, stats, port, daily_sku,
     daily_all,
 ):  # fmt: skip
@@ -390,19 +490,22 @@ def run_replication(
     in ``d_t``/``d_q``. ``pol_i[0|1|2, p, k]`` is policy p's kind, review period and
     continuous flag for SKU k, ``can[p, k]`` its can-order fraction, ``lev[0|1|2, p, k, i]``
     its reorder point, order-up-to level and lot on day index i; ``oo[0|1|2, j]`` the open
-    orders' SKU, landing and units.
+    orders' SKU, landing and units; ``pol_i[3, p, k]`` whether policy p expedites SKU k
+    from its backup; ``pl[0|1|2, k, i]`` the planner's expected landing of an order placed
+    on day index i, the forecast over the wait for it, and that wait.
     """
     K = skuf.shape[1]
     P = pol_i.shape[1]
     H = n - w0
-    pipe = np.empty((3, K, pipe_cap))
-    ist = np.zeros((4, K), np.int64)
-    st = np.zeros((K, 12))
-    ct_ = np.zeros((K, 9))
+    pipe = np.empty((5, K, pipe_cap))
+    ist = np.zeros((5, 2 * K), np.int64)
+    st = np.zeros((K, 13))
+    ct_ = np.zeros((K, 10))
+    ent = np.zeros((5, 3 * K))
+    scr = np.zeros((3, 3 * K), np.int64)
     snap = np.zeros((K, 14))
     line_q = np.zeros(K)
     lines = np.zeros(K, np.int64)
-    placed_ok = np.zeros(K, np.bool_)
     rec = np.zeros((K, 5, H))  # on_hand, backorders, on_order, shipped (cum), spent (cum)
     stock_day = np.zeros((K, n), np.bool_)
     next_review = np.zeros(K, np.int64)
@@ -412,7 +515,7 @@ def run_replication(
         if supf[2, s] > 0:
             plain = False
     turns = skui[1]
-    rank = np.empty(K, np.int64)  # each SKU's turn (negative while a joined line)
+    rank = np.empty(K, np.int64)  # each SKU's turn
     for kk in range(K):
         rank[turns[kk]] = kk
     for p in range(P):
@@ -420,26 +523,33 @@ def run_replication(
         for k in range(K):
             if can[p, k] > 0 and pol_i[0, p, k] == 2:
                 anyjoin = True
+        general = anyjoin or not plain  # lines through the general path (_order, _flush)
         for k in range(K):
-            for c in range(4):
-                ist[c, k] = 0
-            for c in range(12):
+            if pol_i[3, p, k] != 0:
+                general = True
+        for r in range(2 * K):
+            for c in range(5):
+                ist[c, r] = 0
+        for k in range(K):
+            for c in range(13):
                 st[k, c] = 0.0
-            for c in range(9):
+            for c in range(10):
                 ct_[k, c] = 0.0
             st[k, 0] = skuf[4, k]
             st[k, 4] = float(first)
             st[k, 11] = -np.inf
+            st[k, 12] = -np.inf
             line_q[k] = 0.0
             next_review[k] = 0
             for i in range(n):
                 stock_day[k, i] = False
         for j in range(oo.shape[1]):  # open orders, landing as announced
             k = int(oo[0, j])
-            if not _push(k, oo[1, j], oo[2, j], 0.0, pipe, ist):
+            if not _push(k, oo[1, j], oo[2, j], 0.0, oo[1, j], pipe, ist):
                 return 3
             st[k, 2] += oo[2, j]
         nlines = 0
+        ne = 0
         for i in range(n + 1):
             day = first + i
             now = float(day)
@@ -465,6 +575,7 @@ def run_replication(
                     snap[k, 6] = st[k, 3]
                     snap[k, 7] = st[k, 6]
                     snap[k, 8] = ct_[k, 6]
+                    snap[k, 9] = ct_[k, 9]
                     snap[k, 10] = st[k, 7]
                     snap[k, 11] = st[k, 8]
                     snap[k, 12] = ct_[k, 7]
@@ -474,20 +585,23 @@ def run_replication(
                     ip = st[k, 0] - st[k, 1] + st[k, 2]
                     qty = _review(pol_i[0, p, k], ip, lev[0, p, k, i], lev[1, p, k, i],
                                   lev[2, p, k, i])  # fmt: skip
-                    if qty > 0:
+                    if qty > 0 and general:
+                        ne = _order(k, i, now, qty, p, ent, ne, skuf, skui, pol_i, win, woff, pl,
+                                    pipe, ist, st)  # fmt: skip
+                    elif qty > 0:
                         line_q[k] = _order_units(qty, skuf[2, k], skuf[3, k])
                         lines[nlines] = k
                         nlines += 1
-            if nlines > 0 and plain and not anyjoin:
-                code = _flush_plain(now, lines, nlines, skuf, skui, supf, tape, toff, ist, pipe,
-                                    st, ct_, line_q, per_sup)  # fmt: skip
+            if ne > 0:
+                code = _flush(now, i, True, p, ent, ne, first, skuf, skui, supf, win, woff,
+                              pol_i, can, lev, pl, tape, toff, ist, pipe, st, ct_, rank,
+                              scr)  # fmt: skip
                 if code != 0:
                     return code
-                nlines = 0
-            elif nlines > 0:
-                code = _flush(now, i, True, anyjoin, p, skuf, skui, supf, win, woff, pol_i, can,
-                              lev, tape, toff, ist, pipe, st, ct_, line_q, lines, nlines, rank,
-                              placed_ok)  # fmt: skip
+                ne = 0
+            if nlines > 0:
+                code = _flush_plain(now, lines, nlines, skuf, skui, supf, tape, toff, ist, pipe,
+                                    st, ct_, line_q, per_sup)  # fmt: skip
                 if code != 0:
                     return code
                 nlines = 0
@@ -525,17 +639,20 @@ def run_replication(
                         ip = st[k, 0] - st[k, 1] + st[k, 2]
                         want = _review(pol_i[0, p, k], ip, lev[0, p, k, i], lev[1, p, k, i],
                                        lev[2, p, k, i])  # fmt: skip
-                        if want > 0:
+                        if want > 0 and general:
+                            ne = _order(k, i, t, want, p, ent, 0, skuf, skui, pol_i, win, woff,
+                                        pl, pipe, ist, st)  # fmt: skip
+                            code = _flush(t, i, False, p, ent, ne, first, skuf, skui, supf, win,
+                                          woff, pol_i, can, lev, pl, tape, toff, ist, pipe, st,
+                                          ct_, rank, scr)  # fmt: skip
+                            ne = 0
+                            if code != 0:
+                                return code
+                        elif want > 0:
                             line_q[k] = _order_units(want, skuf[2, k], skuf[3, k])
                             lines[0] = k
-                            if plain and not anyjoin:
-                                code = _flush_plain(t, lines, 1, skuf, skui, supf, tape,
-                                                    toff, ist, pipe, st, ct_, line_q,
-                                                    per_sup)  # fmt: skip
-                            else:
-                                code = _flush(t, i, False, anyjoin, p, skuf, skui, supf, win,
-                                              woff, pol_i, can, lev, tape, toff, ist, pipe, st,
-                                              ct_, line_q, lines, 1, rank, placed_ok)  # fmt: skip
+                            code = _flush_plain(t, lines, 1, skuf, skui, supf, tape, toff, ist,
+                                                pipe, st, ct_, line_q, per_sup)  # fmt: skip
                             if code != 0:
                                 return code
         end = float(first + n)
@@ -621,6 +738,7 @@ def _finish(p, n, w0, H, K, d_off, d_q, skuf, turns, rec, stock_day, st, ct_, sn
         out[21] = shipped_sum
         out[22] = spent_sum
         out[23] = days_out
+        out[24] = ct_[k, 9] - snap[k, 9]
     # Portfolio paths, summed in SKU id order: stock value, stock + pipeline, any stockout.
     vmax = -np.inf
     cmax = -np.inf

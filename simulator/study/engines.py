@@ -109,7 +109,7 @@ def _columns(
     holding = value_sum * rate / 365
     ordering = S["order_cost"]
     shortage = S["lost"] * margin_unit + backorder_sum * penalty
-    expedite = np.zeros_like(holding)
+    expedite = S["expedite"]
     cogs_per_day = S["shipped"] * cost / days
     cash = value_sum / days
     shipped = S["shipped_sum"]
