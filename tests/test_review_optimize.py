@@ -150,8 +150,6 @@ def test_a_point_without_an_objective_is_never_chosen():
     assert res.params["S"] != 0
 
 
-@pytest.mark.xfail(strict=True, reason="Infeasible message for a metric with both >= and <= "
-                   "targets judges the <= one on the lower bound ('alone can be met' when not)")  # fmt: skip
 def test_infeasible_message_judges_a_le_target_on_its_upper_bound():
     with pytest.raises(Infeasible) as err:
         optimize(scenario(), "bs", {"S": (130, 150, 10)},
@@ -181,8 +179,6 @@ def test_minimizing_a_larger_is_better_metric_is_refused_or_maximised():
     assert res.params["S"] == 160, res.params  # the highest fill rate, if it maximised
 
 
-@pytest.mark.xfail(strict=True, reason="per sku: one SKU without demand (fill rate undefined) "
-                   "makes the whole search Infeasible ('reaches nan')")  # fmt: skip
 def test_a_sku_without_demand_does_not_make_the_search_infeasible():
     idle = _sku("Z", 20, 6, demand={"per_day": {"dist": "constant", "value": 0}})
     scn = scenario(horizon_days=60, skus=[_sku("X", 20, 6), idle])
@@ -195,8 +191,6 @@ def test_a_sku_without_demand_does_not_make_the_search_infeasible():
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="policy type r_Q without r: the error blames the first "
-                   "dropped point (Q=0) instead of the missing r")  # fmt: skip
 def test_a_missing_required_parameter_is_named():
     with pytest.raises(OptimizeError) as err:
         optimize(scenario(horizon_days=30), "r_Q", {"Q": (0, 100, 50)}, screen_replications=5,
@@ -204,8 +198,6 @@ def test_a_missing_required_parameter_is_named():
     assert "r: required" in str(err.value), str(err.value)
 
 
-@pytest.mark.xfail(strict=True, reason="_clean rounds a range end to 10 digits: "
-                   "service_level_a HIGH 0.99999999999 becomes 1 and is refused as '=1'")  # fmt: skip
 def test_range_ends_are_used_as_given():
     hyb = scenario(horizon_days=30, policies={"h": {"type": "hybrid"}})
     res = optimize(hyb, "h", {"service_level_a": (0.9, 0.99999999999, None)},

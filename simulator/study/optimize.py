@@ -358,7 +358,11 @@ def _axis(key: str, kind: str, rng: Any, n_axes: int) -> _Axis:
         values = low + step * np.arange(n)
         if high - values[-1] > 1e-9 * max(1.0, abs(high)):
             values = np.append(values, high)  # a STEP that does not divide: HIGH is tried too
-    return _Axis(key, kind, tuple(_clean(float(v)) for v in values))
+    # Clean the float noise of the computed values; the ends are used exactly as given.
+    ends = {0: low, len(values) - 1: high}
+    return _Axis(key, kind, tuple(
+        ends[i] if i in ends and math.isclose(float(v), ends[i], rel_tol=1e-9, abs_tol=1e-12)
+        else _clean(float(v)) for i, v in enumerate(values)))  # fmt: skip
 
 
 def _coarsen(axis: _Axis) -> _Axis:
@@ -910,20 +914,22 @@ def optimize(
     else:
         raw = [dict(zip(keys, combo, strict=True))
                for combo in itertools.product(*(a.values for a in axes))]  # fmt: skip
-    points, specs, dropped = [], [], []
+    points, specs, dropped, invalid = [], [], [], []
     for values in raw:
         spec = {**base, **{k: _value(kinds[k], v) for k, v in values.items()}}
+        try:
+            _SPEC.validate_python(spec)
+        except ValidationError as exc:
+            invalid.append((values, _spec_error(exc, spec)))
+            continue
         problem = _point_problem(ptype, spec)
-        if problem is None:
-            try:
-                _SPEC.validate_python(spec)
-            except ValidationError as exc:
-                problem = _spec_error(exc, spec)
         if problem is not None:
             dropped.append((values, problem))
             continue
         points.append({k: _value(kinds[k], v) for k, v in values.items()})
         specs.append(spec)
+    # A spec error (a required parameter missing) says more than a point's own problem.
+    dropped = invalid + dropped
     if dropped:
         first, why = dropped[0]
         if not points:
@@ -1234,16 +1240,25 @@ def _bound(m: Mapping[str, float], t: Target) -> float:
     return m["lower"] if t.lower else m["upper"]
 
 
+def _met(t: Target, bound: float, n: float) -> bool:
+    """Return whether a bound meets a target.
+
+    A metric that no replication defines (a SKU without demand has no fill rate) gives
+    the target nothing to judge: it does not apply, and counts as met.
+    """
+    return n == 0 or t.met(bound)
+
+
 def _meets(metrics: Mapping[str, Mapping[str, float]], targets: list[Target]) -> bool:
     """Whether every target's one-sided bound (at the stats' confidence) meets it."""
-    return all(t.met(_bound(metrics[t.metric], t)) for t in targets)
+    return all(_met(t, _bound(metrics[t.metric], t), metrics[t.metric]["n"]) for t in targets)
 
 
 def _miss(metrics: Mapping[str, Mapping[str, float]], targets: list[Target]) -> str:
     """Say which target a point misses and by what bound."""
     for t in targets:
         b = _bound(metrics[t.metric], t)
-        if not t.met(b):
+        if not _met(t, b, metrics[t.metric]["n"]):
             side = "lower" if t.lower else "upper"
             return f"{t.metric} {side} bound {_fmt(_sig(b))} misses {t.text()}"
     return ""
@@ -1278,13 +1293,13 @@ def _look(g: _Group, st: dict[int, dict[str, Any]], alive: set[int],
             b = fav[t.text()]
             good, bad = (b["upper"][i], b["lower"][i]) if t.lower else (b["lower"][i],
                                                                          b["upper"][i])
-            if not t.met(good):
+            if not _met(t, good, b["n"][i]):
                 side = "upper" if t.lower else "lower"
                 st[p].update(eliminated_at=where, status="infeasible",
                              reason=f"{t.metric} {side} bound {_fmt(_sig(good))} misses "
                                     f"{t.text()} ({at}, {_pct(level)})")  # fmt: skip
                 break
-            clear = clear and t.met(bad)
+            clear = clear and _met(t, bad, b["n"][i])
         else:
             if clear:
                 anchors.append(p)
@@ -1350,7 +1365,8 @@ def _choice_entry(entry: Mapping[str, Any], point: int, params: dict[str, Any], 
     for t in targets:
         b = entry["metrics"][t.metric]
         bound = b["lower"] if t.lower else b["upper"]
-        out["targets"][t.text()] = {"mean": b["mean"], "bound": bound, "met": t.met(bound)}
+        out["targets"][t.text()] = {"mean": b["mean"], "bound": bound,
+                                    "met": _met(t, bound, b["n"])}
     return out
 
 
@@ -1406,6 +1422,9 @@ def _search_table(groups: list[_Group], state: Mapping[str, dict[int, dict[str, 
                 rec[f"{m}_ci_high"] = s["ci_high"]
                 if m in direction:
                     rec[f"{m}_bound"] = s["lower"] if direction[m] else s["upper"]
+                    # Both one-sided bounds: a metric may carry a >= and a <= target.
+                    rec[f"{m}_lower_bound"] = s["lower"]
+                    rec[f"{m}_upper_bound"] = s["upper"]
             rec["feasible"] = bool(e["feasible"])
             d = diffs.get(g.label, {}).get(p)
             chosen = e.get("status") == "chosen"
@@ -1429,7 +1448,7 @@ def _infeasible_message(groups: list[_Group], search: pd.DataFrame, targets: lis
         gkeys = list(g.keys)
         clauses = []
         for t in targets:
-            col = f"{t.metric}_bound"
+            col = f"{t.metric}_{'lower' if t.lower else 'upper'}_bound"
             order = rows.sort_values(col, ascending=not t.lower, kind="stable")
             if order.empty:
                 continue
@@ -1573,7 +1592,7 @@ def verify(result: OptimizeResult, seed: int, replications: int | None = None,
                 recs.append({"group": g.label, "metric": m, "mean": float(b["mean"][0]),
                              "ci_low": float(b["ci_low"][0]), "ci_high": float(b["ci_high"][0]),
                              "bound": bound, "target": t.text() if t else "",
-                             "holds": t.met(bound) if t else True})  # fmt: skip
+                             "holds": _met(t, bound, b["n"][0]) if t else True})  # fmt: skip
     return Verification(seed, n, pd.DataFrame.from_records(recs))
 
 
