@@ -1,0 +1,186 @@
+"""Adversarial review of the overbuying features (issue 16).
+
+Each test is a concrete case where the new features could give wrong or untrustworthy
+numbers: a planner that sees what it should not, a result that jumps when an input
+moves a hair, rows that change when something unrelated does, units or money that
+slip through a window, and the theory the docs cite. Tolerances come from standard
+errors, so the tests pass for any seed.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+from helpers import TINY, run_one, with_sku
+
+from simulator.data.scenario import Scenario, load_scenario
+from simulator.model.replication import Streams, draw_demand, make_plans
+from simulator.study.runner import run_scenario
+
+
+def _runs(data: dict):
+    runs = run_scenario(Scenario.from_dict(data)).runs
+    return runs.sort_values(["policy", "replication", "sku"]).reset_index(drop=True)
+
+
+def _tiny(policy: dict, horizon: int = 60, **sku) -> dict:
+    data = with_sku(TINY, **sku)
+    data["horizon_days"] = horizon
+    data["policies"] = {"p": policy}
+    return data
+
+
+# --------------------------------------------------------------------------- hair-triggers
+
+
+@pytest.mark.parametrize("inspection", [0.01, 0.5])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"type": "jit"},
+        {"type": "jit", "forecast": {"method": "moving_average", "window_days": 5}},
+        {"type": "hybrid", "service_level_a": 0.9},
+    ],
+    ids=["jit", "jit_learned", "hybrid"],
+)
+def test_a_fractional_inspection_keeps_a_daily_quantity_served(policy, inspection):
+    """Constant demand 10 a day, constant lead time 2: every policy serves all of it.
+
+    A shipment inspected until 2.01 serves demand from day 3 (docs/conventions.md: a
+    daily quantity is served at the start of the day), so the lead time to protect is
+    ⌈2 + 0.01⌉ = 3 days. The planner protected ⌈2⌉ + 0.01 = 2.01: JIT's fill rate fell
+    from 100 % at ``inspection_days: 0`` to 25 % at 0.01 (58 % at 0.5), then back to
+    100 % at 1.
+    """
+    data = _tiny(policy, initial_on_hand=100)
+    data["suppliers"]["s"]["quality"] = {"reject_rate": 0.0, "inspection_days": inspection}
+    (tr,) = run_one(Scenario.from_dict(data))
+    assert tr.served_units == tr.demand_units == 600
+    assert not tr.stockout.any()
+
+
+def test_reject_rate_zero_and_a_hair_above_give_the_same_rows():
+    """1e-9 rejects nothing here; its uniforms are the quality stream's own."""
+    data = _two_skus()
+    data["suppliers"]["s"]["quality"] = {"reject_rate": 0.0, "inspection_days": 0.5}
+    a = _runs(data)
+    data["suppliers"]["s"]["quality"]["reject_rate"] = 1e-9
+    b = _runs(data)
+    assert a.equals(b)
+
+
+def test_shelf_life_longer_than_the_horizon_changes_nothing():
+    """Lots that never expire: the same rows as no shelf life (salvage 0 keeps the columns)."""
+    data = _two_skus()
+    data["skus"][0]["salvage_value"] = 0.0
+    a = _runs(data)
+    data["skus"][0]["shelf_life_days"] = 1000
+    b = _runs(data)
+    assert a.equals(b)
+
+
+# --------------------------------------------------------------------------- common random numbers
+
+
+def _two_skus() -> dict:
+    return {
+        "name": "two",
+        "horizon_days": 100,
+        "warmup_days": 20,
+        "seed": 3,
+        "replications": 3,
+        "unmet_demand": "backorder",
+        "suppliers": {
+            "s": {"lead_time": {"dist": "gamma", "mean": 4, "sd": 1.5}, "order_cost": 20},
+            "t": {"lead_time": {"dist": "gamma", "mean": 3, "sd": 1}, "order_cost": 15},
+        },
+        "skus": [
+            {"id": "A", "unit_cost": 2, "price": 5, "supplier": "s", "initial_on_hand": 60,
+             "backorder_cost_per_day": 0.2,
+             "demand": {"per_day": {"dist": "poisson", "mean": 10}}},
+            {"id": "B", "unit_cost": 3, "price": 6, "supplier": "t", "initial_on_hand": 60,
+             "demand": {"customers": {"orders_per_day": 5,
+                                      "order_size": {"dist": "poisson", "mean": 2}}}},
+        ],  # fmt: skip
+        "policies": {
+            "ss": {"type": "safety_stock", "service_level": 0.95},
+            "h": {"type": "hybrid", "forecast": {"method": "exp_smoothing", "alpha": 0.2}},
+            "j": {"type": "jit", "forecast": {"method": "moving_average", "window_days": 7}},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"shelf_life_days": 5},
+        {"goodwill": {"loss_per_unit_short": 0.01}},
+        {"lifecycle": {"end_of_life": 60}},
+        {"demand": {"per_day": {"dist": "poisson", "mean": 10},
+                    "regime_changes": {"per_year": 3,
+                                       "multiplier": {"dist": "uniform", "low": 0.5,
+                                                      "high": 1.5}}}},
+    ],  # fmt: skip
+    ids=["shelf_life", "goodwill", "end_of_life", "regime_changes"],
+)
+def test_a_feature_on_one_sku_leaves_the_other_skus_rows_alone(change):
+    """SKU A gains a feature on its own streams; SKU B (its own supplier) keeps every row."""
+    base = _two_skus()
+    base["skus"][0]["salvage_value"] = 0.0  # overbuying columns on both sides
+    data = copy.deepcopy(base)
+    data["skus"][0].update(change)
+    a, b = _runs(base), _runs(data)
+    cols = [c for c in a.columns if c in b.columns]
+    assert a.loc[a.sku == "B", cols].reset_index(drop=True).equals(
+        b.loc[b.sku == "B", cols].reset_index(drop=True)
+    )
+
+
+def test_one_policy_alone_gives_its_rows_of_the_full_run():
+    """``-p``: each policy's rows with every overbuying feature on equal its rows in the full run."""
+    data = load_scenario("fresh-goods").to_dict()
+    data.update(horizon_days=40, replications=2)
+    data["skus"][0]["goodwill"] = {"loss_per_unit_short": 0.001}
+    full = _runs(data)
+    for name, spec in data["policies"].items():
+        alone = copy.deepcopy(data)
+        alone["policies"] = {name: spec}
+        alone.pop("baseline", None)
+        one = _runs(alone)
+        assert full[full.policy == name].reset_index(drop=True)[one.columns].equals(one), name
+
+
+# --------------------------------------------------------------------------- no peeking
+
+
+def test_regime_changes_and_rejections_reach_no_decision_before_they_happen():
+    """A learned policy's reviews before the first regime change, and before the first
+    inspection ends, are those of a run without them."""
+    pol = {"type": "hybrid", "forecast": {"method": "exp_smoothing", "alpha": 0.3}}
+    data = _tiny(pol, horizon=120, demand={"per_day": {"dist": "poisson", "mean": 10}})
+    data["seed"] = 11
+    plain = Scenario.from_dict(data)
+
+    def reviews(scn, before):
+        log: list = []
+        run_one(scn, log=log)
+        return [e for e in log if e[1] in ("review", "order") and e[0] < before]
+
+    changed = copy.deepcopy(data)
+    changed["skus"][0]["demand"]["regime_changes"] = {
+        "per_year": 20, "multiplier": {"dist": "constant", "value": 3.0}
+    }  # fmt: skip
+    scn = Scenario.from_dict(changed)
+    units = draw_demand(scn, Streams(scn.seed, 0), make_plans(scn))[0].units()
+    base_units = draw_demand(plain, Streams(plain.seed, 0), make_plans(plain))[0].units()
+    first = int(np.flatnonzero(units != base_units)[0])
+    assert first > 5
+    assert reviews(scn, first) == reviews(plain, first)
+
+    rejected = copy.deepcopy(data)
+    rejected["suppliers"]["s"]["quality"] = {"reject_rate": 1.0, "inspection_days": 3}
+    passed = copy.deepcopy(rejected)
+    passed["suppliers"]["s"]["quality"]["reject_rate"] = 0.0
+    # The first order is placed at day 0 and its inspection ends at 2 + 3 = 5.
+    a = reviews(Scenario.from_dict(rejected), 5)
+    assert a == reviews(Scenario.from_dict(passed), 5) and len(a) >= 5
