@@ -83,6 +83,26 @@ def _means(**kw):
     return {p: {"fill_rate": f, "total_cost": c} for p, (f, c) in kw.items()}
 
 
+def test_pick_breaks_a_cost_tie_the_same_way_whatever_the_policy_order():
+    means = _means(jit=(0.97, 100.0), hybrid=(0.99, 100.0))
+    backwards = dict(reversed(list(means.items())))
+    assert report._pick(means, 0.95) == report._pick(backwards, 0.95)
+
+
+def test_pick_never_picks_a_policy_without_a_fill_rate():
+    # A class or SKU with no demand under one policy has fill rate NaN. With no policy
+    # at the floor, max() over NaN kept whichever policy came first: "a" in this order.
+    means = _means(a=(math.nan, 10.0), b=(0.90, 20.0), c=(0.80, 5.0))
+    for order in (["a", "b", "c"], ["c", "b", "a"], ["b", "a", "c"]):
+        assert report._pick({p: means[p] for p in order}, 0.95) == ("b", False)
+
+
+def test_pick_with_no_fill_rate_anywhere_does_not_depend_on_order():
+    means = _means(a=(math.nan, 10.0), b=(math.nan, 5.0))
+    assert report._pick(means, 0.95) == report._pick(dict(reversed(list(means.items()))),
+                                                     0.95)
+
+
 def _summary_rows(policy: str, metric: str, mean, lo, hi, p5, p95) -> dict:
     return {"policy": policy, "sku": "ALL", "metric": metric, "n": 60, "mean": mean,
             "sd": 0.0, "ci_low": lo, "ci_high": hi, "p5": p5, "p50": mean, "p95": p95}

@@ -1076,11 +1076,27 @@ def _pick(means: Mapping[str, Mapping[str, float]], min_fill_rate: float) -> tup
 
     Rule: the lowest mean total cost among the policies whose mean fill rate is at least
     ``min_fill_rate``; when none reaches it, the one with the highest fill rate.
+
+    The pick does not depend on the order of the policies: a tie on cost goes to the
+    higher fill rate, then to the name; a policy without a fill rate (no demand) never
+    counts as reaching the floor, and with no fill rate anywhere the cheapest is named.
     """
-    ok = [p for p, m in means.items() if m["fill_rate"] >= min_fill_rate]
+
+    def fill(p: str) -> float:
+        v = float(means[p]["fill_rate"])
+        return v if math.isfinite(v) else -math.inf
+
+    def cost(p: str) -> float:
+        v = float(means[p]["total_cost"])
+        return v if math.isfinite(v) else math.inf
+
+    names = sorted(means)
+    ok = [p for p in names if fill(p) >= min_fill_rate]
     if ok:
-        return min(ok, key=lambda p: means[p]["total_cost"]), True
-    return max(means, key=lambda p: means[p]["fill_rate"]), False
+        return min(ok, key=lambda p: (cost(p), -fill(p), p)), True
+    if any(math.isfinite(fill(p)) for p in names):
+        return min(names, key=lambda p: (-fill(p), cost(p), p)), False
+    return min(names, key=lambda p: (cost(p), p)), False
 
 
 def _rule_text(min_fill_rate: float) -> str:
@@ -1111,7 +1127,7 @@ def _class_groups(res: Any, min_fill_rate: float) -> dict[str, Any]:
                   and (not meets or means[p]["fill_rate"] >= min_fill_rate)]
         margin = None
         if rivals:
-            rival = min(rivals, key=lambda p: means[p]["total_cost"])
+            rival = min(rivals, key=lambda p: (means[p]["total_cost"], p))
             a = g[g["policy"] == best].set_index("replication")["total_cost"]
             b = g[g["policy"] == rival].set_index("replication")["total_cost"]
             margin = (rival, _stats((b - a).dropna().to_numpy()))
