@@ -184,3 +184,53 @@ def test_regime_changes_and_rejections_reach_no_decision_before_they_happen():
     # The first order is placed at day 0 and its inspection ends at 2 + 3 = 5.
     a = reviews(Scenario.from_dict(rejected), 5)
     assert a == reviews(Scenario.from_dict(passed), 5) and len(a) >= 5
+
+
+# --------------------------------------------------------------------------- goodwill
+
+
+@pytest.mark.parametrize("units", ["continuous", "whole"])
+@pytest.mark.parametrize("unmet", ["lost_sale", "backorder"])
+def test_goodwill_does_not_make_running_short_cheaper(unmet, units):
+    """30 units, 10 demanded a day, nothing ordered: 50 units of the common path go unsold.
+
+    With goodwill, customers who stop coming are sales lost for good: they must cost
+    the margin as a lost sale does. They cost nothing, so the more customers a policy
+    drove away the cheaper it looked (a lean JIT's total cost fell from $825 to $584 at
+    ``loss_per_unit_short: 0.002``).
+    """
+    rows = {}
+    for g in (0.0, 0.05):
+        data = _tiny({"type": "base_stock", "S": 0}, horizon=8,
+                     goodwill={"loss_per_unit_short": g})  # fmt: skip
+        data.update(unmet_demand=unmet, units=units, replications=1)
+        rows[g] = _runs(data).iloc[0]
+    plain, thinned = rows[0.0], rows[0.05]
+    assert plain["goodwill_lost_units"] == 0
+    assert thinned["demand_units"] < plain["demand_units"]
+    if unmet == "lost_sale":
+        assert thinned["lost_units"] + thinned["goodwill_lost_units"] == pytest.approx(50)
+        assert thinned["shortage_cost"] == pytest.approx(plain["shortage_cost"]) == 150
+    else:
+        assert thinned["goodwill_lost_units"] == pytest.approx(
+            plain["demand_units"] - thinned["demand_units"]
+        )
+        # No backorder penalty here: the shortage cost is the sales lost, at margin $3.
+        assert thinned["shortage_cost"] == pytest.approx(thinned["goodwill_lost_units"] * 3.0)
+
+
+def test_a_stopped_campaign_is_not_goodwill_lost():
+    """A campaign that stops thins demand by plan, not by lost customers: nothing is charged."""
+    demand = {
+        "per_day": {"dist": "constant", "value": 10},
+        "campaigns": [{"start": 0, "end": 8, "uplift": 2, "stop_below": 15}],
+    }
+    data = _tiny({"type": "base_stock", "S": 0}, horizon=8, demand=demand, initial_on_hand=40)
+    data["replications"] = 1
+    row = _runs(data).iloc[0]
+    assert row["goodwill_lost_units"] == 0
+    # With goodwill as well, only goodwill's share is charged: never more than the units
+    # the stopped campaign left.
+    data["skus"][0]["goodwill"] = {"loss_per_unit_short": 0.05}
+    both = _runs(data).iloc[0]
+    assert 0 < both["goodwill_lost_units"] <= row["demand_units"] - both["demand_units"] + 1e-9

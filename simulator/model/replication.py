@@ -367,7 +367,7 @@ class Warehouse:
         "ordered", "placed", "log", "name", "order_cost", "expedite",
         "planned", "cycles", "cycles_short", "lost_since", "pos", "spent", "due",
         "lots", "life", "expired", "dead", "rejected", "rejects", "today", "short_units",
-        "dem_units", "dem_orders",
+        "dem_units", "dem_orders", "goodwill_lost",
     )  # fmt: skip
 
     def __init__(
@@ -416,6 +416,7 @@ class Warehouse:
         self.short_units = 0.0  # units not served at once, whole run (goodwill)
         self.dem_units = 0.0  # units demanded, counted as served (a thinned path)
         self.dem_orders = 0
+        self.goodwill_lost = 0.0  # units of the common path customers no longer ordered
 
     def expect(self, arrival: float, qty: float, planned: float = math.nan) -> None:
         """Add a shipment to the pipeline, due at ``arrival`` (planned for ``planned``)."""
@@ -739,22 +740,32 @@ class Replication:
         x = self.extra[k]
         pipe = w.pipeline
         log = self.log
-        keep = 1.0
+        keep = stop = 1.0  # the share of the common path kept; by a stopped campaign alone
         if x.thin is not None:
             keep = (1.0 - x.loss) ** w.short_units if x.loss else 1.0
             for (a, b, uplift, _), stopped in zip(x.stops, x.stopped, strict=True):
                 if stopped and a <= i < b and uplift > 1:
                     keep /= uplift
+                    stop /= uplift
         daily = self.plans[k].whole_days
         whole = self.scenario.units == "whole"
         for t, qty in orders:
             n = x.count
             x.count += 1
             if x.thin is not None and keep < 1.0:
+                # What goodwill took is the demand a stopped campaign alone would have
+                # kept (the same uniform) less what is kept: sales lost for good.
                 u = x.thin[i][n]
                 if daily:
-                    qty = float(binom.ppf(u, qty, keep)) if whole else qty * keep
+                    kept = float(binom.ppf(u, qty, keep)) if whole else qty * keep
+                    if keep < stop:
+                        base = qty if stop >= 1.0 else (
+                            float(binom.ppf(u, qty, stop)) if whole else qty * stop)
+                        w.goodwill_lost += base - kept
+                    qty = kept
                 elif u >= keep:
+                    if u < stop:
+                        w.goodwill_lost += qty
                     continue
             if pipe and pipe[0][0] <= t:
                 w.receive_until(t, inclusive=True)
@@ -1056,7 +1067,7 @@ class Replication:
                     self.start[k] = _counters(w)
                     if extra:
                         self.start_extra[k] = (w.expired, w.dead, w.rejected, w.dem_units,
-                                               w.dem_orders)  # fmt: skip
+                                               w.dem_orders, w.goodwill_lost)  # fmt: skip
                 # 2. Review: every policy on the first day, periodic ones every R days.
                 if i % period == 0 and i < n:
                     qty = review(i, w.on_hand - w.backorders + w.on_order)
@@ -1133,6 +1144,7 @@ class Replication:
                     "expired_units": w.expired - e0[0],
                     "obsolete_units": w.dead - e0[1],
                     "rejected_units": w.rejected - e0[2],
+                    "goodwill_lost_units": w.goodwill_lost - e0[5],
                     "on_hand_end": w.on_hand,
                     "demand_after": self.demand[k].after,
                     "leftover_in_total_cost": leftover is not None and leftover.in_total_cost,

@@ -49,6 +49,7 @@ METRICS = (
 OVERBUYING_METRICS = (
     "expired_units", "obsolete_units", "rejected_units", "write_off_cost",
     "leftover_units", "leftover_value", "leftover_cost", "excess_units_end",
+    "goodwill_lost_units",
 )  # fmt: skip
 """Extra columns of a scenario that uses an overbuying feature (docs/overbuying.md), after
 ``METRICS``. Other scenarios' tables keep exactly the columns of ``METRICS``."""
@@ -110,6 +111,9 @@ def replication_rows(
         ordering = tr.ordering_cost
         margin = max(sku.price - sku.unit_cost, 0.0)
         shortage = tr.lost_units * margin + backorder_sum * sku.backorder_cost_per_day
+        if tr.extra is not None and tr.extra.get("goodwill_lost_units"):
+            # Goodwill: the sales customers no longer made are lost sales too.
+            shortage += tr.extra["goodwill_lost_units"] * margin
         expedite = tr.expedite_cost
         cogs_per_day = tr.shipped_units * sku.unit_cost / days
         cash = value_sum / days
@@ -260,6 +264,8 @@ def _overbuying(row: dict[str, Any], extra: dict[str, Any], sku: Any) -> None:
     ``write_off_cost`` = expired units × unit cost + obsolete units × unit cost × (1 −
     salvage); ``leftover_value`` = on-hand at the end × unit cost; ``leftover_cost`` =
     that × (1 − salvage), counted in ``total_cost`` only with ``leftover.in_total_cost``.
+    ``goodwill_lost_units`` (demand customers no longer placed after shortages) is charged
+    at the unit margin in ``shortage_cost``, as lost sales are.
     """
     salvage = sku.salvage_value or 0.0
     cost = sku.unit_cost
@@ -267,6 +273,7 @@ def _overbuying(row: dict[str, Any], extra: dict[str, Any], sku: Any) -> None:
     row["expired_units"] = extra["expired_units"]
     row["obsolete_units"] = extra["obsolete_units"]
     row["rejected_units"] = extra["rejected_units"]
+    row["goodwill_lost_units"] = extra.get("goodwill_lost_units", 0.0)
     row["write_off_cost"] = (
         extra["expired_units"] * cost + extra["obsolete_units"] * cost * (1 - salvage)
     )
