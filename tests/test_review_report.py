@@ -103,6 +103,22 @@ def test_pick_with_no_fill_rate_anywhere_does_not_depend_on_order():
                                                      0.95)
 
 
+def test_findings_callout_says_when_a_class_pick_is_not_resolved():
+    # catalog, class A: hybrid is $1,728 cheaper than safety_stock per season, but the
+    # paired 95 % CI runs from $40 dearer to $3,495 cheaper. The Findings' one-line
+    # "class A (14 SKUs): hybrid" read as settled.
+    def entry(best, rival, lo, hi):
+        return {"best": best, "meets": True, "skus": ["x"] * 3,
+                "margin": (rival, {"mean": (lo + hi) / 2, "ci_low": lo, "ci_high": hi})}
+
+    groups = {"A": entry("hybrid", "safety_stock", -40.0, 3495.0),
+              "B": entry("safety_stock", "hybrid", 4836.0, 6365.0)}
+    text = _text(report._class_picks_sentence(groups, COLORS, 0.95))
+    a_part, b_part = text.split("class B")
+    assert "not distinguishable" in a_part and "safety_stock" in a_part
+    assert "not distinguishable" not in b_part
+
+
 def _summary_rows(policy: str, metric: str, mean, lo, hi, p5, p95) -> dict:
     return {"policy": policy, "sku": "ALL", "metric": metric, "n": 60, "mean": mean,
             "sd": 0.0, "ci_low": lo, "ci_high": hi, "p5": p5, "p50": mean, "p95": p95}

@@ -1153,9 +1153,22 @@ def _class_picks_sentence(groups: Mapping[str, Any], colors: Mapping[str, str],
     """One line naming the best policy per class (details in the class table)."""
     if len(groups) < 2:
         return ""
+    def caveat(entry: Mapping[str, Any]) -> str:
+        """Say when the pick's paired cost margin over the runner-up is not resolved."""
+        if not entry["meets"]:
+            return " (none reaches the floor)"
+        margin = entry.get("margin")
+        if margin is None:
+            return ""
+        rival, m = margin
+        lo = float(m.get("ci_low", math.nan))
+        if math.isfinite(lo) and lo > 0:
+            return ""
+        return (f" (not distinguishable on cost from {_policy(rival, colors)}: the paired "
+                "95 % CI of the margin includes zero)")
+
     picks = "; ".join(f"class {_e(c)} ({len(v['skus'])} SKUs): {_policy(v['best'], colors)}"
-                      + ("" if v["meets"] else " (none reaches the floor)")
-                      for c, v in groups.items())
+                      + caveat(v) for c, v in groups.items())
     return (f'<p class="callout"><strong>Policy per ABC class</strong> — {picks}. Rule: '
             f'{_e(_rule_text(min_fill_rate))}; see <a href="#classes">By ABC class</a>.</p>')
 
