@@ -234,3 +234,25 @@ def test_a_stopped_campaign_is_not_goodwill_lost():
     data["skus"][0]["goodwill"] = {"loss_per_unit_short": 0.05}
     both = _runs(data).iloc[0]
     assert 0 < both["goodwill_lost_units"] <= row["demand_units"] - both["demand_units"] + 1e-9
+
+
+# --------------------------------------------------------------------------- the horizon's leftover
+
+
+def test_excess_counts_every_day_it_is_asked_for_whatever_the_other_policies():
+    """``excess_days: 600`` at 10 a day expects 6,000 units after the horizon.
+
+    The expected demand was cut at the plans' look-ahead (about 400 days, longer when
+    another policy has long ``cover_days``), so 2,000 units on hand counted as 0 or as
+    excess depending on which policies ran beside it.
+    """
+    jit = {"type": "jit"}
+    data = _tiny(jit, horizon=8, initial_on_hand=6100)
+    data["leftover"] = {"excess_days": 600}
+    data["replications"] = 1
+    alone = _runs(data)
+    assert alone["excess_units_end"].iloc[0] == pytest.approx(6100 - 80 - 6000)
+    data["policies"]["long"] = {"type": "safety_stock", "quantity": "cover_days",
+                                "cover_days": 300}  # fmt: skip
+    both = _runs(data)
+    assert both[both.policy == "p"]["excess_units_end"].iloc[0] == pytest.approx(20)

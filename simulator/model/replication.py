@@ -1239,6 +1239,8 @@ def make_plans(scenario: Scenario) -> list[Plan]:
     )
     lead = max(s.lead_time.mean for s in scenario.suppliers.values())
     lookahead = int(math.ceil(3 * lead + longest)) + 400
+    if scenario.leftover is not None:  # excess_units_end looks this far past the horizon
+        lookahead = max(lookahead, scenario.leftover.excess_days)
     return [make_plan(scenario, s, classes[s.id], lookahead) for s in scenario.skus]
 
 
