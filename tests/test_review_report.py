@@ -119,6 +119,18 @@ def test_findings_callout_says_when_a_class_pick_is_not_resolved():
     assert "not distinguishable" not in b_part
 
 
+def test_sku_rows_keep_their_order_when_the_scenario_lists_skus_in_another_order():
+    runs = pd.DataFrame({"policy": "jit", "sku": ["B2", "A1", "C3"], "replication": 0,
+                         "revenue": [0.0, 0.0, 5.0], "demand_units": [0.0, 0.0, 1.0]})
+    classes = {"A1": "C", "B2": "C", "C3": "C"}
+
+    def order(ids):
+        res = SimpleNamespace(runs=runs, metadata={"skus": [{"id": i} for i in ids]})
+        return report._sku_order(res, classes)
+
+    assert order(["A1", "B2", "C3"]) == order(["C3", "B2", "A1"])
+
+
 def _summary_rows(policy: str, metric: str, mean, lo, hi, p5, p95) -> dict:
     return {"policy": policy, "sku": "ALL", "metric": metric, "n": 60, "mean": mean,
             "sd": 0.0, "ci_low": lo, "ci_high": hi, "p5": p5, "p50": mean, "p95": p95}

@@ -1221,15 +1221,16 @@ def _class_section(res: Any, colors: Mapping[str, str], groups: Mapping[str, Any
 
 
 def _sku_order(res: Any, classes: Mapping[str, str]) -> list[str]:
-    """SKUs by class, then by mean revenue (the baseline's), largest first."""
+    """SKUs by class, then by mean revenue over all policies, largest first, then name."""
     runs = res.runs[res.runs["sku"] != "ALL"]
     if "revenue" in runs:
         revenue = runs.groupby("sku")["revenue"].mean()
     else:
         revenue = runs.groupby("sku")["demand_units"].mean()
     skus = [str(s["id"]) for s in res.metadata.get("skus") or ()] or list(revenue.index)
+    # ties (equal revenue, e.g. none) by name: the order of the scenario file changes nothing
     return sorted(skus, key=lambda s: (classes.get(s, "~") or "~",
-                                       -float(revenue.get(s, 0.0))))
+                                       -float(revenue.get(s, 0.0)), s))
 
 
 _SKU_TABLES = (
