@@ -547,9 +547,7 @@ def read_sales(path: str | Path, options: FitOptions | None = None) -> Sales:
     prices = _prices(lines)
     lines, orders = _apply_returns(lines, orders, options.returns, notes)
     if orders == "order id":
-        # Sum each order's lines of a SKU; a cancellation line reduces its own order.
-        lines = (lines.groupby(["order", "sku"], sort=False, as_index=False)
-                 .agg(day=("day", "min"), time=("time", "min"), units=("units", "sum")))
+        lines = _orders_by_id(lines)
     elif orders == "timestamp":
         lines = (lines[lines["units"] > 0]
                  .groupby(["time", "sku"], sort=False, as_index=False)
@@ -563,6 +561,35 @@ def read_sales(path: str | Path, options: FitOptions | None = None) -> Sales:
                  prices=prices, path=path, rows_read=n_read, rows_used=used, orders=orders,
                  columns=cols, notes=notes, first_day=lines["day"].min(),
                  last_day=max(lines["day"].max(), lines["day"].min()))
+
+
+def _orders_by_id(lines: pd.DataFrame) -> pd.DataFrame:
+    """Sum each order's lines of a SKU per day; a cancellation reduces its own order.
+
+    An order id seen on several days is one order per day: a till's receipt numbers or
+    an ERP's document numbers restart (daily, yearly), and merging them would move every
+    later day's orders onto the first. A cancellation (a negative line kept by
+    ``--returns cancel``) reduces the same order and SKU on the latest day up to its
+    own, else the first day after it.
+    """
+    key = ["order", "sku", "day"]
+    pos = (lines[lines["units"] > 0].groupby(key, sort=False, as_index=False)
+           .agg(time=("time", "min"), units=("units", "sum")))
+    neg = lines[lines["units"] < 0].groupby(key, as_index=False)["units"].sum()
+    if neg.empty:
+        return pos
+    targets = pos[key].rename(columns={"day": "target"}).sort_values("target")
+    neg = neg.sort_values("day")
+    back = pd.merge_asof(neg, targets, left_on="day", right_on="target", by=["order", "sku"],
+                         direction="backward")
+    fwd = pd.merge_asof(neg, targets, left_on="day", right_on="target", by=["order", "sku"],
+                        direction="forward")
+    back["target"] = back["target"].fillna(fwd["target"])
+    back = back.dropna(subset=["target"])
+    less = back.groupby(["order", "sku", "target"])["units"].sum()
+    idx = pd.MultiIndex.from_frame(pos[key])
+    pos["units"] = pos["units"].to_numpy() + less.reindex(idx).fillna(0.0).to_numpy()
+    return pos
 
 
 def _prices(lines: pd.DataFrame) -> pd.DataFrame:
