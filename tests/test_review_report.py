@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import matplotlib
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 from simulator import cli
@@ -129,6 +130,15 @@ def test_sku_rows_keep_their_order_when_the_scenario_lists_skus_in_another_order
         return report._sku_order(res, classes)
 
     assert order(["A1", "B2", "C3"]) == order(["C3", "B2", "A1"])
+
+
+@pytest.mark.parametrize("p5,p95", [(1023.1, 1023.4), (22_610.0, 22_640.0)])
+def test_compact_money_cell_does_not_call_distinct_ends_equal(p5, p95):
+    # The SKU tables wrote "$22.6k (p5 = p95)" for p5 $22,610, p95 $22,640: certainty
+    # where seasons differ.
+    r = {"mean": (p5 + p95) / 2, "ci_low": p5, "ci_high": p95, "p5": p5, "p95": p95}
+    cell = _text(report._compact_cell(r, "money", "$"))
+    assert "p5 = p95" not in cell
 
 
 def _summary_rows(policy: str, metric: str, mean, lo, hi, p5, p95) -> dict:

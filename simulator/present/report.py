@@ -587,9 +587,12 @@ def _compact_cell(r: Mapping[str, float], kind: str, currency: str, css: str = "
         pm = _pm(half / scale, "count", currency, d)
         if pm not in ("", "± 0"):
             pm += {1e3: "k", 1e6: "M"}.get(scale, "")
-        lo = _kmoney(float(r["p5"]), currency, scale, d)
-        hi = _kmoney(float(r["p95"]), currency, scale, d)
-        spread = f"{lo} – {hi}" if lo != hi else f"{lo} (p5 = p95)"
+        p5, p95 = float(r["p5"]), float(r["p95"])
+        if abs(p95 - p5) <= 1e-9 * max(1.0, abs(p5), abs(p95)):  # equal up to float noise
+            spread = f"{_kmoney(p5, currency, scale, d)} (p5 = p95)"
+        else:  # ends that differ never read alike: "$22.61k – $22.64k", not "p5 = p95"
+            k = _distinct_decimals(lambda v, k: _kmoney(v, currency, scale, k), [p5, p95], d)
+            spread = f"{_kmoney(p5, currency, scale, k)} – {_kmoney(p95, currency, scale, k)}"
     else:
         d = _base_decimals(mean, kind)
         head = _plain(mean, kind, currency, d)
