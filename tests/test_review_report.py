@@ -15,9 +15,10 @@ import pytest
 from scipy import stats
 
 from simulator import cli
-from simulator.present import report
+from simulator.present import plots, report
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 COLORS = {"jit": "#0072B2", "safety_stock": "#E69F00", "hybrid": "#009E73"}
 
@@ -139,6 +140,26 @@ def test_compact_money_cell_does_not_call_distinct_ends_equal(p5, p95):
     r = {"mean": (p5 + p95) / 2, "ci_low": p5, "ci_high": p95, "p5": p5, "p95": p95}
     cell = _text(report._compact_cell(r, "money", "$"))
     assert "p5 = p95" not in cell
+
+
+def test_sku_heatmap_never_rounds_a_short_fill_rate_up_to_100():
+    # catalog, HOOK-SET under safety_stock: 99.96 % drawn as "100.0 %", while the
+    # report's tables write 99.96 %.
+    rows = [{"policy": "safety_stock", "sku": s, "abc_class": "A", "replication": 0,
+             "fill_rate": f, "demand_units": 10.0}
+            for s, f in (("HOOK-SET", 0.99962), ("VASE", 0.9))]
+    ax = plots.plot_sku_heatmap(pd.DataFrame(rows))
+    texts = [t.get_text() for t in ax.texts]
+    plt.close(ax.figure)
+    assert "100.0 %" not in texts
+    assert "99.96 %" in texts
+
+
+def test_slide_headlines_never_round_a_share_to_none_or_all():
+    # "short on 0.0 % of SKU-days" for 0.04 %, "100 % less" for 99.6 % less
+    assert plots._pct_text(0.0004) != "0.0 %"
+    assert plots._pct_text(0.996) != "100 %"
+    assert plots._pct_text(0.23) == "23 %" and plots._pct_text(0.045) == "4.5 %"
 
 
 def _summary_rows(policy: str, metric: str, mean, lo, hi, p5, p95) -> dict:

@@ -1170,6 +1170,14 @@ def plot_abc_classes(
     return axes
 
 
+def _share_text(value: float, decimals: int = 1) -> str:
+    """Write a share as %; 99.96 % is not a perfect "100.0 %", nor 0.04 % "0.0 %"."""
+    while decimals < 4 and (value < 1 and round(value * 100, decimals) >= 100
+                            or value > 0 and round(value * 100, decimals) <= 0):
+        decimals += 1
+    return f"{value * 100:.{decimals}f} %"
+
+
 def _sku_order(runs: pd.DataFrame, skus: Sequence[Mapping[str, Any]] | None) -> list[str]:
     """SKUs sorted by ABC class, then by expected revenue (largest first)."""
     items = runs[runs["sku"] != "ALL"]
@@ -1224,7 +1232,7 @@ def plot_sku_heatmap(
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 if np.isfinite(values[i, j]):
-                    ax.text(j, i, f"{values[i, j] * 100:.1f} %", ha="center", va="center",
+                    ax.text(j, i, _share_text(values[i, j]), ha="center", va="center",
                             fontsize=8.5, color=_ink(cmap(norm(values[i, j]))))
     abc = items.groupby("sku")["abc_class"].first()
     ax.set_xticks(np.arange(len(order)), [policy_label(p, baseline, "\n") for p in order])
@@ -1335,7 +1343,7 @@ def _slide_ticks(axes) -> None:
 def _pct_text(share: float) -> str:
     """Format a share as a short percentage: ``23 %``, ``4.5 %``, ``0.3 %``."""
     v = 100.0 * share
-    return f"{v:.0f} %" if v >= 10 or v == 0 else f"{v:.1f} %"
+    return _share_text(share, 0 if v >= 10 or v == 0 else 1)
 
 
 def _means(runs: pd.DataFrame, metric: str, order: Sequence[str]) -> pd.Series:
