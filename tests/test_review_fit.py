@@ -52,3 +52,19 @@ def test_a_cancellation_on_a_later_day_still_reduces_its_order(tmp_path):
              for i, d in enumerate(pd.date_range("2024-01-02", periods=40, freq="D"))]
     f = fit_history(_csv(tmp_path / "s.csv", rows)).skus[0]
     assert f.units[0] == 3 and f.units.sum() == 123
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def test_identical_lines_within_one_order_are_kept(tmp_path):
+    """Two identical lines of one order are two units sold; the order exported twice is
+    still one order."""
+    rows = []
+    for k, d in enumerate(DAYS[:60]):
+        rows += [{"order": f"o{k}", "date": f"{d:%Y-%m-%d}", "sku": "A", "qty": 1}] * 2
+        rows += [{"order": f"o{k}", "date": f"{d:%Y-%m-%d}", "sku": "B", "qty": 1}]
+    twice = [r for r in rows if r["order"] in ("o3", "o7")]  # two orders exported twice
+    r = fit_history(_csv(tmp_path / "s.csv", rows + twice))
+    assert {f.sku: f.units.sum() for f in r.skus} == {"A": 120, "B": 60}
+    assert any("duplicate" in n for n in r.notes)

@@ -532,6 +532,8 @@ def read_sales(path: str | Path, options: FitOptions | None = None) -> Sales:
     # (an order id or a time of day); without them two equal rows may be two sales.
     dup = df.loc[lines.index].duplicated()
     dropped = 0
+    if dup.any() and orders is not None:
+        dup = _repeated_orders(df.loc[lines.index], lines, orders)
     if dup.any():
         if orders is not None:
             dropped = int(dup.sum())
@@ -561,6 +563,31 @@ def read_sales(path: str | Path, options: FitOptions | None = None) -> Sales:
                  prices=prices, path=path, rows_read=n_read, rows_used=used, orders=orders,
                  columns=cols, notes=notes, first_day=lines["day"].min(),
                  last_day=max(lines["day"].max(), lines["day"].min()))
+
+
+def _repeated_orders(raw: pd.DataFrame, lines: pd.DataFrame, orders: str) -> pd.Series:
+    """Mark the rows of orders exported more than once (True: drop the row).
+
+    Two identical lines of one order are two sales; an order exported twice repeats
+    all its lines. So within each order (id and day, or timestamp) the counts of its
+    identical rows are divided by their greatest common divisor g: g > 1 means the
+    whole order was repeated g times, and the copies beyond the first are dropped. An
+    order of nothing but identical lines cannot be told from one exported twice: it
+    is read as exported twice.
+    """
+    row = pd.Series(pd.util.hash_pandas_object(raw, index=False).to_numpy(), index=raw.index)
+    key = ([lines["order"], lines["time"].dt.normalize()] if orders == "order id"
+           else [lines["time"]])  # fmt: skip
+    n = row.groupby([*key, row]).transform("size").to_numpy()
+    group = pd.Series(0, index=raw.index).groupby(key).ngroup().to_numpy()
+    g = pd.Series(n).groupby(group).transform("min").to_numpy()
+    while True:  # the gcd per order: min of gcd(g, n) until it divides every count
+        new = pd.Series(np.gcd(g, n)).groupby(group).transform("min").to_numpy()
+        if (new == g).all():
+            break
+        g = new
+    nth = row.groupby([*key, row]).cumcount()
+    return pd.Series(nth.to_numpy() >= n // g, index=raw.index)
 
 
 def _orders_by_id(lines: pd.DataFrame) -> pd.DataFrame:
