@@ -491,9 +491,19 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
                 continue
             r = rows.loc[(policy, metric)]
             half = (r["ci_high"] - r["ci_low"]) / 2
+            if abs(half) <= 1e-9 * max(1.0, abs(r["mean"])):
+                half = 0.0  # every season alike up to float noise: "± 0", not "± 0.0000"
             mean, pm = _fmt(kind, r["mean"], cur), _half_width(kind, half, cur)
+            pm = "0" if half == 0 else pm
             lo, hi = _fmt(kind, r["p5"], cur, unit=False), _fmt(kind, r["p95"], cur, unit=False)
-            cells.append(f"{mean} [dim]± {pm}[/dim]\n[dim]{lo} – {hi}[/dim]")
+            spread = f"{lo} – {hi}"
+            if kind == "pct":  # 99.98 % is not "100.0 %", nor p5 99.96 % "100.0 – 100.0"
+                from simulator.present.report import _base_decimals, _interval, _plain
+
+                d = _base_decimals(r["mean"], "ratio")
+                mean = _plain(r["mean"], "ratio", cur, d)
+                spread = _interval(r["p5"], r["p95"], "ratio", cur, d, "p5 = p95 = {}")
+            cells.append(f"{mean} [dim]± {pm}[/dim]\n[dim]{spread}[/dim]")
         table.add_row(policy, *cells)
     console = Console()
     if not console.is_terminal:

@@ -173,3 +173,18 @@ def _terminal(rows, capsys, policies=("safety_stock",)) -> str:
             "unmet_demand": "lost_sale"}
     cli._print_summary(pd.DataFrame(rows), meta)
     return capsys.readouterr().out
+
+
+def test_terminal_summary_never_reads_as_certainty(capsys):
+    # port-strike, safety_stock: "100.0 % ± 0.02" over "100.0 – 100.0" for a fill rate
+    # below 100 % in some seasons; fresh-goods: "$3,349 ± 0.0000" for a peak that is the
+    # same in every season (float noise).
+    rows = [_summary_rows("safety_stock", "fill_rate", 0.99985, 0.9997, 1.0, 0.9996, 1.0),
+            _summary_rows("safety_stock", "stockout_rate", 0.0004, 0.0, 0.0009, 0.0,
+                          0.0004),
+            _summary_rows("safety_stock", "working_capital_peak", 3349.25,
+                          3349.25 - 2e-12, 3349.25 + 2e-12, 3349.25, 3349.25)]
+    out = _terminal(rows, capsys)
+    assert "100.0 %" not in out
+    assert "100.0 – 100.0" not in out and "0.0 – 0.0" not in out
+    assert "0.0000" not in out
