@@ -520,7 +520,7 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
         + f".\nCosts per {days}-day season"
         + (" (total cost includes lost margin, an opportunity cost)"
            if metadata.get("unmet_demand") == "lost_sale" else "")
-        + (". Written off: expired, obsolete and rejected stock at cost less salvage"
+        + (". Written off: expired and obsolete stock at cost less salvage"
            if len(metrics) > len(KEY_METRICS) else "")
         + ". Cash in stock: mean inventory value; stock in transit: mean value on order; "
         "peak working capital: the most cash in stock and in transit on any day."

@@ -710,7 +710,7 @@ def test_cost_breakdown_and_tradeoff_show_write_offs_when_stock_expires():
     assert (port.write_off_cost > 0).any()
     ax = plots.plot_cost_breakdown(runs)
     labels = ax.get_legend_handles_labels()[1]
-    assert "Written off (expired, obsolete, rejected)" in labels
+    assert "Written off (expired, obsolete)" in labels  # rejected stock is returned, no cost
     # Each bar's height is the policy's mean total cost (the parts add up).
     tops = {}
     for patch in ax.patches:

@@ -188,3 +188,13 @@ def test_terminal_summary_never_reads_as_certainty(capsys):
     assert "100.0 %" not in out
     assert "100.0 – 100.0" not in out and "0.0 – 0.0" not in out
     assert "0.0000" not in out
+
+
+def test_written_off_is_not_said_to_include_rejected_stock(capsys):
+    # write_off_cost is expired + obsolete (less salvage); rejected shipments go back to
+    # the supplier and cost nothing. The terminal and the cost breakdown said "rejected".
+    rows = [_summary_rows("safety_stock", "write_off_cost", 41010.0, 40654.0, 41366.0,
+                          38036.0, 43261.0)]
+    assert "rejected" not in _terminal(rows, capsys)
+    labels = [label for col, label, *_ in plots._COST_PARTS if col == "write_off_cost"]
+    assert labels and "rejected" not in labels[0]

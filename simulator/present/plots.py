@@ -125,7 +125,7 @@ _COST_PARTS = (
     ("ordering_cost", "Ordering", "#8c8c8c", None),
     ("shortage_cost", "Shortage", "#d4d4d4", "xx"),
     ("expedite_cost", "Expediting", "#ffffff", ".."),
-    ("write_off_cost", "Written off (expired, obsolete, rejected)", "#a6611a", "//"),
+    ("write_off_cost", "Written off (expired, obsolete)", "#a6611a", "//"),
     ("leftover_cost", "Leftover at the horizon", "#dfc27d", "\\\\"),
 )
 _OPTIONAL_COSTS = {"expedite_cost", "write_off_cost", "leftover_cost"}
