@@ -198,3 +198,17 @@ def test_written_off_is_not_said_to_include_rejected_stock(capsys):
     assert "rejected" not in _terminal(rows, capsys)
     labels = [label for col, label, *_ in plots._COST_PARTS if col == "write_off_cost"]
     assert labels and "rejected" not in labels[0]
+
+
+def test_differences_chart_says_stockout_days_are_demand_weighted():
+    rows = []
+    for sku in ("ALL", "a", "b"):
+        for metric in ("fill_rate", "stockout_rate", "total_cost", "cash_tied_up"):
+            rows.append({"policy": "hybrid", "baseline": "jit", "sku": sku,
+                         "metric": metric, "mean": 0.01, "ci_low": 0.0, "ci_high": 0.02,
+                         "rel_mean": 0.1})
+    axes = plots.plot_differences(pd.DataFrame(rows))
+    titles = [a.get_title() + " " + a.get_xlabel() for a in axes]
+    plt.close(axes[0].figure)
+    stockout = next(t for t in titles if "Stockout" in t)
+    assert "demand-weighted" in stockout or "SKU-days" in stockout

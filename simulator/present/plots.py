@@ -1085,7 +1085,10 @@ def plot_differences(
         ax.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
         if fmt == "money":
             _money_axis(ax.xaxis, currency)
-        ax.set_title(f"{_SHORT_NAMES.get(metric, metric)}: policy − {baseline}", fontsize=10)
+        name = _SHORT_NAMES.get(metric, metric)
+        if metric == "stockout_rate" and _sku_count(differences) > 1:
+            name = "Stockout days (SKU-days, demand-weighted)"
+        ax.set_title(f"{name}: policy − {baseline}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     for ax in axes[len(metrics):]:
         ax.set_visible(False)
