@@ -909,7 +909,7 @@ def _fit_skus(sales: Sales, options: FitOptions, notes: list[str]) -> tuple[list
     bounds = np.searchsorted(codes[order_of], np.arange(len(skus) + 1))
     dates = pd.date_range(first, last, freq="D")
     fits: list[SkuFit] = []
-    short: list[tuple[str, np.ndarray, np.ndarray | None, int]] = []
+    short: list[tuple[str, np.ndarray, np.ndarray | None, int, int]] = []
     excluded: list[str] = []
     for k, sku in enumerate(skus):
         if sku == "ALL":
@@ -918,26 +918,38 @@ def _fit_skus(sales: Sales, options: FitOptions, notes: list[str]) -> tuple[list
             continue
         x = units[k]
         demand_days = np.flatnonzero(x > 0)
-        start = int(demand_days[0])
-        if start > 0:
-            # Launched late? Only if a gap this long before its first sale would be
-            # unlikely (< 0.1 %) at the rate it sold afterwards.
-            f = demand_days.size / (n_all - start)
-            if (1 - min(f, 0.999999)) ** start < 1e-3:
-                notes.append(f"{sku}: first sale on {dates[start]:%Y-%m-%d}, history taken "
-                             "from then (treated as launched then)")
-            else:
-                start = 0
-        x = x[start:]
-        c = counts[k, start:] if counts is not None else None
+        start, end = int(demand_days[0]), int(demand_days[-1])
+        # Launched late, or stopped selling (discontinued, or out of stock to the end)?
+        # Only if a silent stretch this long before its first or after its last sale
+        # would be unlikely (< 0.1 %) at the rate it sold in between; otherwise those
+        # days are ordinary zero days.
+        # The rate between the first and the last sale, (D - 1) / span: the first sale
+        # only marks where the span begins. Under MIN_DEMAND_DAYS sales it says too little
+        # to cut the end; the start is then tested at the rate after the first sale.
+        few = demand_days.size < MIN_DEMAND_DAYS
+        share = (demand_days.size / (n_all - start) if few
+                 else (demand_days.size - 1) / max(end - start, 1))  # fmt: skip
+        share = min(share, 0.999999)
+        if start > 0 and (1 - share) ** start < 1e-3:
+            notes.append(f"{sku}: first sale on {dates[start]:%Y-%m-%d}, history taken "
+                         "from then (treated as launched then)")
+        else:
+            start = 0
+        gap = n_all - 1 - end
+        if not few and gap > 0 and (1 - share) ** gap < 1e-3:
+            notes.append(f"{sku}: no sale in the last {gap} days (discontinued, or out of "
+                         f"stock?): demand fitted to its last sale on {dates[end]:%Y-%m-%d}; "
+                         "remove it from the scenario if it is no longer sold")
+            stop = end + 1
+        else:
+            stop = n_all
+        x = x[start:stop]
+        c = counts[k, start:stop] if counts is not None else None
         sz = sizes_all[order_of[bounds[k]:bounds[k + 1]]] if counts is not None else None
-        gap = x.size - 1 - int(demand_days[-1] - start)
-        if gap > max(60, 3 * x.size / max(demand_days.size, 1)):
-            notes.append(f"{sku}: no sale in the last {gap} days (discontinued?)")
         if x.size < MIN_DAYS or demand_days.size < MIN_DEMAND_DAYS:
-            short.append((sku, x, c, start))
+            short.append((sku, x, c, start, stop))
             continue
-        fits.append(_fit_one(sku, dates[start:], x, c, sz))
+        fits.append(_fit_one(sku, dates[start:stop], x, c, sz))
     if short:
         names = ", ".join(s[0] for s in short[:8]) + (" …" if len(short) > 8 else "")
         if options.short_history == "exclude":
@@ -950,8 +962,8 @@ def _fit_skus(sales: Sales, options: FitOptions, notes: list[str]) -> tuple[list
                          f"{MIN_DAYS} days or {MIN_DEMAND_DAYS} days with a sale) get a pooled "
                          f"model (their own mean, the other SKUs' dispersion): {names}")
             ratio = float(np.median([_var_ratio(f) for f in fits])) if fits else 1.0
-            for sku, x, c, start in short:
-                fits.append(_pooled(sku, dates[start:], x, c, ratio))
+            for sku, x, c, start, stop in short:
+                fits.append(_pooled(sku, dates[start:stop], x, c, ratio))
     fits.sort(key=lambda f: f.sku)
     return fits, excluded
 
