@@ -94,6 +94,8 @@ class Plan:
     """How the SKU is bought (packs, MOQ); lots are rounded to it."""
     inspection: float = 0.0
     """Days a primary shipment is inspected after it lands before it can be sold."""
+    end: int | None = None
+    """Day index of an announced end of life (no demand from it on), or None."""
 
     def lead(self, spacing: float, order_up_to: bool = True) -> tuple[float, float]:
         """Mean and variance of the lead time to protect, orders ``spacing`` days apart.
@@ -406,12 +408,21 @@ class BaseStock(_Rule):
 
 
 class FixedLots(_Rule):
-    """(r, Q): order the smallest multiple of Q that lifts IP above r."""
+    """(r, Q): order the smallest multiple of Q that lifts IP above r.
 
-    def __init__(self, spec: PolicySpec, rop: np.ndarray, q: np.ndarray) -> None:
+    ``end``: the day index of an announced end of life. From it on there is no demand
+    to order lots for; only what customers still wait for (backorders) is ordered.
+    With r = 0 and the dead stock written off (IP = 0), "order when IP <= r" bought a
+    lot at every review, each written off as it landed.
+    """
+
+    def __init__(
+        self, spec: PolicySpec, rop: np.ndarray, q: np.ndarray, end: int | None = None
+    ) -> None:
         super().__init__(spec, rop, rop + q)
         self.q = q.tolist()
         self.can = getattr(spec, "can_order", 0.0)
+        self.end = end
 
     def join(self, i: int, ip: float) -> float:
         """Order n·Q when IP <= c = r + can_order·Q, n the smallest with IP + n·Q > c.
@@ -421,7 +432,7 @@ class FixedLots(_Rule):
         and saves an order of its own soon after.
         """
         q = self.q[i]
-        if self.can <= 0 or q <= 0:
+        if self.can <= 0 or q <= 0 or (self.end is not None and i >= self.end):
             return 0.0
         c = self.rop[i] + self.can * q
         if ip > c:
@@ -430,6 +441,8 @@ class FixedLots(_Rule):
 
     def review(self, i: int, ip: float) -> float:
         """Order n·Q when IP <= r, n the smallest with IP + n·Q > r."""
+        if self.end is not None and i >= self.end:
+            return -ip if ip < -1e-9 else 0.0
         r = self.rop[i]
         if ip > r:
             return 0.0
@@ -495,7 +508,7 @@ def _jit(spec: JitSpec, plan: Plan) -> Policy:
         level, _ = plan.window(_protection(spec, plan).days)
         return BaseStock(spec, level, level)
     rop, _ = plan.window(_protection(spec, plan, _lot_days(spec, q, plan)).days)
-    return FixedLots(spec, rop, q)
+    return FixedLots(spec, rop, q, plan.end)
 
 
 def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
@@ -506,7 +519,7 @@ def _safety_stock(spec: SafetyStockSpec, plan: Plan) -> Policy:
         rop = demand + spec.weeks_of_cover * 7 * plan.mean[: plan.n_days]
     else:
         rop = _level(spec.service_level, cover, plan)
-    return FixedLots(spec, rop, q)
+    return FixedLots(spec, rop, q, plan.end)
 
 
 def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
@@ -519,7 +532,7 @@ def _hybrid(spec: HybridSpec, plan: Plan) -> Policy:
         level = _level(target, cover, plan)
     if q is None:
         return BaseStock(spec, level, level)
-    return FixedLots(spec, level, q)
+    return FixedLots(spec, level, q, plan.end)
 
 
 class Learned:
@@ -562,6 +575,7 @@ class Learned:
         base_mean, base_var = demand_moments(plan.sku)
         self.calendar = plan.mean / base_mean if base_mean > 0 else np.ones(plan.mean.size)
         seasonal = spec.forecast.method == "seasonal"
+        self.end = plan.end if seasonal else None  # only the calendar's reader knows it
         start = base_mean if seasonal else float(plan.mean[0]) if plan.mean.size else 0.0
         self.prior = (start, math.sqrt(max(float(plan.var[0]), 0.0)) if plan.var.size else 0.0)
 
@@ -633,7 +647,15 @@ class LearnedRun:
         return level, q
 
     def review(self, i: int, ip: float) -> float:
-        """Order up to the learned level, or lots lifting IP above the learned reorder point."""
+        """Order up to the learned level, or lots lifting IP above the learned reorder point.
+
+        From an announced end of life on, a forecast on the calendar (``seasonal``) knows
+        there is no demand: it orders only what customers wait for (backorders). Its
+        buffer, sized from past errors, otherwise kept buying stock that was dead on
+        arrival.
+        """
+        if self.rule.end is not None and i >= self.rule.end:
+            return -ip if ip < -1e-9 else 0.0
         r, q = self._levels(i)
         if not self.rule.lots:
             gap = r - ip
@@ -644,6 +666,8 @@ class LearnedRun:
 
     def join(self, i: int, ip: float) -> float:
         """Apply the can-order rule to the learned reorder point and lot."""
+        if self.rule.end is not None and i >= self.rule.end:
+            return 0.0
         r, q = self._levels(i)
         if self.can <= 0 or q <= 0 or not self.rule.lots:
             return 0.0
@@ -782,6 +806,8 @@ def make_plan(scenario: Scenario, sku: Sku, abc_class: str, lookahead: int) -> P
         order_gap=gap,
         buy=buying(scenario, sku),
         inspection=inspection,
+        end=(scenario.day_of(sku.lifecycle.end_of_life) - scenario.first_day
+             if sku.lifecycle is not None and sku.lifecycle.announced else None),  # fmt: skip
     )
 
 
