@@ -104,3 +104,59 @@ def test_a_stockout_inside_the_history_is_not_low_demand(tmp_path):
     x[100:160] = 0  # two months out of stock
     f = fit_history(_csv(tmp_path / "s.csv", _daily_rows({"A": x}))).skus[0]
     assert abs(f.base_mean - 10) < 4 * math.sqrt(10 / 305)
+
+
+# --------------------------------------------------------------------------- lead times
+
+
+def _po_rows(n=40):
+    rows = []
+    for i, d in enumerate(pd.date_range("2024-01-01", periods=n, freq="7D")):
+        # 95 units arrive after 10 days, the 5 back-ordered units after 40
+        rows.append({"PO": f"P{i}", "Vendor": "v", "SKU": "A", "Order Date": f"{d:%Y-%m-%d}",
+                     "Received": f"{d + pd.Timedelta(days=10):%Y-%m-%d}", "Qty": 95,
+                     "Due Date": f"{d + pd.Timedelta(days=12):%Y-%m-%d}"})
+        rows.append({"PO": f"P{i}", "Vendor": "v", "SKU": "A", "Order Date": f"{d:%Y-%m-%d}",
+                     "Received": f"{d + pd.Timedelta(days=40):%Y-%m-%d}", "Qty": 5,
+                     "Due Date": f"{d + pd.Timedelta(days=12):%Y-%m-%d}"})
+    return rows
+
+
+def test_partial_receipts_are_one_lead_time_per_purchase_order(tmp_path):
+    """A PO received in two parts was two lead times (10 and 40 days: mean 25, sd 15), and
+    each late remainder counted as an order overtaken (39 'crossed'). One lead time per
+    PO, the units' mean wait: 0.95·10 + 0.05·40 = 11.5 days; nothing crossed."""
+    rng = np.random.default_rng(0)
+    sales = _csv(tmp_path / "s.csv", _daily_rows({"A": rng.poisson(5, 365)}))
+    r = fit_history(sales, _csv(tmp_path / "po.csv", _po_rows()))
+    v = r.suppliers["v"]
+    assert v.leads.size == 40
+    assert v.lead_time == {"dist": "constant", "value": 11.5}
+    assert v.crossed == 0 and v.deliver_in_order
+    assert v.on_time == 0  # never complete by the promised date
+
+
+# --------------------------------------------------------------------------- order
+
+
+def test_shuffled_rows_give_the_same_scenario(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = []
+    for d in DAYS[:200]:
+        for i in range(rng.poisson(4)):
+            sku = rng.choice(["A", "B", "C"])
+            rows.append({"Receipt No": str(i + 1), "date": f"{d:%Y-%m-%d}", "sku": sku,
+                         "qty": int(rng.integers(1, 4)), "price": "2.50"})
+    rows += rows[5:7] + [dict(rows[10], qty=-1)]
+    df = pd.DataFrame(rows)
+    df.to_csv(tmp_path / "a.csv", index=False)
+    df.sample(frac=1, random_state=1).to_csv(tmp_path / "b.csv", index=False)
+    po = pd.DataFrame(_po_rows(12))
+    po.to_csv(tmp_path / "pa.csv", index=False)
+    po.sample(frac=1, random_state=2).to_csv(tmp_path / "pb.csv", index=False)
+
+    def body(name, po_name):
+        text = fit_history(tmp_path / name, tmp_path / po_name).text
+        return [ln for ln in text.splitlines() if not ln.startswith("description:")]
+
+    assert body("a.csv", "pa.csv") == body("b.csv", "pb.csv")

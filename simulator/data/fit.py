@@ -1278,10 +1278,7 @@ def _fit_suppliers(purchases: Purchases | None, options: FitOptions,
         return {}, {}
     out: dict[str, SupplierFit] = {}
     for name, g in pl.groupby("supplier", sort=True):
-        # One shipment per purchase order (or per order and receipt date): a PO of
-        # ten lines is one lead time, not ten.
-        key = ["po", "ordered", "received"] if (g["po"] != "").any() else ["ordered", "received"]
-        ship = g.drop_duplicates(key).sort_values(["ordered", "received"])
+        ship, partial = _per_order(g)
         leads = ship["lead"].to_numpy(dtype=float)
         # Crossing: a shipment ordered later that lands before an earlier order's.
         rec = ship["received"].to_numpy()
@@ -1294,12 +1291,15 @@ def _fit_suppliers(purchases: Purchases | None, options: FitOptions,
         due = ship["due"]
         if due.notna().any():
             has = due.notna()
-            on_time = float((ship["received"][has] <= due[has]).mean())
+            on_time = float((ship["complete"][has] <= due[has]).mean())
         elif options.lead_time is not None:
             on_time = float((leads <= options.lead_time).mean())
         else:
             on_time = math.nan
         lt, why = _lead_dist(leads)
+        if partial:
+            why += (f"; {partial} order(s) received in parts: one lead time per order, "
+                    "the mean wait of its units (on time: complete by the due date)")
         out[str(name)] = SupplierFit(name=str(name), lead_time=lt, leads=leads,
                                      source="purchases", why=why, on_time=on_time,
                                      crossed=crossed, deliver_in_order=crossed == 0)
@@ -1307,6 +1307,27 @@ def _fit_suppliers(purchases: Purchases | None, options: FitOptions,
     counts = counts.reset_index().sort_values(["sku", "n", "last"], ascending=[True, False, False])
     sku_supplier = dict(counts.drop_duplicates("sku")[["sku", "supplier"]].to_numpy())
     return out, {str(k): str(v) for k, v in sku_supplier.items()}
+
+
+def _per_order(g: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """One row per purchase order of one supplier, and how many came in parts.
+
+    A purchase order is its PO id, else its order date. A PO of ten lines is one lead
+    time, not ten; a PO received in parts is one lead time too (the simulator delivers
+    an order at once): the mean wait of its units (lines without a quantity count
+    once). ``received`` is the order date plus that wait, ``complete`` its last receipt.
+    """
+    order = g["po"].where(g["po"] != "", "@" + g["ordered"].dt.strftime("%Y-%m-%d"))
+    w = g["units"].where(g["units"] > 0, 1.0).fillna(1.0)
+    t = pd.DataFrame({"order": order, "ordered": g["ordered"], "received": g["received"],
+                      "due": g["due"], "wl": w * g["lead"], "w": w})  # fmt: skip
+    per = t.groupby("order", sort=False).agg(
+        ordered=("ordered", "min"), complete=("received", "max"), due=("due", "min"),
+        wl=("wl", "sum"), w=("w", "sum"), receipts=("received", "nunique"))
+    per["lead"] = per["wl"] / per["w"]
+    per["received"] = per["ordered"] + pd.to_timedelta(per["lead"], unit="D")
+    per = per.reset_index().sort_values(["ordered", "received", "complete", "order"])
+    return per, int((per["receipts"] > 1).sum())
 
 
 def _lead_dist(leads: np.ndarray) -> tuple[dict[str, Any], str]:
