@@ -136,7 +136,7 @@ class Limits:
 
 
 def default_params(scenario: Scenario, family: str) -> tuple[Param, ...]:
-    """The parameters of a family with ranges that fit the scenario's demand and lead time.
+    """Return the parameters of a family with ranges that fit the scenario's demand and lead time.
 
     Stock levels (s, S, r, Q) range from 0 to about 2.5 times the mean demand over the
     mean lead time plus four weeks, rounded up to tens; the review period 1–28 days; the
@@ -205,7 +205,7 @@ class RoundSpec:
 
 
 def join_code(taken: Any = ()) -> str:
-    """A short code to join a round: four letters and digits that cannot be misread."""
+    """Return a short code to join a round: four letters and digits that cannot be misread."""
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
     while True:
         code = "".join(secrets.choice(alphabet) for _ in range(4))
@@ -217,7 +217,7 @@ _NAME = re.compile(r"^[\w][\w .'-]{0,23}$")
 
 
 def clean_name(name: Any) -> str:
-    """A student's name, trimmed; at most 24 letters, digits, spaces, . ' - _."""
+    """Return a student's name, trimmed; at most 24 letters, digits, spaces, . ' - _."""
     text = " ".join(str(name or "").split())
     if not text:
         raise ChallengeError("name: must not be empty")
@@ -251,12 +251,12 @@ def check_params(spec: RoundSpec, values: Mapping[str, Any]) -> dict[str, float 
 
 
 def policy_key(name: str) -> str:
-    """The policy name of a student's entry in a scenario: ``student_ann_lee``."""
+    """Return the policy name of a student's entry in a scenario: ``student_ann_lee``."""
     return "student_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
 def student_scenario(spec: RoundSpec, name: str, values: Mapping[str, Any]) -> Scenario:
-    """The round's scenario with the student's policy alone (validated like any scenario).
+    """Return the round's scenario with the student's policy alone (validated like any scenario).
 
     Raises:
         ChallengeError: the parameters or the resulting scenario are invalid (the
@@ -297,7 +297,7 @@ class Entry:
     runs: Any = None  # the entry's portfolio rows (pandas.DataFrame)
 
     def params_text(self) -> str:
-        """The parameters as a short text: ``s=120, S=400, review_every_days=1``."""
+        """Return the parameters as a short text: ``s=120, S=400, review_every_days=1``."""
         if self.reference:
             return "built-in policy"
         return ", ".join(f"{k}={v:g}" if isinstance(v, int | float) else f"{k}={v}"
@@ -400,19 +400,19 @@ class Round:
     log: dict[str, list[float]] = field(default_factory=dict)
 
     def latest(self) -> list[Entry]:
-        """References and each student's latest entry (the leaderboard's rows)."""
+        """Return the references and each student's latest entry (the leaderboard's rows)."""
         out: dict[str, Entry] = {}
         for e in self.entries:
             out[("ref:" if e.reference else "") + e.name.lower()] = e
         return list(out.values())
 
     def board(self) -> pd.DataFrame:
-        """The leaderboard of the latest entries."""
+        """Return the leaderboard of the latest entries."""
         return leaderboard(self.latest(), self.spec.target, self.spec.objective)
 
 
 def round_csv(rnd: Round) -> str:
-    """The round as CSV: the leaderboard plus what replays it (seed, replications, hash)."""
+    """Return the round as CSV: the leaderboard plus what replays it (seed, replications, hash)."""
     board = rnd.board()
     s = rnd.spec
     out = pd.DataFrame({
@@ -467,7 +467,8 @@ class Classroom:
     """
 
     def __init__(self, submit: Runner, limits: Limits | None = None,
-                 clock: Callable[[], float] = time.monotonic, max_rounds: int = 20) -> None:  # fmt: skip
+                 clock: Callable[[], float] = time.monotonic,
+                 max_rounds: int = 20) -> None:  # fmt: skip
         """Create an empty classroom."""
         self._submit = submit
         self.limits = limits or Limits()
@@ -501,7 +502,7 @@ class Classroom:
         return rnd
 
     def get(self, code: Any) -> Round:
-        """The round with this join code (any case), or ChallengeError."""
+        """Return the round with this join code (any case), or raise ChallengeError."""
         key = str(code or "").strip().upper()
         rnd = self.rounds.get(key)
         if rnd is None:

@@ -232,7 +232,7 @@ def params_from_scenario(scenario: Scenario) -> ExplorerParams:
 
 
 def _demand(params: ExplorerParams, base: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The demand block for the settings, and a note when the CV asked for cannot be had.
+    """Return the demand block for the settings, and a note when the CV asked for cannot be had.
 
     Daily demand: normal while CV <= 1/3 (a normal with a larger CV would be cut at
     zero often, lowering its mean), gamma above. Customer orders of mean size m at rate
@@ -264,7 +264,7 @@ def _demand(params: ExplorerParams, base: dict[str, Any]) -> tuple[dict[str, Any
 
 
 def _lead_time(params: ExplorerParams) -> dict[str, Any]:
-    """The supplier's lead time: gamma with the slider's mean and CV (constant at CV 0)."""
+    """Return the supplier's lead time: gamma with the slider's mean and CV (constant at CV 0)."""
     if params.lead_cv == 0:
         return {"dist": "constant", "value": params.lead_mean}
     return {"dist": "gamma", "mean": params.lead_mean,

@@ -29,13 +29,13 @@ _METRICS = {"stockout_rate": "stockout days", "cash_tied_up": "cash tied up",
 
 
 def policy_name(policy: str, start: bool = False) -> str:
-    """A policy's name in a sentence (capitalised at the start of one)."""
+    """Return a policy's name as a sentence prints it (capitalised at the start of one)."""
     name = POLICY_NAMES.get(policy, policy)
     return name[:1].upper() + name[1:] if start else name
 
 
 def _pct(x: float) -> str:
-    """A share as a percentage: one decimal below 10 %, none above (12 %, 4.5 %)."""
+    """Format a share as a percentage: one decimal below 10 %, none above (12 %, 4.5 %)."""
     p = 100 * x
     return f"{p:.1f} %" if abs(p) < 10 and round(p, 1) != round(p) else f"{p:.0f} %"
 
@@ -46,7 +46,7 @@ def _money(x: float, currency: str) -> str:
 
 
 def format_value(name: str, value: float | bool, currency: str = "$") -> str:
-    """A setting's value as a sentence prints it (``7 days``, ``0.35``, ``95 %``)."""
+    """Format a setting's value as a sentence prints it (``7 days``, ``0.35``, ``95 %``)."""
     if name == "closure":
         return "on" if value else "off"
     v = float(value)
@@ -128,7 +128,7 @@ def describe_change(before: ExplorerParams, after: ExplorerParams, currency: str
 
 
 def _portfolio(runs: pd.DataFrame) -> pd.DataFrame:
-    """The portfolio rows of a runs table (one SKU: its ``ALL`` rows)."""
+    """Select the portfolio rows of a runs table (one SKU: its ``ALL`` rows)."""
     return runs[runs["sku"] == "ALL"]
 
 

@@ -62,7 +62,7 @@ class ResultCache:
 
     @staticmethod
     def key(scenario: Scenario) -> str:
-        """The cache key of a scenario: its content hash."""
+        """Return the cache key of a scenario: its content hash."""
         return scenario.content_hash()
 
     def get(self, scenario: Scenario) -> Outcome | None:
@@ -87,7 +87,7 @@ class ResultCache:
                 self._items.popitem(last=False)
 
     def __len__(self) -> int:
-        """Number of cached results."""
+        """Return the number of cached results."""
         return len(self._items)
 
 
