@@ -1348,6 +1348,26 @@ def _print_fit(result) -> None:
     click.echo("* assumed (not in the files). Classes: ABC by expected revenue (80 % / 15 %).")
 
 
+@cli.command("app")
+@click.argument("scenario", required=False, default="classroom")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; 0.0.0.0 lets students' devices join.")
+@click.option("--no-browser", is_flag=True, help="Do not open a browser tab.")
+def app(scenario: str, port: int, host: str, no_browser: bool) -> None:
+    """Serve the classroom app: a live trade-off explorer and a class challenge."""
+    try:
+        import shiny  # noqa: F401 - only to know the extra is installed
+        import uvicorn  # noqa: F401
+
+        from simulator.present.app.serve import serve
+    except ImportError:
+        raise BadInput("the app needs its extra: pip install 'supplysim[app]'") from None
+    _load(scenario)  # a bad scenario is one line, exit 2, before the server starts
+    serve(scenario, host=host, port=port, open_browser=not no_browser)
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     click.echo(f"warning: {message}", err=True)
 
