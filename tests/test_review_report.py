@@ -212,3 +212,29 @@ def test_differences_chart_says_stockout_days_are_demand_weighted():
     plt.close(axes[0].figure)
     stockout = next(t for t in titles if "Stockout" in t)
     assert "demand-weighted" in stockout or "SKU-days" in stockout
+
+
+def test_definitions_leave_out_what_the_summary_hides(tmp_path, monkeypatch):
+    # catalog: no policy ever expedited, so the summary table has no expediting row, yet
+    # the definitions defined expedite_cost (and fresh-goods: obsolete, rejected units).
+    from conftest_results import build_results
+
+    folder = build_results(tmp_path / "run", replications=6, horizon=30)
+    monkeypatch.setattr(report, "make_figures", lambda *a, **k: [])
+    (folder / "figures").mkdir(exist_ok=True)
+    png = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06"
+           b"\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01"
+           b"\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+    for name in plots.charts_for(report.load(folder).metadata):
+        (folder / "figures" / f"{name}.png").write_bytes(png)
+    runs = pd.read_parquet(folder / "runs.parquet")
+    runs["expedite_cost"] = 0.0
+    runs.to_parquet(folder / "runs.parquet")
+    summary = pd.read_csv(folder / "summary.csv")
+    exp = summary["metric"] == "expedite_cost"
+    summary.loc[exp, ["mean", "ci_low", "ci_high", "p5", "p50", "p95", "sd"]] = 0.0
+    summary.to_csv(folder / "summary.csv", index=False)
+    page = report.build_report(folder).read_text(encoding="utf-8")
+    section = re.search(r'<section id="definitions">(.*?)</section>', page, re.S).group(1)
+    assert "Expediting premium" not in page
+    assert "<code>expedite_cost</code>" not in section

@@ -111,6 +111,8 @@ METRIC_DEFINITIONS = {
     "out).",
     "obsolete_units": "Units written off at or after a product's end of life.",
     "rejected_units": "Units in shipments that failed inspection and were returned.",
+    "goodwill_lost_units": "Units customers no longer ordered after earlier shortages "
+    "(goodwill); charged at the unit margin in the shortage cost, as lost sales are.",
     "write_off_cost": "Expired units × unit cost + obsolete units × unit cost × (1 − "
     "salvage value); part of the total cost.",
     "leftover_units": "Units on hand at the end of the horizon.",
@@ -152,6 +154,7 @@ SUMMARY_METRICS = (
     ("expired_units", "Units expired", "count"),
     ("obsolete_units", "Units obsolete (after end of life)", "count"),
     ("rejected_units", "Units rejected at inspection", "count"),
+    ("goodwill_lost_units", "Units lost to goodwill (customers who did not return)", "count"),
     ("leftover_value", "Leftover stock at the horizon, at cost", "money"),
     ("excess_units_end", "Excess units at the horizon", "count"),
     ("cash_tied_up", "Cash tied up (mean)", "money"),
@@ -167,7 +170,8 @@ SUMMARY_METRICS = (
 
 #: Metrics shown only when some policy has a non-zero mean (features a scenario may not use).
 _ONLY_WHEN_NONZERO = ("expedite_cost", "write_off_cost", "leftover_cost", "expired_units",
-                      "obsolete_units", "rejected_units", "leftover_value", "excess_units_end")
+                      "obsolete_units", "rejected_units", "leftover_value", "excess_units_end",
+                      "goodwill_lost_units")
 
 #: Metrics that only mean something under one unmet-demand rule.
 _BACKORDER_ONLY = ("p_backorder_end", "avg_backorders", "backordered_units")
@@ -1567,6 +1571,12 @@ def _page(res: Any, folder: Path, names: Sequence[str], *, info: Mapping[str, st
     colors = policy_colors(meta.get("policies") or pd.unique(res.summary["policy"]))
     metrics = [c for c in res.runs.columns
                if c not in ("replication", "seed", "policy", "sku", "abc_class")]
+    # define what the tables show: not a feature no policy used (all zero), nor "any SKU
+    # short" with one SKU
+    port = res.runs[res.runs["sku"] == "ALL"]
+    metrics = [m for m in metrics
+               if not (m in _ONLY_WHEN_NONZERO and not (port[m].abs() > 0).any())
+               and not (m == "any_stockout_rate" and len(meta.get("skus") or ()) <= 1)]
     skus = meta.get("skus") or []
     groups = _class_groups(res, min_fill_rate) if len(skus) > 1 else {}
     several_classes = len(groups) > 1
