@@ -238,3 +238,15 @@ def test_definitions_leave_out_what_the_summary_hides(tmp_path, monkeypatch):
     section = re.search(r'<section id="definitions">(.*?)</section>', page, re.S).group(1)
     assert "Expediting premium" not in page
     assert "<code>expedite_cost</code>" not in section
+
+
+@pytest.mark.parametrize("doc", ["compare.md", "sweep.md", "optimize.md"])
+def test_docs_say_which_stockout_measure_they_show(doc):
+    # the portfolio stockout_rate was "any SKU short" before; each page that prints or
+    # targets it must say it is the demand-weighted share of SKU-days now
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "docs" / doc).read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", text)
+    assert re.search(r"stockout[^.]*(demand-weighted|weighted by their units demanded)", text)
+    assert "any_stockout_rate" in text or "any SKU was short" in text
