@@ -28,6 +28,9 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
+# ------------------------------------------------------------------ service targets
+
+
 def _targets_res(values: np.ndarray, target: float) -> SimpleNamespace:
     """One policy with a service target on two SKUs; ``values`` per replication."""
     rows = []
@@ -81,6 +84,9 @@ def test_summary_and_targets_say_which_cycle_service_level_they_show():
     assert "mean over the SKUs" in page
 
 
+# ------------------------------------------------------------ the best-policy rule
+
+
 def _means(**kw):
     return {p: {"fill_rate": f, "total_cost": c} for p, (f, c) in kw.items()}
 
@@ -131,6 +137,9 @@ def test_sku_rows_keep_their_order_when_the_scenario_lists_skus_in_another_order
         return report._sku_order(res, classes)
 
     assert order(["A1", "B2", "C3"]) == order(["C3", "B2", "A1"])
+
+
+# ------------------------------------------------------------ honest uncertainty
 
 
 @pytest.mark.parametrize("p5,p95", [(1023.1, 1023.4), (22_610.0, 22_640.0)])
@@ -200,6 +209,9 @@ def test_written_off_is_not_said_to_include_rejected_stock(capsys):
     assert labels and "rejected" not in labels[0]
 
 
+# ------------------------------------------------------- charts: what a number is
+
+
 def test_differences_chart_says_stockout_days_are_demand_weighted():
     rows = []
     for sku in ("ALL", "a", "b"):
@@ -250,3 +262,26 @@ def test_docs_say_which_stockout_measure_they_show(doc):
     text = re.sub(r"\s+", " ", text)
     assert re.search(r"stockout[^.]*(demand-weighted|weighted by their units demanded)", text)
     assert "any_stockout_rate" in text or "any SKU was short" in text
+
+
+# --------------------------------------------------------------- too big to fix here
+
+
+@pytest.mark.xfail(strict=True, reason="a policy name outside the fixed list takes the next "
+                   "free palette slot, so its colour depends on which other policies ran "
+                   "(product-slowdown: prebuild is pink with safety_stock, orange without); "
+                   "needs a colour scheme that does not resolve collisions per run")
+def test_policy_colour_does_not_depend_on_which_policies_ran():
+    alone = plots.policy_colors(["prebuild", "jit_learned"])["prebuild"]
+    full = plots.policy_colors(["safety_stock", "prebuild", "jit_learned",
+                                "hybrid_learned"])["prebuild"]
+    assert alone == full
+
+
+@pytest.mark.xfail(strict=True, reason="sweep stress curves label the portfolio stockout_rate "
+                   "'% of days'; it is the demand-weighted share of SKU-days. "
+                   "simulator/present/sweep_charts.py is outside this review's files")
+def test_stress_curves_label_stockout_days_as_sku_days():
+    from simulator.present import sweep_charts
+
+    assert sweep_charts._UNITS["stockout_rate"] != "% of days"
