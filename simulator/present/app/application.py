@@ -32,6 +32,8 @@ from simulator.present.app.challenge import (
     RoundSpec,
     Target,
     replay_scenario,
+)
+from simulator.present.app.challenge import (
     round_csv as round_csv_text,
 )
 from simulator.present.app.charts import frontier_figure, inventory_figure, tradeoff_figure
@@ -57,7 +59,8 @@ _CSS = """
 #status { color: #555; font-size: .9rem; }
 #reading { font-size: 1.05rem; font-weight: 600; color: #1f3b57; min-height: 1.4rem; }
 .join-code { font-size: 3.2rem; font-weight: 700; letter-spacing: .4rem; color: #1f3b57; }
-table.table td, table.table th { font-size: .85rem; white-space: nowrap; }
+table.table td, table.table th { font-size: .85rem; }
+.card-body { overflow-x: auto; }
 .note { color: #8a5a00; font-size: .9rem; }
 """
 
@@ -75,12 +78,12 @@ def _encode(fig: Any) -> str:
 
 
 def _png(fig: Any, alt: str, ident: str) -> Any:
-    """A figure as an inline PNG that fills its card's width."""
+    """Return a figure as an inline PNG that fills its card's width."""
     return _img(_encode(fig), alt, ident)
 
 
 def _img(data: str, alt: str, ident: str) -> Any:
-    """An inline PNG image element from base64 text."""
+    """Return an inline PNG image element from base64 text."""
     return ui.img(src=f"data:image/png;base64,{data}", alt=alt, id=ident,
                   style="width:100%;height:auto")
 
@@ -115,7 +118,7 @@ class Pictures:
 
 
 def _slider(name: str, label: str, value: float, fmt: str | None = None) -> Any:
-    """A slider over the setting's bounds (:data:`~.params.BOUNDS`)."""
+    """Return a slider over the setting's bounds (:data:`~.params.BOUNDS`)."""
     b = BOUNDS[name]
     kwargs = {"ticks": False}
     if fmt == "pct":
@@ -126,7 +129,7 @@ def _slider(name: str, label: str, value: float, fmt: str | None = None) -> Any:
 
 
 def _explorer_sidebar(p: ExplorerParams, choices: dict[str, str], start: str) -> Any:
-    """The explorer's controls, seeded with ``p``."""
+    """Lay out the explorer's controls, seeded with ``p``."""
     return ui.sidebar(
         ui.input_select("scenario", "Scenario", choices, selected=start),
         ui.input_file("upload", None, accept=[".yaml", ".yml"], button_label="Upload YAML…",
@@ -162,7 +165,7 @@ def _explorer_sidebar(p: ExplorerParams, choices: dict[str, str], start: str) ->
 
 
 def _explorer_page(p: ExplorerParams, choices: dict[str, str], start: str) -> Any:
-    """The explorer: controls on the left, the reading, two charts and the table."""
+    """Lay out the explorer: controls on the left, the reading, two charts and the table."""
     return ui.layout_sidebar(
         _explorer_sidebar(p, choices, start),
         ui.output_text("reading"),
@@ -183,7 +186,7 @@ def _explorer_page(p: ExplorerParams, choices: dict[str, str], start: str) -> An
 
 
 def _teacher_page(choices: dict[str, str]) -> Any:
-    """The class challenge, teacher's side: a round's settings, its code, the leaderboard."""
+    """Lay out the class challenge for the teacher: a round's settings, code, leaderboard."""
     sources = {"explorer": "the explorer's current setup", **choices}
     return ui.layout_sidebar(
         ui.sidebar(
@@ -219,7 +222,7 @@ def _teacher_page(choices: dict[str, str]) -> Any:
 
 
 def _student_page() -> Any:
-    """Joining a round: code, name, the round's parameters, submit; the student's results."""
+    """Lay out joining a round: code, name, the round's parameters, submit, the board."""
     return ui.layout_columns(
         ui.card(
             ui.card_header("Join a round"),

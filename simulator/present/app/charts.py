@@ -39,7 +39,7 @@ def _means(runs: pd.DataFrame, metric: str) -> dict[str, float]:
 
 def tradeoff_figure(outcome: Any, previous: Any = None, width: float = 6.4,
                     height: float = 5.6) -> Figure:  # fmt: skip
-    """Cash tied up against stockout days: every replication, the means with 95 % CIs.
+    """Draw cash tied up against stockout days: every replication, means with 95 % CIs.
 
     With ``previous`` (the last setting's outcome), each policy's earlier mean is a
     hollow grey-edged point with an arrow to its new place.
@@ -76,7 +76,7 @@ def tradeoff_figure(outcome: Any, previous: Any = None, width: float = 6.4,
 
 def inventory_figure(outcome: Any, previous: Any = None, width: float = 9.5,
                      height: float | None = None) -> Figure:  # fmt: skip
-    """Stock on hand over the year per policy: median, 50 % and 90 % bands, a sample path.
+    """Draw stock on hand over the year per policy: median, 50 %/90 % bands, a sample path.
 
     One SKU: its units; several: the portfolio's inventory value. With ``previous``,
     the earlier setting's median is a dashed grey line in each panel.
@@ -116,7 +116,7 @@ def frontier_figure(board: pd.DataFrame, target_metric: str, target_value: float
                     objective_metric: str, currency: str = "$",
                     policies: Sequence[str] = (),
                     words: Mapping[str, str] | None = None) -> Figure:  # fmt: skip
-    """The debrief: each entry's objective against its target metric, with 95 % CIs.
+    """Draw the debrief: each entry's objective against its target metric, with 95 % CIs.
 
     Reference policies in their colours, students in dark blue-grey with their names;
     the target as a vertical line with its good side shaded; the frontier (entries no

@@ -33,6 +33,10 @@ def _cell(metric: str, mean: float, lo: float, hi: float, currency: str) -> str:
         return f"{100 * mean:.{d}f} % [{100 * lo:.{d}f}–{100 * hi:.{d}f}]"
     if metric == "orders_placed":
         return f"{mean:.1f} [{lo:.1f}–{hi:.1f}]"
+    if min(mean, lo) < 0:  # signed differences: −$436 [−443 to −430]
+        def m(v: float) -> str:
+            return f"{v:+,.0f}".replace("-", "−")
+        return f"{m(mean)[0]}{currency}{m(mean)[1:]} [{m(lo)} to {m(hi)}]"
     return f"{currency}{mean:,.0f} [{lo:,.0f}–{hi:,.0f}]"
 
 
@@ -53,19 +57,20 @@ def summary_table(summary: pd.DataFrame, policies: list[str], currency: str = "$
 
 
 _STANDING = {"meets": "✓ meets", "borderline": "≈ borderline", "misses": "✗ misses"}
-_VERDICT = {"leader": "leader", "worse": "worse (95 % CI)", "better": "lower, but target not secured",
-            "tied": "tied with the leader", "": ""}  # fmt: skip
+_VERDICT = {"leader": "leader", "worse": "worse (95 % CI)",
+            "better": "cheaper, target not met", "tied": "tied with the leader",
+            "": ""}  # fmt: skip
 
 
 def leaderboard_table(board: pd.DataFrame, target_metric: str, objective_metric: str,
                       currency: str = "$") -> pd.DataFrame:  # fmt: skip
-    """The leaderboard as the page shows it: text cells, references marked."""
+    """Format the leaderboard as the page shows it: text cells, references marked."""
     out = []
     for _, r in board.iterrows():
         diff = ""
         if r["verdict"] not in ("", "leader"):
             diff = _cell(objective_metric, r["diff"], r["diff_lo"], r["diff_hi"], currency)
-            diff = ("+" if r["diff"] >= 0 else "") + diff
+            diff = ("+" if r["diff"] >= 0 else "") + diff if r["diff"] >= 0 else diff
         out.append({
             "#": int(r["rank"]),
             "Entry": f"{r['name']} (built-in)" if r["reference"] else r["name"],
