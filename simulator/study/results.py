@@ -147,9 +147,9 @@ def _read_differences(file: Path):
     """Read ``differences.csv``; a one-policy run's (written empty by older versions) too."""
     import pandas as pd
 
-    from simulator.study.metrics import DIFFERENCE_COLUMNS
-
     try:
         return pd.read_csv(file)
     except pd.errors.EmptyDataError:
+        from simulator.study.metrics import DIFFERENCE_COLUMNS  # imports scipy: only here
+
         return pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
