@@ -923,20 +923,17 @@ def _fit_skus(sales: Sales, options: FitOptions, notes: list[str]) -> tuple[list
         # Only if a silent stretch this long before its first or after its last sale
         # would be unlikely (< 0.1 %) at the rate it sold in between; otherwise those
         # days are ordinary zero days.
-        # The rate between the first and the last sale, (D - 1) / span: the first sale
-        # only marks where the span begins. Under MIN_DEMAND_DAYS sales it says too little
-        # to cut the end; the start is then tested at the rate after the first sale.
-        few = demand_days.size < MIN_DEMAND_DAYS
-        share = (demand_days.size / (n_all - start) if few
-                 else (demand_days.size - 1) / max(end - start, 1))  # fmt: skip
-        share = min(share, 0.999999)
-        if start > 0 and (1 - share) ** start < 1e-3:
+        # At a constant rate the D sale days fall anywhere in the history: all of them
+        # in its last N - s days has probability ((N - s) / N) ** D. (Testing the gap at
+        # the rate after the first sale cut 8 % of 17,000 steady slow sellers.)
+        if start > 0 and ((n_all - start) / n_all) ** demand_days.size < 1e-3:
             notes.append(f"{sku}: first sale on {dates[start]:%Y-%m-%d}, history taken "
                          "from then (treated as launched then)")
         else:
             start = 0
+        # Likewise the end: all of them in the first L days, (L / N) ** D.
         gap = n_all - 1 - end
-        if not few and gap > 0 and (1 - share) ** gap < 1e-3:
+        if gap > 0 and ((end + 1 - start) / (n_all - start)) ** demand_days.size < 1e-3:
             notes.append(f"{sku}: no sale in the last {gap} days (discontinued, or out of "
                          f"stock?): demand fitted to its last sale on {dates[end]:%Y-%m-%d}; "
                          "remove it from the scenario if it is no longer sold")
