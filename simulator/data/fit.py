@@ -882,7 +882,10 @@ def fit_history(sales_path: str | Path, purchases_path: str | Path | None = None
     from simulator.data.scenario import Scenario, ScenarioError
 
     try:
-        Scenario.from_yaml_text(text, origin=options.name)
+        # libyaml's parser where available (the pure-Python one took a minute on 17,000
+        # SKUs); the text is fit's own, with no dates the safe loader would refuse.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        Scenario.from_dict(yaml.load(text, Loader=loader))
     except ScenarioError as exc:  # a bug here, not the user's: exit 1 with the reason
         raise RuntimeError(f"fit wrote an invalid scenario: {exc}") from None
     return FitResult(text=text, skus=fits, suppliers=suppliers, excluded=excluded,
@@ -1379,10 +1382,13 @@ def _p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
 def _y(value: Any) -> str:
     """One YAML value on one line (flow style), quoted where YAML needs it."""
-    out = yaml.safe_dump(value, default_flow_style=True, width=10**9, sort_keys=False,
-                         allow_unicode=True).strip()
+    out = yaml.dump(value, Dumper=_DUMPER, default_flow_style=True, width=10**9,
+                    sort_keys=False, allow_unicode=True).strip()
     return out[:-3].strip() if out.endswith("...") else out
 
 
