@@ -278,9 +278,6 @@ def test_policy_colour_does_not_depend_on_which_policies_ran():
     assert alone == full
 
 
-@pytest.mark.xfail(strict=True, reason="sweep stress curves label the portfolio stockout_rate "
-                   "'% of days'; it is the demand-weighted share of SKU-days. "
-                   "simulator/present/sweep_charts.py is outside this review's files")
 def test_stress_curves_label_stockout_days_as_sku_days():
     from simulator.present import sweep_charts
 

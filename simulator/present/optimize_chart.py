@@ -31,7 +31,7 @@ __all__ = ["plot_search", "search_panels", "write_search_chart"]
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "h")
 _STYLES = ("-", "--", ":", "-.")
-_RATIOS = {"fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end",
+_RATIOS = {"fill_rate", "order_fill_rate", "stockout_rate", "any_stockout_rate", "p_backorder_end",
            "cycle_service_level"}  # fmt: skip
 _MONEY_END = ("_cost",)
 _MONEY = {"cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline", "revenue", "gross_margin",

@@ -111,7 +111,7 @@ CHARTS = (
     "sku_heatmap",
 )
 
-_RATIOS = {"fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end"}
+_RATIOS = {"fill_rate", "order_fill_rate", "stockout_rate", "any_stockout_rate", "p_backorder_end"}
 _MONEY = {"total_cost", "holding_cost", "ordering_cost", "shortage_cost", "expedite_cost",
           "cash_tied_up", "cash_tied_up_peak", "cash_in_pipeline"}
 _SHORT_NAMES = {

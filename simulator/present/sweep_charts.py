@@ -52,7 +52,7 @@ _KINDS = {m: kind for m, _, kind in STRESS_METRICS}
 _BASELINE_STYLE = {"color": "#444444", "ls": "--", "lw": 1.1}
 _UNITS = {
     "fill_rate": "% of units demanded",
-    "stockout_rate": "% of days",
+    "stockout_rate": "% of days (several SKUs: of SKU-days, demand-weighted)",
     "total_cost": "{currency} per replication",
     "cash_tied_up": "{currency}, mean end-of-day value",
 }

@@ -636,8 +636,8 @@ def _pct(confidence: float) -> str:
 
 
 def _kind(metric: str, currency: str) -> str:
-    if metric in ("fill_rate", "order_fill_rate", "stockout_rate", "p_backorder_end",
-                  "cycle_service_level"):  # fmt: skip
+    if metric in ("fill_rate", "order_fill_rate", "stockout_rate", "any_stockout_rate",
+                  "p_backorder_end", "cycle_service_level"):  # fmt: skip
         return "ratio"
     if metric.endswith("_cost") or metric.startswith("cash") or metric in (
         "revenue", "gross_margin", "working_capital_peak"
