@@ -91,8 +91,11 @@ def test_unsupported_features_are_listed_explicitly():
     ]
     scn["suppliers"]["backup"] = {"lead_time": {"dist": "constant", "value": 1}}
     scn["skus"][0]["backup_supplier"] = "backup"
+    scn["skus"][0]["shelf_life_days"] = 30
+    scn["policies"]["jit"]["forecast"] = {"method": "moving_average", "window_days": 7}
     assert unsupported(Scenario.from_dict(scn)) == [
-        "suppliers.wholesaler.disruptions[0]: capacity limits",
+        "skus[0].shelf_life_days: not implemented by the fast engine",
+        "policies.jit.forecast: not implemented by the fast engine",
         "suppliers.wholesaler.disruptions: port closures with different clearing delays",
     ]
 
@@ -128,20 +131,21 @@ def test_builtin_scenarios_supported_or_listed(name):
         assert reasons == UNSUPPORTED_BUILTINS.get(name, [])
 
 
-def with_capacity(name: str = "classroom") -> Scenario:
+def with_shelf_life(name: str = "classroom") -> Scenario:
+    """A built-in scenario with a feature the fast engine lacks (shelf life) on every SKU."""
     data = load(name).to_dict()
-    for sup in data["suppliers"].values():
-        sup["disruptions"] = [*sup.get("disruptions", []), {"kind": "capacity", "units_per_week": 500}]
+    for sku in data["skus"]:
+        sku["shelf_life_days"] = 60
     return Scenario.from_dict(data)
 
 
 def test_auto_chooses_and_says_why():
     assert choose_engine(load("classroom"), "auto")[0] == "fast"
     assert choose_engine(load("port-strike"), "auto")[0] == "fast"
-    used, why = choose_engine(with_capacity("port-strike"), "auto")
-    assert used == "simpy" and "capacity limits" in why and "1 more" in why
+    used, why = choose_engine(with_shelf_life("port-strike"), "auto")
+    assert used == "simpy" and "skus[0].shelf_life_days" in why and "1 more" in why
     with pytest.raises(ValueError, match="--engine fast: the fast engine does not support"):
-        choose_engine(with_capacity(), "fast")
+        choose_engine(with_shelf_life(), "fast")
 
 
 # --------------------------------------------------------------------------- agreement
@@ -182,7 +186,6 @@ def supported(data: dict) -> dict:
     """Strip a random scenario of the features the fast engine does not implement."""
     data = copy.deepcopy(data)
     for sup in data["suppliers"].values():
-        sup["disruptions"] = [d for d in sup["disruptions"] if d["kind"] != "capacity"]
         delays = [d.get("clearing_delay") for d in sup["disruptions"] if d["kind"] == "port_closure"]
         for d in sup["disruptions"]:
             if d["kind"] == "port_closure":
@@ -200,8 +203,8 @@ AGREE = settings(max_examples=40, deadline=None,
 @given(scenario_dicts(max_horizon=60))
 def test_random_scenarios_agree(data):
     """Policies, review types, demand kinds, lost sales and backorders, closures, outages,
-    shocks, backup suppliers (expediting), campaigns, seasonality, packs, MOQ, minimum
-    order values, open orders."""
+    shocks, capacity limits, backup suppliers (expediting), campaigns, seasonality, packs,
+    MOQ, minimum order values, open orders."""
     scn = Scenario.from_dict(supported(data))
     assert unsupported(scn) == []
     assert_agree(scn, [0, 1])
@@ -249,7 +252,7 @@ def test_expediting_scenarios_agree(data):
 @AGREE
 @given(scenario_dicts(max_horizon=40))
 def test_auto_never_runs_fast_on_what_it_lacks(data):
-    """On the unmodified family (capacity, backups...), auto runs fast only where it agrees."""
+    """On the unmodified family (different clearing delays), auto runs fast only where it agrees."""
     scn = Scenario.from_dict(data)
     used, _ = choose_engine(scn, "auto")
     assert (used == "fast") == (unsupported(scn) == [])
@@ -292,11 +295,11 @@ def test_cli_engine_auto_says_once_and_records_it(tmp_path):
 
 def test_cli_engine_fast_on_unsupported_is_one_line_exit_2(tmp_path):
     path = tmp_path / "cap.yaml"
-    path.write_text(with_capacity().to_yaml())
+    path.write_text(with_shelf_life().to_yaml())
     res = CliRunner().invoke(cli, ["run", str(path), "-n", "2", "-w", "1", "--no-plots",
                                    "--engine", "fast", "--out", str(tmp_path / "r")])  # fmt: skip
     assert res.exit_code == 2
-    assert "does not support suppliers.wholesaler.disruptions[0]: capacity limits" in res.output
+    assert "does not support skus[0].shelf_life_days" in res.output
     assert "Traceback" not in res.output
 
 

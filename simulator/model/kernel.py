@@ -61,6 +61,7 @@ _SUPPORTED: dict[str, set[str] | None] = {
     "PortClosure": {"kind", "start", "end", "announced", "label", "clearing_delay"},
     "SupplierOutage": {"kind", "start", "end", "announced", "label", "mode"},
     "RandomOutage": {"kind", "per_year", "duration", "mode", "label"},
+    "Capacity": {"kind", "units_per_week"},
     "LeadTimeShock": {"kind", "start", "end", "announced", "label", "multiplier", "extra_days"},
     "Sku": {
         "id", "description", "unit_cost", "price", "holding_rate", "backorder_cost_per_day",
@@ -259,6 +260,8 @@ class _Static:
     lead_need: int = 64
     clear_need: int = 4
     pipe_cap: int = 64
+    weeks: int = 0
+    """Weeks of capacity bookkeeping (from a week before the first day), doubled on need."""
 
 
 _STATIC: dict[str, _Static] = {}
@@ -301,11 +304,13 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
     shocks = []
     closures = []
     known = []
+    capacity = []
     for name in names:
         st = _state_without_random(scenario, name)
         shocks.append(st.shocks)
         closures.append(st.closures)
         known.append(st.known)
+        capacity.append(st.capacity if st.capacity is not None else np.nan)
     sh_off = _offsets(shocks)
     cl_off = _offsets(closures)
     P, K = len(policies), len(skus)
@@ -371,7 +376,8 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
             [s.unit_cost_premium for s in sups],
             [float(s.pay_on_receipt) for s in sups],
             [float(s.deliver_in_order) for s in sups],
-        ], dtype=float).reshape(6, len(sups)),
+            capacity,
+        ], dtype=float).reshape(7, len(sups)),
         oo=np.array([[x[0] for x in oo], [x[1] for x in oo], [x[2] for x in oo]],
                     dtype=float).reshape(3, len(oo)),
         pol_i=np.stack([kind, period, cont.astype(np.int64), backup.astype(np.int64)]),
@@ -400,6 +406,7 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         windows=windows_static,
         demand=_demand_prep(scenario, plans),
         routes=routes,
+        weeks=(n + 7) // 7 + 16,
     )
     with _static_lock:
         if len(_STATIC) >= 8:
@@ -475,8 +482,8 @@ def run_replications(
             code = run_replication(
                 a["n"], a["w0"], a["first"], a["lost_sales"], a["skuf"], a["skui"], a["supf"],
                 win, woff, a["oo"], a["pol_i"], a["can"], a["lev"], a["pl"], d_off, d_t, d_q,
-                tape, toff,
-                static.pipe_cap, want, per_sku, stats[b], port[b], daily_sku, daily_all,
+                tape, toff, static.pipe_cap, static.weeks, want, per_sku, stats[b], port[b],
+                daily_sku, daily_all,
             )  # fmt: skip
             if code == 0:
                 break
@@ -485,6 +492,8 @@ def run_replications(
                 static.lead_need *= 2
             elif code == 2:
                 static.clear_need *= 2
+            elif code == 4:
+                static.weeks *= 2
             else:
                 static.pipe_cap *= 2
         if want:

@@ -13,7 +13,8 @@ Policy kinds: 0 order up to S when IP < S (``BaseStock``), 1 order up to S when
 IP <= s (``OrderUpTo``), 2 multiples of Q when IP <= r (``FixedLots``).
 
 Return codes of :func:`run_replication`: 0 done; 1 a lead-time tape ran out; 2 a
-clearing-delay tape ran out; 3 a pipeline outgrew its buffer. The caller lengthens
+clearing-delay tape ran out; 3 a pipeline outgrew its buffer; 4 shipments went past
+the weeks of capacity bookkeeping. The caller lengthens
 what ran short and runs the replication again (the tapes are prefixes of the same
 streams, so the result is unchanged).
 """
@@ -92,7 +93,7 @@ def _outage_at(t, lo, hi, win):
 #   skuf[:, k]  unit cost, price, MOQ, pack (0: none), initial on-hand
 #   skui[0, k]  supplier index; skui[1] is the turn order (SKU id order)
 #   supf[:, s]  order cost, line cost, minimum order value, premium, pays on receipt,
-#               delivers in order
+#               delivers in order, units per week (NaN: no capacity limit)
 #   win[:, j]   windows: outages (start, end, refuse), shocks (start, end, ×, +days),
 #               closures (start, end); woff[0|1|2, s] .. woff[.., s + 1] index them
 #   tape, toff  lead times from toff[0, k] (toff[1, k] of them), clearing delays from
@@ -169,13 +170,50 @@ def _push(k, arrival, qty, due, planned, pipe, ist):
 
 
 @njit(cache=True, inline="always")
+def _schedule(qty, at, s, known, capw, which, sch, row, cap, win, woff, first):
+    """``SupplierState._schedule``: take weekly capacity from ``at``; return the parts (-1: full).
+
+    Writes each part's ship time to ``sch[row]`` and its units (``known``: the units
+    shipped by then) to ``sch[row + 1]``; ``capw[which, s]`` is the capacity used per week
+    (0: as it happens, 1: as the buyer books it, with the announced outages only).
+    """
+    W = capw.shape[2]
+    wmin = math.floor(first / 7) - 1
+    lo, hi = (woff[3, s], woff[3, s + 1]) if known else (woff[0, s], woff[0, s + 1])
+    cnt = 0
+    total = 0.0
+    while qty > 1e-12:
+        end, refuse = _outage_at(at, lo, hi, win)  # up_from(at, known)
+        while not math.isnan(end):
+            at = end
+            end, refuse = _outage_at(at, lo, hi, win)
+        week = math.floor(at / 7)
+        w = week - wmin
+        if w < 0 or w >= W or cnt >= sch.shape[1]:
+            return -1
+        room = cap - capw[which, s, w]
+        if room > 1e-12:
+            take = qty if qty < room else room
+            capw[which, s, w] = capw[which, s, w] + take
+            total += take
+            sch[row, cnt] = at
+            sch[row + 1, cnt] = total if known else take
+            cnt += 1
+            qty -= take
+        nxt = 7.0 * (week + 1)
+        at = nxt if nxt > at else at
+    return cnt
+
+
+@njit(cache=True, inline="always")
 def _place(k, r, s, qty, now, x, first, skuf, supf, win, woff, pl, tape, toff, ist, pipe, st,
-           ct_):  # fmt: skip
-    """``Replication.place`` + ``Route.ship`` without capacity: 1 placed, 0 refused, <0 error.
+           ct_, capw, sch):  # fmt: skip
+    """``Replication.place`` + ``Route.ship``: 1 placed, 0 refused, <0 error.
 
     Route r is SKU k's primary (r = k) or its backup (r = K + k, ``x``: an expedite) to
-    supplier s. The shipment's planned landing (``Replication.planned_arrival``) is kept
-    for the planner's view of the pipeline (``_expedite``).
+    supplier s. A capacity splits the order over weeks (``SupplierState.allocate``), each
+    part with its own lead time. Each shipment's planned landing
+    (``Replication.planned_arrival``) is kept for the planner's view (``_expedite``).
     """
     K = skuf.shape[1]
     lo, hi = woff[0, s], woff[0, s + 1]
@@ -199,40 +237,65 @@ def _place(k, r, s, qty, now, x, first, skuf, supf, win, woff, pl, tape, toff, i
         if win[0, j] <= now and now < win[1, j]:
             mult *= win[2, j]
             extra += win[3, j]
-    if ist[2, r] >= toff[1, r]:
-        return -1
-    lead = tape[toff[0, r] + ist[2, r]]
-    ist[2, r] += 1
-    arrival = t + lead * mult + extra
-    moved = woff[2, s + 1] > woff[2, s]
-    while moved:  # Route._land: held by a port closure until it ends, plus clearing
-        moved = False
-        for j in range(woff[2, s], woff[2, s + 1]):
-            if win[0, j] <= arrival and arrival < win[1, j]:
-                if ist[3, r] >= toff[3, r]:
-                    return -2
-                arrival = win[1, j] + tape[toff[2, r] + ist[3, r]]
-                ist[3, r] += 1
-                moved = True
+    cap = supf[6, s]
+    if math.isnan(cap):
+        parts = 1
+        sch[0, 0] = t
+        sch[1, 0] = qty
+        sch[2, 0] = expected
+    else:  # SupplierState.allocate: the booked schedule first, then the real one
+        booked = _schedule(qty, expected, s, True, capw, 1, sch, 3, cap, win, woff, first)
+        if booked < 0:
+            return -4
+        parts = _schedule(qty, t, s, False, capw, 0, sch, 0, cap, win, woff, first)
+        if parts < 0:
+            return -4
+        done = 0.0
+        for a in range(parts):
+            done += sch[1, a]
+            when = sch[3, booked - 1]
+            for e in range(booked):
+                if sch[4, e] >= done - 1e-9:
+                    when = sch[3, e]
+                    break
+            sch[2, a] = when
     col = 11 if r < K else 12  # the route's last landing (shipments in order)
-    if supf[5, s] != 0.0:
-        if arrival < st[k, col]:
-            arrival = st[k, col]
-        st[k, col] = arrival
-    if x:
-        planned = expected + skuf[6, k]
-    else:
-        day = math.floor(expected)
-        idx = day - first
-        if 0 <= idx < pl.shape[2]:
-            planned = pl[0, k, idx] + (expected - day)
-        else:
-            planned = expected + skuf[7, k]
     pay_later = supf[4, s] != 0.0
-    due = qty * skuf[0, k] * (1 + supf[3, s]) if pay_later else 0.0
-    if not _push(k, arrival, qty, due, planned, pipe, ist):
-        return -3
-    st[k, 2] += qty
+    for a in range(parts):
+        if ist[2, r] >= toff[1, r]:
+            return -1
+        lead = tape[toff[0, r] + ist[2, r]]
+        ist[2, r] += 1
+        arrival = sch[0, a] + lead * mult + extra
+        moved = woff[2, s + 1] > woff[2, s]
+        while moved:  # Route._land: held by a port closure until it ends, plus clearing
+            moved = False
+            for j in range(woff[2, s], woff[2, s + 1]):
+                if win[0, j] <= arrival and arrival < win[1, j]:
+                    if ist[3, r] >= toff[3, r]:
+                        return -2
+                    arrival = win[1, j] + tape[toff[2, r] + ist[3, r]]
+                    ist[3, r] += 1
+                    moved = True
+        if supf[5, s] != 0.0:
+            if arrival < st[k, col]:
+                arrival = st[k, col]
+            st[k, col] = arrival
+        shipped = sch[2, a]
+        if x:
+            planned = shipped + skuf[6, k]
+        else:
+            day = math.floor(shipped)
+            idx = day - first
+            if 0 <= idx < pl.shape[2]:
+                planned = pl[0, k, idx] + (shipped - day)
+            else:
+                planned = shipped + skuf[7, k]
+        q = sch[1, a]
+        due = q * skuf[0, k] * (1 + supf[3, s]) if pay_later else 0.0
+        if not _push(k, arrival, q, due, planned, pipe, ist):
+            return -3
+        st[k, 2] += q
     if not pay_later:
         st[k, 10] += qty * skuf[0, k] * (1 + supf[3, s])
     ct_[k, 4] += 1
@@ -312,7 +375,7 @@ def _order(k, i, now, qty, p, ent, ne, skuf, skui, pol_i, win, woff, pl, pipe, i
 
 @njit(cache=True, inline="always")
 def _flush(now, i, periodic, p, ent, ne, first, skuf, skui, supf, win, woff, pol_i, can, lev,
-           pl, tape, toff, ist, pipe, st, ct_, rank, scr):  # fmt: skip
+           pl, tape, toff, ist, pipe, st, ct_, rank, scr, capw, sch):  # fmt: skip
     """``Replication.flush``: one purchase order per supplier of the lines written now.
 
     Suppliers in the order their first line was written; on each, the lines in turn
@@ -415,7 +478,8 @@ def _flush(now, i, periodic, p, ent, ne, first, skuf, skui, supf, win, woff, pol
             e = scr[1, a]
             k = int(ent[0, e])
             code = _place(k, int(ent[3, e]), s, ent[2, e], now, ent[4, e] != 0.0, first, skuf,
-                          supf, win, woff, pl, tape, toff, ist, pipe, st, ct_)  # fmt: skip
+                          supf, win, woff, pl, tape, toff, ist, pipe, st, ct_, capw,
+                          sch)  # fmt: skip
             if code < 0:
                 return -code
             scr[2, a] = code
@@ -480,8 +544,8 @@ def _flush_plain(now, lines, nl, skuf, skui, supf, tape, toff, ist, pipe, st, ct
 @njit(cache=True)
 def run_replication(
     n, w0, first, lost_sales, skuf, skui, supf, win, woff, oo, pol_i, can, lev, pl,
-    d_off, d_t, d_q, tape, toff, pipe_cap, want_daily, per_sku, stats, port, daily_sku,
-    daily_all,
+    d_off, d_t, d_q, tape, toff, pipe_cap, weeks, want_daily, per_sku, stats, port,
+    daily_sku, daily_all,
 ):  # fmt: skip
     """Run one replication under every policy; write the statistics; return a status code.
 
@@ -503,6 +567,19 @@ def run_replication(
     ct_ = np.zeros((K, 10))
     ent = np.zeros((5, 3 * K))
     scr = np.zeros((3, 3 * K), np.int64)
+    S = supf.shape[1]
+    capw = np.zeros((2, S, weeks))  # capacity used per week: as it happens, as booked
+    sch = np.zeros((5, weeks))
+    most = 0  # the most customer orders in one day, all SKUs together
+    for i in range(n):
+        c = 0
+        for k in range(K):
+            c += d_off[k, i + 1] - d_off[k, i]
+        most = c if c > most else most
+    day_k = np.zeros(most, np.int64)  # the day's customer orders in the order they are served
+    day_j = np.zeros(most, np.int64)
+    ptr = np.zeros(K, np.int64)
+    users = np.zeros(S, np.int64)
     snap = np.zeros((K, 14))
     line_q = np.zeros(K)
     lines = np.zeros(K, np.int64)
@@ -512,7 +589,7 @@ def run_replication(
     per_sup = np.zeros(supf.shape[1], np.int64)
     plain = win.shape[1] == 0
     for s in range(supf.shape[1]):
-        if supf[2, s] > 0:
+        if supf[2, s] > 0 or not math.isnan(supf[6, s]):
             plain = False
     turns = skui[1]
     rank = np.empty(K, np.int64)  # each SKU's turn
@@ -530,6 +607,20 @@ def run_replication(
         for r in range(2 * K):
             for c in range(5):
                 ist[c, r] = 0
+        for s in range(S):
+            users[s] = 0
+            for w in range(weeks):
+                capw[0, s, w] = 0.0
+                capw[1, s, w] = 0.0
+        for k in range(K):  # routes on a capacity (Replication.interleave)
+            if not math.isnan(supf[6, skui[0, k]]):
+                users[skui[0, k]] += 1
+            if pol_i[3, p, k] != 0 and not math.isnan(supf[6, int(skuf[5, k])]):
+                users[int(skuf[5, k])] += 1
+        interleave = False
+        for s in range(S):
+            if users[s] > 1:
+                interleave = True
         for k in range(K):
             for c in range(13):
                 st[k, c] = 0.0
@@ -595,7 +686,7 @@ def run_replication(
             if ne > 0:
                 code = _flush(now, i, True, p, ent, ne, first, skuf, skui, supf, win, woff,
                               pol_i, can, lev, pl, tape, toff, ist, pipe, st, ct_, rank,
-                              scr)  # fmt: skip
+                              scr, capw, sch)  # fmt: skip
                 if code != 0:
                     return code
                 ne = 0
@@ -607,54 +698,79 @@ def run_replication(
                 nlines = 0
             if i == n:
                 break
-            for kk in range(K):
-                k = turns[kk]
+            m = 0
+            if interleave:  # all SKUs' orders in time order (ties: SKU id order)
+                for kk in range(K):
+                    ptr[turns[kk]] = d_off[turns[kk], i]
+                while True:
+                    best = -1
+                    low = 0.0
+                    for kk in range(K):
+                        k = turns[kk]
+                        if ptr[k] < d_off[k, i + 1] and (best < 0 or d_t[ptr[k]] < low):
+                            best = k
+                            low = d_t[ptr[k]]
+                    if best < 0:
+                        break
+                    day_k[m] = best
+                    day_j[m] = ptr[best]
+                    ptr[best] += 1
+                    m += 1
+            else:
+                for kk in range(K):
+                    k = turns[kk]
+                    for j in range(d_off[k, i], d_off[k, i + 1]):
+                        day_k[m] = k
+                        day_j[m] = j
+                        m += 1
+            for a in range(m):
+                k = day_k[a]
+                j = day_j[a]
                 cont_k = pol_i[2, p, k] != 0
-                for j in range(d_off[k, i], d_off[k, i + 1]):
-                    t = d_t[j]
-                    qty = d_q[j]
-                    if ist[1, k] > 0 and pipe[0, k, ist[0, k]] <= t:
-                        _receive(k, t, True, pipe, ist, st)
-                    on_hand = st[k, 0]
-                    if qty <= on_hand:
-                        if qty > 0:
-                            st[k, 3] += on_hand * (t - st[k, 4])
-                            st[k, 4] = t
-                            st[k, 0] = on_hand - qty
-                            ct_[k, 0] += qty
-                    else:
+                t = d_t[j]
+                qty = d_q[j]
+                if ist[1, k] > 0 and pipe[0, k, ist[0, k]] <= t:
+                    _receive(k, t, True, pipe, ist, st)
+                on_hand = st[k, 0]
+                if qty <= on_hand:
+                    if qty > 0:
                         st[k, 3] += on_hand * (t - st[k, 4])
                         st[k, 4] = t
-                        ct_[k, 0] += on_hand
-                        st[k, 0] = 0.0
-                        ct_[k, 3] += 1
-                        stock_day[k, i] = True
-                        if lost_sales:
-                            ct_[k, 2] += qty - on_hand
-                            st[k, 9] = 1.0
-                        else:
-                            st[k, 1] += qty - on_hand
-                            ct_[k, 1] += qty - on_hand
-                    if cont_k:
-                        ip = st[k, 0] - st[k, 1] + st[k, 2]
-                        want = _review(pol_i[0, p, k], ip, lev[0, p, k, i], lev[1, p, k, i],
-                                       lev[2, p, k, i])  # fmt: skip
-                        if want > 0 and general:
-                            ne = _order(k, i, t, want, p, ent, 0, skuf, skui, pol_i, win, woff,
-                                        pl, pipe, ist, st)  # fmt: skip
-                            code = _flush(t, i, False, p, ent, ne, first, skuf, skui, supf, win,
-                                          woff, pol_i, can, lev, pl, tape, toff, ist, pipe, st,
-                                          ct_, rank, scr)  # fmt: skip
-                            ne = 0
-                            if code != 0:
-                                return code
-                        elif want > 0:
-                            line_q[k] = _order_units(want, skuf[2, k], skuf[3, k])
-                            lines[0] = k
-                            code = _flush_plain(t, lines, 1, skuf, skui, supf, tape, toff, ist,
-                                                pipe, st, ct_, line_q, per_sup)  # fmt: skip
-                            if code != 0:
-                                return code
+                        st[k, 0] = on_hand - qty
+                        ct_[k, 0] += qty
+                else:
+                    st[k, 3] += on_hand * (t - st[k, 4])
+                    st[k, 4] = t
+                    ct_[k, 0] += on_hand
+                    st[k, 0] = 0.0
+                    ct_[k, 3] += 1
+                    stock_day[k, i] = True
+                    if lost_sales:
+                        ct_[k, 2] += qty - on_hand
+                        st[k, 9] = 1.0
+                    else:
+                        st[k, 1] += qty - on_hand
+                        ct_[k, 1] += qty - on_hand
+                if cont_k:
+                    ip = st[k, 0] - st[k, 1] + st[k, 2]
+                    want = _review(pol_i[0, p, k], ip, lev[0, p, k, i], lev[1, p, k, i],
+                                   lev[2, p, k, i])  # fmt: skip
+                    if want > 0 and general:
+                        ne = _order(k, i, t, want, p, ent, 0, skuf, skui, pol_i, win, woff,
+                                    pl, pipe, ist, st)  # fmt: skip
+                        code = _flush(t, i, False, p, ent, ne, first, skuf, skui, supf, win,
+                                      woff, pol_i, can, lev, pl, tape, toff, ist, pipe, st,
+                                      ct_, rank, scr, capw, sch)  # fmt: skip
+                        ne = 0
+                        if code != 0:
+                            return code
+                    elif want > 0:
+                        line_q[k] = _order_units(want, skuf[2, k], skuf[3, k])
+                        lines[0] = k
+                        code = _flush_plain(t, lines, 1, skuf, skui, supf, tape, toff, ist,
+                                            pipe, st, ct_, line_q, per_sup)  # fmt: skip
+                        if code != 0:
+                            return code
         end = float(first + n)
         for k in range(K):
             st[k, 3] += st[k, 0] * (end - st[k, 4])
