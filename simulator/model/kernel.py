@@ -102,7 +102,7 @@ def unsupported(scenario: Scenario) -> list[str]:
     """Return why the fast engine cannot run ``scenario`` (empty: it can), one reason a line.
 
     Each reason names the field path and the feature, e.g.
-    ``suppliers.main.disruptions[0]: capacity limits``.
+    ``skus[0].shelf_life_days: not implemented by the fast engine``.
     """
     out: list[str] = []
     _walk(scenario, "", out)
@@ -114,9 +114,6 @@ def unsupported(scenario: Scenario) -> list[str]:
                 f"suppliers.{name}.disruptions: port closures with different clearing delays"
             )
     return out
-
-
-_FEATURES = {"Capacity": "capacity limits"}
 
 
 def _walk(obj: Any, path: str, out: list[str]) -> None:
@@ -138,7 +135,7 @@ def _walk(obj: Any, path: str, out: list[str]) -> None:
         return  # every distribution: it is sampled by its own code
     name = cls.__name__
     if name not in _SUPPORTED:
-        out.append(f"{path or 'scenario'}: {_FEATURES.get(name, name)}")
+        out.append(f"{path or 'scenario'}: {name} (not implemented by the fast engine)")
         return
     allowed = _SUPPORTED[name]
     for field, info in cls.model_fields.items():
