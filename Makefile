@@ -10,6 +10,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev,dask,excel,app]'
+	@echo "Compiling the fast engine once (about a minute; numba caches it on disk)..."
+	$(PY) -c "from simulator.data.scenario import load_scenario; from simulator.study.runner import run_batch; run_batch(load_scenario('classroom'), [0], 'fast')"
 	touch $(STAMP)
 
 demo: $(STAMP)

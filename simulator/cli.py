@@ -117,17 +117,43 @@ def _engine_option(default: str):
     )
 
 
-def _engine(scn, engine: str, quiet: bool = False) -> str:
-    """Check --engine against the scenario; with auto, say once which engine runs and why."""
+def _engine(scn, engine: str, quiet: bool = False, announce: bool = True) -> str:
+    """Check --engine against the scenario; with auto, say once which engine runs and why.
+
+    ``announce=False`` leaves the "engine:" line for the end of the command's output
+    (:func:`_engine_note`); a cold compile of the fast engine is said at once anyway.
+    """
     from simulator.study.runner import resolve_engine
 
     try:
         used, why = resolve_engine(scn, engine)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
-    if engine == "auto" and not quiet:
+    if engine == "auto" and not quiet and announce:
         click.echo(f"engine: {used} ({why})", err=True)
+    if used == "fast" and not quiet and not _fast_engine_cached():
+        click.echo("engine: compiling the fast engine once (about a minute); later runs load "
+                   "it from the cache", err=True)
     return used
+
+
+def _engine_note(scn, engine: str) -> str:
+    """Say which engine ran and why, for the end of a command's output."""
+    from simulator.study.runner import resolve_engine
+
+    used, why = resolve_engine(scn, engine)
+    return f"Engine:    {used} ({why})"
+
+
+def _fast_engine_cached() -> bool:
+    """Whether numba's on-disk cache of the fast engine's loop exists (no compile needed)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("simulator.model.kernel_loop")
+    if spec is None or spec.origin is None:
+        return False
+    cache = Path(spec.origin).parent / "__pycache__"
+    return any(cache.glob("kernel_loop.*.nbi"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -198,7 +224,7 @@ def run(
     for flag, value in (("-w", workers), ("--backend", backend), ("--scheduler", scheduler)):
         again += [flag, str(value)] if value is not None else []
     again += ["--no-plots"] * no_plots + ["-q"] * quiet + ["--force"] * force + ["--check"] * check
-    again += ["--engine", engine]
+    again += ["--engine", engine] if engine != "simpy" else []  # simpy: the default
     scn = _load(scenario)
     try:
         scn = scn.with_overrides(replications, seed, list(policies) or None)
@@ -1038,7 +1064,7 @@ def sweep(
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     backend, workers = _backend(backend, workers, scheduler)
-    _engine(scn, engine)
+    _engine(scn, engine, announce=False)  # checked now, said with the results
     command = _command()
     try:
         ws = claim_folder(out, scn.name, identity_of(spec), force)
@@ -1060,6 +1086,7 @@ def sweep(
     print_sweep(result)
     click.echo(f"\nResults: {written}/")
     click.echo(f"Report:  {written / 'report.html'}")
+    click.echo(_engine_note(scn, engine).replace("Engine:    ", "Engine:  "))
 
 
 @cli.command()
@@ -1188,7 +1215,7 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
     except (opt.OptimizeError, ScenarioError) as exc:
         raise BadInput(str(exc)) from None
     backend, workers = _backend(backend, workers)
-    _engine(scn, engine)
+    _engine(scn, engine, announce=False)  # checked now, said with the results
     command = _command()
     try:
         ws = opt.claim_folder(out, scn.name, opt.identity_of(scn, policy, parsed, replications),
@@ -1222,6 +1249,7 @@ def optimize(scenario: str, policy: str, params: tuple[str, ...], minimize: str,
             click.echo(line)
     click.echo(f"\nResults:   {written}/")
     click.echo(f"Scenario:  {written / 'optimized.yaml'}  (supplysim run it)")
+    click.echo(_engine_note(scn, engine))
     if checked is not None and not checked.holds:
         raise Stopped(
             f"--verify {verify_seed}: the choice misses a target on fresh random numbers (see "

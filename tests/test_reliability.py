@@ -244,11 +244,11 @@ def interrupt_after(monkeypatch, calls: int, exc: BaseException) -> None:
     real = runner_mod.run_batch
     count = {"n": 0}
 
-    def flaky(scenario, reps):
+    def flaky(scenario, reps, engine="simpy"):
         count["n"] += 1
         if count["n"] > calls:
             raise exc
-        return real(scenario, reps)
+        return real(scenario, reps, engine)
 
     monkeypatch.setattr(runner_mod, "run_batch", flaky)
 
@@ -347,7 +347,7 @@ def test_a_dead_worker_is_an_error_and_leaves_no_folder(runner, monkeypatch):
     assert sorted(p.name for p in Path(".").iterdir()) == []
 
 
-def _die(scenario, reps):
+def _die(scenario, reps, engine="simpy"):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -509,5 +509,5 @@ def test_losing_the_dask_workers_is_an_error_not_a_hang(monkeypatch):
         assert time.monotonic() - t0 < 10
 
 
-def _slow(scenario, reps):
+def _slow(scenario, reps, engine="simpy"):
     time.sleep(2)

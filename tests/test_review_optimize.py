@@ -311,7 +311,8 @@ def test_confirmed_points_equal_plain_runs_under_shared_capacity(coupled):
     n = int(row["replications"])
     data = capacity_scenario().to_dict()
     data["policies"] = {"alone": {"type": "r_Q", "r": {"A": 550, "B": 62}, "Q": float(row["Q"])}}
-    plain = pd.DataFrame(run_batch(Scenario.from_dict(data), list(range(n))).rows)
+    plain = pd.DataFrame(run_batch(Scenario.from_dict(data), list(range(n)),
+                                   res.metadata["engine"]).rows)
     mine = res.runs[res.runs["policy"] == row["policy"]].sort_values(["replication", "sku"])
     plain = plain.sort_values(["replication", "sku"])
     assert list(mine["replication"]) == list(plain["replication"])
@@ -361,7 +362,8 @@ def test_optimized_yaml_reproduces_the_choice_exactly(tmp_path):
     assert again.seed == scn.seed
     ch = res.search[res.search["status"] == "chosen"].iloc[0]
     n = int(ch["replications"])
-    plain = run_scenario(again.with_overrides(replications=n, policies=["h_optimized"])).runs
+    plain = run_scenario(again.with_overrides(replications=n, policies=["h_optimized"]),
+                         engine=res.metadata["engine"]).runs
     mine = res.runs[res.runs["policy"] == ch["policy"]].sort_values(["replication", "sku"])
     plain = plain.sort_values(["replication", "sku"])
     for m in METRICS:
