@@ -533,7 +533,7 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
         table.add_row(policy, *cells)
     console = Console()
     if not console.is_terminal:
-        console = Console(width=160)  # pipes and logs: no need to squeeze into 80 columns
+        console = Console(width=200)  # pipes and logs: no need to squeeze into 80 columns
     console.print(table)
     for policy in metadata["policies"]:
         if policy in specs:
