@@ -642,3 +642,16 @@ def test_write_offs_appear_in_the_summary_table_only_when_stock_was_written_off(
     plain = build_results(tmp_path / "plain", replications=8)
     assert "Written off" not in _section(report.build_report(plain).read_text("utf-8"),
                                          "summary")
+
+
+def test_the_report_names_the_engine_that_ran(tmp_path):
+    from click.testing import CliRunner
+
+    from simulator.cli import cli
+
+    out = tmp_path / "fast"
+    done = CliRunner().invoke(cli, ["run", "classroom", "-n", "3", "-w", "1", "--engine", "fast",
+                                    "--out", str(out), "-q"])
+    assert done.exit_code == 0, done.output
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert re.search(r"<th scope=\"row\">Engine</th><td>fast \(asked for\)</td>", page)

@@ -1464,6 +1464,8 @@ def _reproducibility(res: Any) -> str:
         ("Scenario hash", f"<code>{_e(meta.get('scenario_hash', ''))}</code>"),
         ("Backend", f"{_e(meta.get('backend', ''))}, {_e(meta.get('workers', ''))} "
                     "worker(s)"),
+        ("Engine", _e(f"{meta['engine']} ({meta.get('engine_reason', '')})"
+                      if meta.get("engine") else "simpy")),
         ("Wall time", _e(f"{float(wall):.1f} s" if wall is not None else "")),
         ("Created", _e(meta.get("created", ""))),
     ]
