@@ -77,7 +77,10 @@ def test_policy_colors_cycle_beyond_palette_and_ignore_duplicates():
     names = [f"p{i}" for i in range(10)]
     colors = plots.policy_colors(names + ["p0"])
     assert len(colors) == 10
-    assert len(set(colors.values())) == len(plots.PALETTE)  # every colour before any repeats
+    assert len(set(colors.values())) == 10  # every colour before any repeats
+    # other names never take a usual policy's colour while another colour is free
+    usual = {plots.PALETTE[i] for i in plots._FIXED_COLORS.values()}
+    assert not usual & set(plots.policy_colors(names[:6]).values())
     assert all(c.startswith("#") and len(c) == 7 for c in colors.values())
 
 
@@ -726,3 +729,13 @@ def test_cost_breakdown_and_tradeoff_show_write_offs_when_stock_expires():
     # Without write-offs the chart keeps its two panels and the legend its four parts.
     assert plots.overbuying_metrics(runs.assign(write_off_cost=0.0)) == []
     assert plots.overbuying_metrics(runs.drop(columns="write_off_cost")) == []
+
+
+def test_the_built_in_scenarios_policy_names_keep_their_colour_in_any_company():
+    from simulator.data.scenario import builtin_scenarios, load_scenario
+
+    for scenario in builtin_scenarios():
+        names = list(load_scenario(scenario).policies)
+        alone = {p: plots.policy_colors([p])[p] for p in names}
+        assert plots.policy_colors(names) == alone, scenario  # no two names meet
+        assert len(set(alone.values())) == len(alone), scenario

@@ -267,10 +267,6 @@ def test_docs_say_which_stockout_measure_they_show(doc):
 # --------------------------------------------------------------- too big to fix here
 
 
-@pytest.mark.xfail(strict=True, reason="a policy name outside the fixed list takes the next "
-                   "free palette slot, so its colour depends on which other policies ran "
-                   "(product-slowdown: prebuild is pink with safety_stock, orange without); "
-                   "needs a colour scheme that does not resolve collisions per run")
 def test_policy_colour_does_not_depend_on_which_policies_ran():
     alone = plots.policy_colors(["prebuild", "jit_learned"])["prebuild"]
     full = plots.policy_colors(["safety_stock", "prebuild", "jit_learned",

@@ -146,14 +146,28 @@ _FIXED_COLORS = {"jit": 0, "safety_stock": 1, "hybrid": 2, "r_Q": 3, "base_stock
 """Palette slots of the usual policy names: the same colour in every run and chart."""
 
 
+OTHER_COLORS = (
+    "#882255",  # wine
+    "#332288",  # indigo
+    "#999933",  # olive
+    "#8C510A",  # brown
+    "#2F4F4F",  # dark slate (black would read as plain text in a legend)
+    "#117777",  # dark teal
+    "#6A3D9A",  # dark purple
+)
+"""Colours of policy names outside the usual ones: unlike any of theirs, so a chart never
+confuses a custom policy with ``jit`` or ``safety_stock``."""
+
+
 def policy_colors(policies: Iterable[str]) -> dict[str, str]:
-    """Assign each policy a colour that depends on its name, not on the run's order.
+    """Assign each policy a colour that depends on its name only, not on the run.
 
     The usual names have fixed colours (jit blue, safety_stock orange, hybrid green,
-    …); any other name starts from a slot given by a hash of the name and takes the
-    next free one (names in sorted order), so charts of different runs, with the
-    policies listed in any order or some left out, colour a policy the same way. Yellow
-    (hard to see as a line) is used last; more than eight policies reuse the palette.
+    …); any other name takes the colour of :data:`OTHER_COLORS` given by a hash of the
+    name. So charts of different runs colour a policy the same way whatever its order
+    and whichever other policies ran, with one exception: two other names whose hashes
+    meet in one run (one chance in seven per pair) cannot share a colour, and the second
+    in sorted order takes the next free one. Past every colour, the palette repeats.
 
     Args:
         policies: Policy names.
@@ -163,16 +177,20 @@ def policy_colors(policies: Iterable[str]) -> dict[str, str]:
 
     """
     names = list(dict.fromkeys(policies))
-    slots: dict[str, int] = {p: _FIXED_COLORS[p] for p in names if p in _FIXED_COLORS}
-    used = set(slots.values())
-    lines = len(PALETTE) - 1  # every slot but yellow
-    for p in sorted(n for n in names if n not in slots):
-        start = zlib.crc32(p.encode()) % lines
-        free = [(start + j) % lines for j in range(lines) if (start + j) % lines not in used]
-        slot = free[0] if free else (len(PALETTE) - 1 if len(PALETTE) - 1 not in used else start)
-        slots[p] = slot
-        used.add(slot)
-    return {p: PALETTE[slots[p]] for p in names}
+    out = {p: PALETTE[_FIXED_COLORS[p]] for p in names if p in _FIXED_COLORS}
+    spare = [c for c in OTHER_COLORS] + [PALETTE[i] for i in range(len(PALETTE))
+                                         if i not in _FIXED_COLORS.values()]  # fmt: skip
+    used = set(out.values())
+    n = len(OTHER_COLORS)
+    for p in sorted(x for x in names if x not in out):
+        start = zlib.crc32(p.encode()) % n
+        ring = [OTHER_COLORS[(start + j) % n] for j in range(n)] + spare[n:]
+        ring += [c for c in PALETTE if c not in ring]
+        free = [c for c in ring if c not in used]
+        color = free[0] if free else ring[len(used) % len(ring)]
+        out[p] = color
+        used.add(color)
+    return {p: out[p] for p in names}
 
 
 def policy_label(policy: str, baseline: str | None, sep: str = " ") -> str:
