@@ -739,3 +739,13 @@ def test_the_built_in_scenarios_policy_names_keep_their_colour_in_any_company():
         alone = {p: plots.policy_colors([p])[p] for p in names}
         assert plots.policy_colors(names) == alone, scenario  # no two names meet
         assert len(set(alone.values())) == len(alone), scenario
+
+
+def test_cost_headline_names_only_a_part_of_the_total():
+    """A horizon leftover the scenario does not count must not be 'what the dearest pays'."""
+    runs = _perishable_runs().runs
+    assert plots.cost_headline(runs).endswith("(mostly write-offs)")
+    inflated = runs.assign(leftover_cost=runs["total_cost"] * 10)  # not in total_cost
+    assert "leftover" not in plots.cost_headline(inflated)
+    counted = inflated.assign(total_cost=inflated["total_cost"] + inflated["leftover_cost"])
+    assert plots.cost_headline(counted).endswith("(mostly leftover stock)")

@@ -128,6 +128,10 @@ _COST_PARTS = (
     ("write_off_cost", "Written off (expired, obsolete)", "#a6611a", "//"),
     ("leftover_cost", "Leftover at the horizon", "#dfc27d", "\\\\"),
 )
+_COST_WORDS = {"holding_cost": "holding cost", "ordering_cost": "ordering cost",
+               "shortage_cost": "shortage cost", "expedite_cost": "expediting",
+               "write_off_cost": "write-offs", "leftover_cost": "leftover stock"}
+"""How a headline names the cost part that dominates."""
 _OPTIONAL_COSTS = {"expedite_cost", "write_off_cost", "leftover_cost"}
 """Cost parts drawn only when some policy incurred them (and, for the leftover, only
 when the scenario counts it in the total cost)."""
@@ -966,6 +970,22 @@ def _money_bands(
     return ax
 
 
+def _cost_means(data: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Mean of each cost part per policy (rows in ``order``), the parts of the total only.
+
+    The leftover is a part of the total only when the scenario says so
+    (leftover.in_total_cost): then the total exceeds the other parts by it.
+    """
+    cols = [c[0] for c in _COST_PARTS if c[0] in data] + ["total_cost"]
+    means = data.groupby("policy")[cols].mean().reindex(order)
+    if "leftover_cost" in means:
+        others = means[[c for c in cols[:-1] if c != "leftover_cost"]].sum(axis=1)
+        counted = (means["total_cost"] - others - means["leftover_cost"]).abs()
+        if not (counted <= 1e-6 * means["total_cost"].abs().clip(lower=1)).all():
+            means = means.drop(columns="leftover_cost")
+    return means
+
+
 def plot_cost_breakdown(
     runs: pd.DataFrame,
     *,
@@ -994,15 +1014,7 @@ def plot_cost_breakdown(
     data = _portfolio(runs)
     order = _policies(data, policies)
     ax = _new_axes(figsize=(max(6.0, 1.6 * len(order) + 3.5), 5)) if ax is None else ax
-    cols = [c[0] for c in _COST_PARTS if c[0] in data] + ["total_cost"]
-    means = data.groupby("policy")[cols].mean().reindex(order)
-    if "leftover_cost" in means:
-        # The leftover is a part of the total only when the scenario says so
-        # (leftover.in_total_cost): then the total exceeds the other parts by it.
-        others = means[[c for c in cols[:-1] if c != "leftover_cost"]].sum(axis=1)
-        counted = (means["total_cost"] - others - means["leftover_cost"]).abs()
-        if not (counted <= 1e-6 * means["total_cost"].abs().clip(lower=1)).all():
-            means = means.drop(columns="leftover_cost")
+    means = _cost_means(data, order)
     x = np.arange(len(order))
     bottom = np.zeros(len(order))
     for col, label, color, hatch in _COST_PARTS:
@@ -1662,12 +1674,11 @@ def cost_headline(runs: pd.DataFrame, policies: Sequence[str] | None = None,
     cheap, dear = total.idxmin(), total.idxmax()
     if cheap == dear:
         return f"{cheap} costs {_money_text(total[cheap], currency)} a season"
-    parts = {label.lower(): _means(runs, col, [dear])[dear]
-             for col, label, _, _ in _COST_PARTS if col in runs}
-    main = max(parts, key=lambda k: parts[k])
+    means = _cost_means(_portfolio(runs), [dear]).drop(columns="total_cost").iloc[0]
+    main = _COST_WORDS[str(means.idxmax())]
     saving = 1 - total[cheap] / total[dear] if total[dear] > 0 else math.nan
     return (f"{cheap} costs least: {_money_text(total[cheap], currency)} a season, "
-            f"{_pct_text(saving)} less than {dear} (mostly {main} cost)")
+            f"{_pct_text(saving)} less than {dear} (mostly {main})")
 
 
 def slide_costs(
