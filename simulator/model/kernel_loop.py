@@ -971,7 +971,7 @@ _M32 = np.uint64(0xFFFFFFFF)
 
 @njit(cache=True, inline="always")
 def _hashmix(value, h):
-    """numpy's SeedSequence ``hashmix`` in 32-bit words (held in uint64): (value, new h)."""
+    """Mix one word as SeedSequence's ``hashmix`` does (32-bit words held in uint64)."""
     value = (value ^ h) & _M32
     h = (h * np.uint64(0x931E8875)) & _M32
     value = (value * h) & _M32
@@ -1029,6 +1029,6 @@ def seed_states(entropy, keys, lens, out):
 
 @njit(cache=True, inline="always")
 def _mix(x, y):
-    """numpy's SeedSequence ``mix`` in 32-bit words (held in uint64)."""
+    """Mix two words as SeedSequence's ``mix`` does (32-bit words held in uint64)."""
     r = ((np.uint64(0xCA01F9DD) * x) - (np.uint64(0x4973F715) * y)) & _M32
     return r ^ (r >> np.uint64(16))
