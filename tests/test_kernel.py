@@ -230,6 +230,44 @@ def test_seeded_streams_are_the_engines_streams(name):
         assert fast.rng(*other).random(3).tolist() == ref.rng(*other).random(3).tolist()
 
 
+@given(
+    weights=st.lists(st.one_of(st.just(0.0), st.floats(1e-6, 1e3)), min_size=1, max_size=9)
+    .filter(lambda w: sum(w) > 0),
+    size=st.integers(0, 3000), seed=st.integers(0, 2**32),
+)  # fmt: skip
+@settings(max_examples=100, deadline=None)
+def test_compiled_empirical_draws_are_choices(weights, size, seed):
+    """The fast engine's empirical draw gives ``Empirical.sample``'s values (``Generator.choice``).
+
+    Zero weights (at the ends and inside), one value, and weights that do not sum to 1.
+    """
+    from simulator.data.distributions import Empirical
+    from simulator.model.kernel import _sample
+
+    dist = Empirical(dist="empirical", values=[float(10 + i) for i in range(len(weights))],
+                     weights=weights)  # fmt: skip
+    want = dist.sample(np.random.default_rng(seed), size)
+    got = _sample(dist, np.random.default_rng(seed), size)
+    assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("rate", [0.05, 3.0, 23.0, 24.0, 60.0, 400.0])
+def test_compiled_sort_within_days_is_the_engines(rate):
+    """Order times sorted within each day as the SimPy engine sorts them, quiet or busy days.
+
+    (Days of 24 orders or more take the bucket path; ties and times close to 1 included.)
+    """
+    from simulator.model.kernel_loop import sort_within_days
+    from simulator.model.replication import _sort_within_days
+
+    rng = np.random.default_rng(int(rate * 100))
+    counts = rng.poisson(rate, 200)
+    u = rng.random(int(counts.sum()))
+    u[::7] = np.nextafter(1.0, 0.0)
+    u[1::11] = 0.5
+    assert sort_within_days(u, counts).tolist() == _sort_within_days(u, counts).tolist()
+
+
 def supported(data: dict) -> dict:
     """Strip a random scenario of the features the fast engine does not implement."""
     data = copy.deepcopy(data)

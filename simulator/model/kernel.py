@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.random.bit_generator import ISeedSequence
 
+from simulator.data.distributions import Empirical
 from simulator.data.scenario import Scenario
 from simulator.model.purchasing import buying
 from simulator.model.replication import Streams, _mean, _part_key, _spikes
@@ -189,7 +190,7 @@ def demand_arrays(
             else:
                 scaled = base_mean / mean if mean > 0 else np.zeros(n)
         if d.per_day is not None:
-            sizes = d.per_day.sample(rng, n) * scaled
+            sizes = _sample(d.per_day, rng, n) * scaled
             if whole:
                 sizes = whole_units(sizes)
             t = steady
@@ -197,7 +198,7 @@ def demand_arrays(
         else:
             c = d.customers
             counts = rng.poisson(scaled)
-            sizes = c.order_size.sample(streams.rng("order_size", sku.id), int(counts.sum()))
+            sizes = _sample(c.order_size, streams.rng("order_size", sku.id), int(counts.sum()))
             if whole:
                 sizes = whole_units(sizes)
             t = np.repeat(days, counts) + sort_within_days(
@@ -212,6 +213,22 @@ def demand_arrays(
     if len(times) == 1:
         return offsets, np.asarray(times[0], dtype=float), np.asarray(units[0], dtype=float)
     return offsets, np.concatenate(times), np.concatenate(units).astype(float, copy=False)
+
+
+def _sample(dist, rng: np.random.Generator, size: int) -> np.ndarray:
+    """Return ``dist.sample(rng, size)``: the same numbers, an empirical one's lookup compiled.
+
+    ``Empirical.sample`` is ``Generator.choice``, whose checks and binary search cost
+    about half of a busy SKU's demand draws; :func:`~.kernel_loop.pick` finds the same
+    values from the same uniforms (``tests/test_kernel.py`` compares them).
+    """
+    if isinstance(dist, Empirical):
+        from simulator.model.kernel_loop import pick
+
+        cdf = dist._p().cumsum()
+        cdf /= cdf[-1]
+        return pick(np.asarray(dist.values, dtype=float), cdf, rng.random(size))
+    return dist.sample(rng, size)
 
 
 def _demand_prep(scenario: Scenario, plans: list) -> list[tuple]:

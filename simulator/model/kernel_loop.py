@@ -948,13 +948,35 @@ def whole_units(x):
 def sort_within_days(times, counts):
     """``replication._sort_within_days`` compiled: each day's times in order (the same values).
 
-    An insertion sort per day: a day holds a few customer orders, so it is linear in
-    practice.
+    A day of a few customer orders is sorted by insertion; a busier day is first spread
+    over as many buckets as it has orders (the times are uniform on [0, 1)), which
+    leaves it nearly sorted, then finished by insertion: linear in practice, where
+    insertion alone is quadratic (5 ms a SKU-year at 200 orders a day). The values are
+    the same whatever the method: a sorted list of numbers is unique.
     """
-    out = times.copy()
+    out = np.empty_like(times)
+    most = 0
+    for d in range(counts.size):
+        most = max(most, counts[d])
+    count = np.zeros(most + 1, np.int64)
     start = 0
     for d in range(counts.size):
-        end = start + counts[d]
+        m = counts[d]
+        end = start + m
+        if m < 24:
+            for a in range(start, end):
+                out[a] = times[a]
+        else:  # counting sort by bucket floor(t·m), in order of the buckets
+            for j in range(m + 1):
+                count[j] = 0
+            for a in range(start, end):
+                count[min(int(times[a] * m), m - 1) + 1] += 1
+            for j in range(m):
+                count[j + 1] += count[j]
+            for a in range(start, end):
+                j = min(int(times[a] * m), m - 1)
+                out[start + count[j]] = times[a]
+                count[j] += 1
         for a in range(start + 1, end):
             x = out[a]
             b = a
@@ -963,6 +985,25 @@ def sort_within_days(times, counts):
                 b -= 1
             out[b] = x
         start = end
+    return out
+
+
+@njit(cache=True)
+def pick(values, cdf, u):
+    """Return ``Generator.choice(values, p=p)`` given its uniforms ``u`` (the same values).
+
+    numpy's choice is ``values[cdf.searchsorted(u, side="right")]`` with ``u`` from
+    ``random(size)`` and ``cdf`` from ``p.cumsum()`` divided by its last entry; a short
+    linear scan of ``cdf`` for each draw finds the same index as the binary search.
+    """
+    out = np.empty(u.size)
+    last = cdf.size - 1  # cdf[last] is 1.0 and u < 1: the scan stops by then
+    for i in range(u.size):
+        x = u[i]
+        j = 0
+        while j < last and cdf[j] <= x:
+            j += 1
+        out[i] = values[j]
     return out
 
 
