@@ -268,6 +268,33 @@ def test_compiled_sort_within_days_is_the_engines(rate):
     assert sort_within_days(u, counts).tolist() == _sort_within_days(u, counts).tolist()
 
 
+@pytest.mark.parametrize("dist", [
+    {"dist": "constant", "value": 3}, {"dist": "normal", "mean": 5, "sd": 2},
+    {"dist": "lognormal", "mean": 5, "sd": 2}, {"dist": "gamma", "mean": 5, "sd": 2},
+    {"dist": "gamma", "mean": 5, "sd": 9}, {"dist": "exponential", "mean": 3},
+    {"dist": "poisson", "mean": 3}, {"dist": "poisson", "mean": 30},
+    {"dist": "negbin", "mean": 3, "sd": 4}, {"dist": "uniform", "low": 1, "high": 4},
+    {"dist": "discrete_uniform", "low": 1, "high": 4},
+    {"dist": "triangular", "low": 1, "mode": 2, "high": 4},
+    {"dist": "empirical", "values": [1, 2, 3], "weights": [1, 2, 3]},
+])  # fmt: skip
+def test_lead_time_blocks_drawn_in_one_call_are_the_same(dist):
+    """The fast engine draws a lead-time tape in one call; the SimPy engine block by block.
+
+    Both give the same numbers for every distribution kind (numpy draws element by
+    element from the stream), which the fast engine relies on.
+    """
+    from pydantic import TypeAdapter
+
+    from simulator.data.distributions import Distribution
+    from simulator.model.suppliers import LEAD_TIME_BLOCK
+
+    d = TypeAdapter(Distribution).validate_python(dist)
+    rng = np.random.default_rng(11)
+    blocks = np.concatenate([d.sample(rng, LEAD_TIME_BLOCK) for _ in range(5)])
+    assert blocks.tolist() == d.sample(np.random.default_rng(11), 5 * LEAD_TIME_BLOCK).tolist()
+
+
 def supported(data: dict) -> dict:
     """Strip a random scenario of the features the fast engine does not implement."""
     data = copy.deepcopy(data)

@@ -35,7 +35,7 @@ from simulator.data.distributions import Empirical
 from simulator.data.scenario import Scenario
 from simulator.model.purchasing import buying
 from simulator.model.replication import Streams, _mean, _part_key, _spikes
-from simulator.model.suppliers import LEAD_TIME_BLOCK, SupplierState
+from simulator.model.suppliers import SupplierState
 
 __all__ = [
     "FastResult",
@@ -669,10 +669,10 @@ def _tapes(
     """Read every SKU's lead times and clearing delays (primary route) into one tape.
 
     Lead times are the SimPy engine's tape (``Streams.draws``): the route's stream,
-    sampled ``LEAD_TIME_BLOCK`` at a time, the first ``static.lead_need`` of them (drawn
-    here block by block as ``Streams.draws`` draws them, without its per-number
-    iterator); clearing delays are drawn one at a time as ``Route._land`` draws them,
-    ``static.clear_need`` of them.
+    sampled ``LEAD_TIME_BLOCK`` at a time, the first ``static.lead_need`` of them (a
+    multiple of the block, drawn here in one call: numpy draws element by element, so
+    the numbers are the same); clearing delays are drawn one at a time as
+    ``Route._land`` draws them, ``static.clear_need`` of them.
     """
     need, clear = static.lead_need, static.clear_need
     parts: list[np.ndarray] = []
@@ -683,9 +683,10 @@ def _tapes(
             continue
         sku = scenario.skus[k]
         j = static.suppliers.index(supplier)
-        dist = scenario.suppliers[supplier].lead_time
         rng = streams.rng("lead_time", sku.id, supplier)
-        parts.extend(dist.sample(rng, LEAD_TIME_BLOCK) for _ in range(need // LEAD_TIME_BLOCK))
+        # need // LEAD_TIME_BLOCK blocks in one call (tests/test_kernel.py checks that
+        # every distribution kind draws the same numbers either way)
+        parts.append(scenario.suppliers[supplier].lead_time.sample(rng, need))
         toff[0, r], toff[1, r] = at, need
         at += need
         if static.closures[j]:
@@ -694,4 +695,4 @@ def _tapes(
             parts.append(np.array([float(delay.sample(rng, 1)[0]) for _ in range(clear)]))
             toff[2, r], toff[3, r] = at, clear
             at += clear
-    return np.concatenate(parts), toff
+    return np.concatenate(parts) if len(parts) > 1 else parts[0], toff

@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = ["NSTAT", "STAT", "run_replication"]
 
@@ -36,6 +37,26 @@ STAT = (
 )  # fmt: skip
 """Per policy × SKU statistics :func:`run_replication` writes, in this order."""
 NSTAT = len(STAT)
+
+@intrinsic
+def _borrow(typingctx, arr):
+    """Return a view of ``arr`` that is not reference counted (``arr`` must outlive it).
+
+    numba counts references to an array each time the loop hands it to a helper, with an
+    atomic increment and decrement: about 30 % of the loop's time, measured with
+    ``perf`` (``NRT_incref``/``NRT_decref``). A view without a memory-info pointer
+    skips them. :func:`run_replication` holds every array it borrows until the loop
+    returns.
+    """
+
+    def codegen(context, builder, sig, args):
+        view = context.make_array(sig.args[0])(context, builder, value=args[0])
+        view.meminfo = context.get_constant_null(types.MemInfoPointer(types.voidptr))
+        view.parent = context.get_constant_null(types.pyobject)
+        return view._getvalue()
+
+    return arr(arr), codegen
+
 
 _EPS = 1e-9  # simulator.model.purchasing._EPS
 _VALUE_EPS = 1e-12  # simulator.model.purchasing._VALUE_EPS
@@ -587,6 +608,66 @@ def run_replication(
     stock_day = np.zeros((K, n), np.bool_)
     next_review = np.zeros(K, np.int64)
     per_sup = np.zeros(supf.shape[1], np.int64)
+    return _replicate(
+        n, w0, first, lost_sales, pipe_cap, weeks, want_daily, per_sku, K, P, H, S,
+        skuf, skui, supf, win, woff, oo, pol_i, can, lev, pl,
+        d_off, d_t, d_q, tape, toff, stats, port, daily_sku, daily_all,
+        pipe, ist, st, ct_, ent, scr, capw, sch, day_k, day_j,
+        ptr, users, snap, line_q, lines, rec, stock_day, next_review, per_sup,
+    )  # fmt: skip
+
+
+@njit(cache=True)
+def _replicate(
+    n, w0, first, lost_sales, pipe_cap, weeks, want_daily, per_sku, K, P, H, S,
+    skuf, skui, supf, win, woff, oo, pol_i, can, lev, pl,
+    d_off, d_t, d_q, tape, toff, stats, port, daily_sku, daily_all,
+    pipe, ist, st, ct_, ent, scr, capw, sch, day_k, day_j,
+    ptr, users, snap, line_q, lines, rec, stock_day, next_review, per_sup,
+):  # fmt: skip
+    """Run the loop of :func:`run_replication` over its arrays (the same names).
+
+    Every array is borrowed first (:func:`_borrow`): the caller holds them until this
+    returns, and the loop does no reference counting on them.
+    """
+    skuf = _borrow(skuf)
+    skui = _borrow(skui)
+    supf = _borrow(supf)
+    win = _borrow(win)
+    woff = _borrow(woff)
+    oo = _borrow(oo)
+    pol_i = _borrow(pol_i)
+    can = _borrow(can)
+    lev = _borrow(lev)
+    pl = _borrow(pl)
+    d_off = _borrow(d_off)
+    d_t = _borrow(d_t)
+    d_q = _borrow(d_q)
+    tape = _borrow(tape)
+    toff = _borrow(toff)
+    stats = _borrow(stats)
+    port = _borrow(port)
+    daily_sku = _borrow(daily_sku)
+    daily_all = _borrow(daily_all)
+    pipe = _borrow(pipe)
+    ist = _borrow(ist)
+    st = _borrow(st)
+    ct_ = _borrow(ct_)
+    ent = _borrow(ent)
+    scr = _borrow(scr)
+    capw = _borrow(capw)
+    sch = _borrow(sch)
+    day_k = _borrow(day_k)
+    day_j = _borrow(day_j)
+    ptr = _borrow(ptr)
+    users = _borrow(users)
+    snap = _borrow(snap)
+    line_q = _borrow(line_q)
+    lines = _borrow(lines)
+    rec = _borrow(rec)
+    stock_day = _borrow(stock_day)
+    next_review = _borrow(next_review)
+    per_sup = _borrow(per_sup)
     plain = win.shape[1] == 0
     for s in range(supf.shape[1]):
         if supf[2, s] > 0 or not math.isnan(supf[6, s]):
