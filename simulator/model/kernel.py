@@ -35,7 +35,7 @@ from simulator.data.distributions import Empirical
 from simulator.data.scenario import Scenario
 from simulator.model.purchasing import buying
 from simulator.model.replication import Streams, _mean, _part_key, _spikes
-from simulator.model.suppliers import SupplierState
+from simulator.model.suppliers import LEAD_TIME_BLOCK, SupplierState
 
 __all__ = [
     "FastResult",
@@ -173,12 +173,11 @@ def demand_arrays(
 
     prep = prep if prep is not None else _demand_prep(scenario, plans)
     n = scenario.n_days
-    days = scenario.first_day + np.arange(n)
     whole = scenario.units == "whole"
     offsets = np.empty((len(scenario.skus), n + 1), dtype=np.int64)
     times, units = [], []
     at = 0
-    for k, (sku, plan, (mean, scaled, steady)) in enumerate(
+    for k, (sku, plan, (mean, scaled, steady, days)) in enumerate(
         zip(scenario.skus, plans, prep, strict=True)
     ):
         rng = streams.rng("demand", sku.id)
@@ -194,14 +193,14 @@ def demand_arrays(
             if whole:
                 sizes = whole_units(sizes)
             t = steady
-            offsets[k] = at + np.arange(n + 1)
+            np.add(days, at - days[0], out=offsets[k])  # at, at + 1, ..., at + n
         else:
             c = d.customers
             counts = rng.poisson(scaled)
             sizes = _sample(c.order_size, streams.rng("order_size", sku.id), int(counts.sum()))
             if whole:
                 sizes = whole_units(sizes)
-            t = np.repeat(days, counts) + sort_within_days(
+            t = np.repeat(days[:n], counts) + sort_within_days(
                 streams.rng("order_time", sku.id).random(sizes.size), counts
             )
             offsets[k, 0] = at
@@ -235,17 +234,18 @@ def _demand_prep(scenario: Scenario, plans: list) -> list[tuple]:
     """Per SKU, what ``draw_demand`` computes the same way in every replication.
 
     (mean daily quantity or order size, the daily multiplier of a daily quantity or the
-    daily rate of customer orders, the times of a daily quantity's orders).
+    daily rate of customer orders, the times of a daily quantity's orders, and the day
+    numbers from the first day to one past the last, as integers).
     """
     n = scenario.n_days
-    days = scenario.first_day + np.arange(n)
+    days = scenario.first_day + np.arange(n + 1)
     out = []
     for sku, plan, mean in zip(scenario.skus, plans, _demand_means(scenario), strict=True):
         base_mean = plan.mean[:n]
         if sku.demand.per_day is not None:
-            out.append((mean, base_mean / mean if mean > 0 else np.ones(n), days + 0.0))
+            out.append((mean, base_mean / mean if mean > 0 else np.ones(n), days[:n] + 0.0, days))
         else:
-            out.append((mean, base_mean / mean if mean > 0 else np.zeros(n), None))
+            out.append((mean, base_mean / mean if mean > 0 else np.zeros(n), None, days))
     return out
 
 
@@ -265,14 +265,15 @@ class _Static:
     args: dict[str, Any]
     suppliers: list[str]
     random_outages: list[bool]
-    closures: list[bool]
-    clearing: list[Any]
     fixed_outages: list[Any]
     windows: Any
     demand: list[tuple]
     routes: list[tuple[int, str | None]]
     sources: dict[tuple[str, ...], int]
     """The streams every replication reads, numbered (:class:`_SeededStreams`)."""
+    tape_plan: list[tuple[int, Any, tuple[Any, tuple]]]
+    """Per route with a supplier: its index, lead-time distribution, clearing-delay
+    distribution (None without closures) and the two streams' names (:func:`_tapes`)."""
     source_words: tuple[np.ndarray, np.ndarray]
     """Their names as SeedSequence spawn-key words: [sources, words], and how many each."""
     packed: tuple[np.ndarray, np.ndarray] | None = None
@@ -416,16 +417,21 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
     ]
     fixed = [_windows(s) if s is not None else None for s in states]
     sources = _sources(scenario, routes, [bool(c) for c in closures], names)
+    static_clearing = [c[0][2] if c else None for c in closures]
     static = _Static(
         args=args,
         suppliers=names,
         random_outages=[s is None for s in states],
-        closures=[bool(c) for c in closures],
-        clearing=[c[0][2] if c else None for c in closures],
         fixed_outages=fixed,
         windows=windows_static,
         demand=_demand_prep(scenario, plans),
         routes=routes,
+        tape_plan=[
+            (r, scenario.suppliers[sup].lead_time,
+             (static_clearing[names.index(sup)] if closures[names.index(sup)] else None,
+              (("lead_time", skus[k].id, sup), ("clearing", skus[k].id, sup))))
+            for r, (k, sup) in enumerate(routes) if sup is not None
+        ],  # fmt: skip
         sources={source: i for i, source in enumerate(sources)},
         source_words=_key_words([[_part_key(x) for x in source] for source in sources]),
         weeks=(n + 7) // 7 + 16,
@@ -614,8 +620,10 @@ def run_replications(
             if code == 0:
                 break
             # Something ran short: lengthen it (the same streams, read further) and rerun.
-            if code == 1:
-                static.lead_need *= 2
+            if code == 1:  # a quarter more, in whole blocks: every number drawn costs
+                static.lead_need += LEAD_TIME_BLOCK * max(
+                    1, static.lead_need // (4 * LEAD_TIME_BLOCK)
+                )
             elif code == 2:
                 static.clear_need *= 2
             elif code == 4:
@@ -678,20 +686,15 @@ def _tapes(
     parts: list[np.ndarray] = []
     toff = np.zeros((4, len(static.routes)), dtype=np.int64)
     at = 0
-    for r, (k, supplier) in enumerate(static.routes):
-        if supplier is None:  # no backup route
-            continue
-        sku = scenario.skus[k]
-        j = static.suppliers.index(supplier)
-        rng = streams.rng("lead_time", sku.id, supplier)
+    for r, lead, (delay, sources) in static.tape_plan:
+        rng = streams.rng(*sources[0])
         # need // LEAD_TIME_BLOCK blocks in one call (tests/test_kernel.py checks that
         # every distribution kind draws the same numbers either way)
-        parts.append(scenario.suppliers[supplier].lead_time.sample(rng, need))
+        parts.append(lead.sample(rng, need))
         toff[0, r], toff[1, r] = at, need
         at += need
-        if static.closures[j]:
-            delay = static.clearing[j]
-            rng = streams.rng("clearing", sku.id, supplier)
+        if delay is not None:
+            rng = streams.rng(*sources[1])
             parts.append(np.array([float(delay.sample(rng, 1)[0]) for _ in range(clear)]))
             toff[2, r], toff[3, r] = at, clear
             at += clear
