@@ -751,7 +751,13 @@ def _run(scn: Scenario, backend: str, workers: int | None, scheduler: str | None
     either way: they depend only on the scenario, the seed and the replication (and
     agree between the engines, ``engine``: docs/engines.md).
     """
-    from simulator.study.runner import BACKENDS, resolve_engine, run_batch, run_scenario
+    from simulator.study.runner import (
+        BACKENDS,
+        join_columns,
+        resolve_engine,
+        run_batch,
+        run_scenario,
+    )
 
     if backend not in BACKENDS:
         raise OptimizeError(f"backend: must be one of {', '.join(BACKENDS)}, got {backend!r}")
@@ -770,11 +776,7 @@ def _run(scn: Scenario, backend: str, workers: int | None, scheduler: str | None
                      progress=progress, done=done, on_batch=new.append,
                      engine=engine)  # fmt: skip
     batches = sorted([*done, *new], key=lambda b: b.replications[0])
-    columns: dict[str, list[Any]] = {}
-    for b in batches:
-        for name, values in b.columns.items():
-            columns.setdefault(name, []).extend(values)
-    runs = pd.DataFrame(columns)
+    runs = pd.DataFrame(join_columns(batches))
     runs = runs.sort_values(["replication"], kind="stable").reset_index(drop=True)
     runs["replication"] = runs["replication"].astype("int64")
     runs["seed"] = runs["seed"].astype("int64")
@@ -789,7 +791,8 @@ def _keep(batches: Sequence[Any], policies: set[str]) -> list[Any]:
     for b in batches:
         pol = b.columns.get("policy", [])
         idx = [i for i, p in enumerate(pol) if p in policies]
-        cols = {name: [values[i] for i in idx] for name, values in b.columns.items()}
+        cols = {name: values[idx] if isinstance(values, np.ndarray) else [values[i] for i in idx]
+                for name, values in b.columns.items()}  # fmt: skip
         daily = {k: v for k, v in b.daily.items() if k[0] in policies}
         out.append(Batch(replications=list(b.replications), columns=cols, daily=daily))
     return out

@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing, contextmanager
@@ -54,12 +54,13 @@ PER_SKU_DAILY_LIMIT = 10
 class Batch:
     """What a batch of replications returns: the rows of ``runs`` and daily paths.
 
-    The rows travel as columns (one list per column): far cheaper to send
+    The rows travel as columns (a list or an array per column): far cheaper to send
     between processes and to turn into a table than one dict per row.
     """
 
     replications: list[int]
-    columns: dict[str, list[Any]]
+    columns: dict[str, Sequence[Any]]
+    """Column name -> values, a list or a numpy array (the fast engine's numbers)."""
     daily: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     """(policy, sku) -> float32 array[replications kept, fields, days]. A one-SKU
     scenario has no ("ALL") keys: its portfolio paths are the SKU's."""
@@ -70,8 +71,31 @@ class Batch:
         names = list(self.columns)
         return [
             dict(zip(names, values, strict=True))
-            for values in zip(*self.columns.values(), strict=True)
+            for values in zip(*(_as_list(v) for v in self.columns.values()), strict=True)
         ]
+
+
+def _as_list(values: Sequence[Any]) -> list[Any]:
+    return values.tolist() if isinstance(values, np.ndarray) else list(values)
+
+
+def join_columns(batches: Iterable[Batch]) -> dict[str, Any]:
+    """Return the batches' columns end to end, in the order given (for a DataFrame).
+
+    A column every batch holds as an array is joined as one array; any other becomes
+    one list (arrays turned into Python values).
+    """
+    pieces: dict[str, list[Sequence[Any]]] = {}
+    for b in batches:
+        for name, values in b.columns.items():
+            pieces.setdefault(name, []).append(values)
+    out: dict[str, Any] = {}
+    for name, parts in pieces.items():
+        if all(isinstance(v, np.ndarray) for v in parts):
+            out[name] = np.concatenate(parts)
+        else:
+            out[name] = [x for v in parts for x in _as_list(v)]
+    return out
 
 
 def run_batch(scenario: Scenario, replications: list[int], engine: str = "simpy") -> Batch:
@@ -404,7 +428,7 @@ def run_scenario(
     # tables are the same as a serial run's whatever the backend, workers or resume.
     starts = sorted([b.replications[0] for b in done] + [b[0] for b in _batches(todo, workers)])
     waiting: dict[int, Batch] = {}
-    columns: dict[str, list[Any]] = {}
+    ordered: list[Batch] = []
     stacks: dict[tuple[str, str], list[np.ndarray]] = {}
     absorbed = 0
 
@@ -413,8 +437,7 @@ def run_scenario(
         waiting[batch.replications[0]] = batch
         while absorbed < len(starts) and starts[absorbed] in waiting:
             b = waiting.pop(starts[absorbed])
-            for name, values in b.columns.items():
-                columns.setdefault(name, []).extend(values)
+            ordered.append(Batch(b.replications, b.columns))  # the rows; daily paths below
             for key, arr in b.daily.items():
                 stacks.setdefault(key, []).append(arr)
             absorbed += 1
@@ -436,7 +459,7 @@ def run_scenario(
     if absorbed != len(starts) or count != n:
         raise RuntimeError(f"replications: ran {count} of {n}; refusing to summarise a partial run")
 
-    runs = pd.DataFrame(columns)
+    runs = pd.DataFrame(join_columns(ordered))
     runs = runs.sort_values(["replication"], kind="stable").reset_index(drop=True)
     runs["replication"] = runs["replication"].astype("int64")
     runs["seed"] = runs["seed"].astype("int64")
