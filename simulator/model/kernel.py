@@ -476,6 +476,8 @@ def _sources(
 
 def _words(x: int) -> list[int]:
     """Split a non-negative integer into 32-bit words as numpy's SeedSequence does."""
+    if x < 0:  # numpy's words, for a replication or a seed
+        raise ValueError(f"expected non-negative integer, got {x}")
     if x == 0:
         return [0]
     out = []

@@ -1113,7 +1113,7 @@ def seed_states(entropy, keys, lens, out):
     (``tests/test_kernel.py`` compares them); about 0.2 µs a stream against numpy's 12.
     """
     pool = np.zeros(4, np.uint64)
-    words = np.zeros(4 + keys.shape[1], np.uint64)
+    words = np.zeros(max(4, entropy.size) + keys.shape[1], np.uint64)  # root, padded, + key
     for i in range(keys.shape[0]):
         m = 0
         for j in range(entropy.size):

@@ -157,8 +157,10 @@ def _columns(
         port = _portfolio(m, S, res.port, days, scenario)
         full = {name: np.concatenate([v, port[name][..., None]], axis=2) for name, v in m.items()}
     cols: dict[str, Any] = {}
-    reps = np.asarray(replications, dtype=np.int64)
-    cols["replication"] = np.repeat(reps, P * (K + 1))
+    if max(replications, default=0) < 2**63:
+        cols["replication"] = np.repeat(np.asarray(replications, dtype=np.int64), P * (K + 1))
+    else:  # as the SimPy engine gives them: Python ints
+        cols["replication"] = [r for r in replications for _ in range(P * (K + 1))]
     cols["seed"] = [scenario.seed] * (B * P * (K + 1))  # a seed may not fit in int64
     cols["policy"] = [name for _ in range(B) for name in policies for _ in range(K + 1)]
     ids = [s.id for s in skus] + ["ALL"]
