@@ -10,7 +10,6 @@ features it does not support, listed explicitly, and the ``--engine`` option.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from pathlib import Path
@@ -99,8 +98,7 @@ def test_unsupported_features_are_listed_explicitly():
     assert unsupported(Scenario.from_dict(scn)) == [
         "skus[0].shelf_life_days: not implemented by the fast engine",
         "policies.jit.forecast: not implemented by the fast engine",
-        "suppliers.wholesaler.disruptions: port closures with different clearing delays",
-    ]
+    ]  # (closures that clear after different delays are supported: see below)
 
 
 def test_fields_the_fast_engine_does_not_know_are_unsupported():
@@ -298,19 +296,6 @@ def test_lead_time_blocks_drawn_in_one_call_are_the_same(dist):
     assert blocks.tolist() == d.sample(np.random.default_rng(11), 5 * LEAD_TIME_BLOCK).tolist()
 
 
-def supported(data: dict) -> dict:
-    """Strip a random scenario of the features the fast engine does not implement."""
-    data = copy.deepcopy(data)
-    for sup in data["suppliers"].values():
-        delays = [d.get("clearing_delay") for d in sup["disruptions"] if d["kind"] == "port_closure"]
-        for d in sup["disruptions"]:
-            if d["kind"] == "port_closure":
-                d.pop("clearing_delay", None)
-                if delays[0] is not None:
-                    d["clearing_delay"] = delays[0]
-    return data
-
-
 AGREE = settings(max_examples=40, deadline=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 
@@ -321,7 +306,7 @@ def test_random_scenarios_agree(data):
     """Policies, review types, demand kinds, lost sales and backorders, closures, outages,
     shocks, capacity limits, backup suppliers (expediting), campaigns, seasonality, packs,
     MOQ, minimum order values, open orders."""
-    scn = Scenario.from_dict(supported(data))
+    scn = Scenario.from_dict(data)
     assert unsupported(scn) == []
     assert_agree(scn, [0, 1])
 
@@ -331,7 +316,7 @@ def test_random_scenarios_agree(data):
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(scenario_dicts(max_horizon=200))
 def test_random_scenarios_agree_many(data):
-    scn = Scenario.from_dict(supported(data))
+    scn = Scenario.from_dict(data)
     assert_agree(scn, [0, 1, 2])
 
 
@@ -339,7 +324,7 @@ def test_random_scenarios_agree_many(data):
 def expediting(draw):
     """Random scenarios built to expedite: every SKU with a backup, a slow primary, a fast
     backup, announced outages on the primary, policies that expedite."""
-    data = supported(draw(scenario_dicts(max_horizon=90)))
+    data = draw(scenario_dicts(max_horizon=90))
     data["suppliers"]["main"]["lead_time"] = {"dist": "gamma", "mean": draw(st.floats(8, 30)),
                                               "sd": draw(st.floats(0.5, 6))}  # fmt: skip
     data["suppliers"]["backup"]["lead_time"] = {"dist": "constant", "value": draw(st.integers(0, 3))}
@@ -357,6 +342,55 @@ def expediting(draw):
     return data
 
 
+def test_closures_clearing_after_different_delays_agree(monkeypatch):
+    """Closures of one supplier that clear after delays of different distributions.
+
+    The SimPy engine draws each held shipment's delay from the route's one clearing stream
+    with the distribution of the closure that caught it; the fast engine learns which as
+    it runs (a draw from the wrong one is marked and drawn again). Three policies that
+    order at different rhythms are caught by the closures in different orders; a backup
+    route is caught too. The redraw path must run for the test to mean anything.
+    """
+    from simulator.model import kernel
+
+    scn = load("classroom").to_dict()
+    scn["suppliers"]["wholesaler"]["lead_time"] = {"dist": "gamma", "mean": 6, "sd": 3}
+    scn["suppliers"]["wholesaler"]["disruptions"] = [
+        {"kind": "port_closure", "start": 20, "end": 45,
+         "clearing_delay": {"dist": "gamma", "mean": 4, "sd": 2}},
+        {"kind": "port_closure", "start": 60, "end": 70,
+         "clearing_delay": {"dist": "constant", "value": 1}},
+        {"kind": "port_closure", "start": 68, "end": 90,
+         "clearing_delay": {"dist": "uniform", "low": 0, "high": 9}},
+        {"kind": "port_closure", "start": 150, "end": 170,
+         "clearing_delay": {"dist": "gamma", "mean": 4, "sd": 2}},
+    ]  # fmt: skip
+    scn["suppliers"]["backup"] = {
+        "lead_time": {"dist": "constant", "value": 2},
+        "disruptions": [
+            {"kind": "port_closure", "start": 30, "end": 40,
+             "clearing_delay": {"dist": "constant", "value": 3}},
+            {"kind": "port_closure", "start": 100, "end": 120,
+             "clearing_delay": {"dist": "exponential", "mean": 2}},
+        ],
+    }  # fmt: skip
+    scn["skus"][0]["backup_supplier"] = "backup"
+    scn["policies"]["hybrid"]["use_backup"] = True
+    scn = Scenario.from_dict(scn)
+    assert unsupported(scn) == []
+    redrawn = []
+    wrong_kind = kernel._wrong_kind
+
+    def counting(*args):
+        found = wrong_kind(*args)
+        redrawn.append(found)
+        return found
+
+    monkeypatch.setattr(kernel, "_wrong_kind", counting)
+    assert_agree(scn, list(range(6)))
+    assert sum(redrawn) >= 3  # delays were drawn again from the right distribution
+
+
 @AGREE
 @given(expediting())
 def test_expediting_scenarios_agree(data):
@@ -368,7 +402,7 @@ def test_expediting_scenarios_agree(data):
 @AGREE
 @given(scenario_dicts(max_horizon=40))
 def test_auto_never_runs_fast_on_what_it_lacks(data):
-    """On the unmodified family (different clearing delays), auto runs fast only where it agrees."""
+    """Auto runs fast exactly where nothing is unsupported, and there it agrees."""
     scn = Scenario.from_dict(data)
     used, _ = choose_engine(scn, "auto")
     assert (used == "fast") == (unsupported(scn) == [])

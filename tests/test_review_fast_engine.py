@@ -30,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import scenario_dicts
-from test_kernel import assert_agree, load, supported
+from test_kernel import assert_agree, load
 
 from simulator.data.scenario import Scenario
 from simulator.model import kernel
@@ -274,7 +274,6 @@ def test_random_scenarios_agree_at_big_seeds_and_replications(data, seed, rep):
     (Replications stop below 2**63: the fast engine's rows hold them as int64, see
     :func:`test_replication_past_int64_gives_rows_like_the_simpy_engine`.)
     """
-    data = supported(data)
     data["seed"] = seed
     scn = Scenario.from_dict(data)
     assert kernel.unsupported(scn) == []
@@ -501,18 +500,21 @@ def test_tapes_are_the_engines_streams_read_in_blocks():
         words = kernel._seed_states(scn, static, reps)
         for need, (b, r) in itertools.product(needs[::3], enumerate(reps)):
             static.lead_need, static.clear_need = need, 5
-            tape, toff = kernel._tapes(scn, static, kernel._SeededStreams(scn.seed, r, static.sources,
-                                                                          words[b]))  # fmt: skip
+            streams = kernel._SeededStreams(scn.seed, r, static.sources, words[b])
+            tape, toff = kernel._tapes(scn, static, streams, 3, {})
             ref = Streams(scn.seed, r)
             assert len(static.tape_plan) == 3  # A's and B's primaries, A's backup
-            for route, lead, (delay, (lead_src, clear_src)) in static.tape_plan:
+            for route, lead, (delays, (lead_src, clear_src)) in static.tape_plan:
                 lt = tape[toff[0, route] : toff[0, route] + toff[1, route]].tolist()
                 assert toff[1, route] == need
                 assert lt == list(itertools.islice(ref.draws(lead_src, lead), need)), (need, r)
-                if delay is not None:
+                if delays is not None:  # (delay, the number of its distribution) pairs
+                    assert len(delays) == 1 and toff[4, route] == 0  # one block for all
                     rng = ref.rng(*clear_src)
-                    clear = [float(delay.sample(rng, 1)[0]) for _ in range(5)]
-                    assert tape[toff[2, route] : toff[2, route] + 5].tolist() == clear
+                    clear = [float(delays[0].sample(rng, 1)[0]) for _ in range(5)]
+                    pairs = tape[toff[2, route] : toff[2, route] + 10]
+                    assert pairs[::2].tolist() == clear
+                    assert pairs[1::2].tolist() == [0.0] * 5
     finally:
         static.lead_need, static.clear_need = saved
 

@@ -108,13 +108,6 @@ def unsupported(scenario: Scenario) -> list[str]:
     """
     out: list[str] = []
     _walk(scenario, "", out)
-    for name, sup in scenario.suppliers.items():
-        delays = {d.clearing_delay.model_dump_json() for d in sup.disruptions
-                  if type(d).__name__ == "PortClosure"}  # fmt: skip
-        if len(delays) > 1:
-            out.append(
-                f"suppliers.{name}.disruptions: port closures with different clearing delays"
-            )
     return out
 
 
@@ -271,9 +264,10 @@ class _Static:
     routes: list[tuple[int, str | None]]
     sources: dict[tuple[str, ...], int]
     """The streams every replication reads, numbered (:class:`_SeededStreams`)."""
-    tape_plan: list[tuple[int, Any, tuple[Any, tuple]]]
-    """Per route with a supplier: its index, lead-time distribution, clearing-delay
-    distribution (None without closures) and the two streams' names (:func:`_tapes`)."""
+    tape_plan: list[tuple[int, Any, tuple[list | None, tuple]]]
+    """Per route with a supplier: its index, lead-time distribution, the distinct
+    clearing-delay distributions of its closures (None without closures) and the two
+    streams' names (:func:`_tapes`)."""
     source_words: tuple[np.ndarray, np.ndarray]
     """Their names as SeedSequence spawn-key words: [sources, words], and how many each."""
     packed: tuple[np.ndarray, np.ndarray] | None = None
@@ -405,10 +399,20 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         lev=np.stack([rop, upto, lot]),
         pl=pl,
     )  # fmt: skip
+    # A supplier's closures may clear after delays of different distributions, all drawn
+    # from the route's one stream in the order shipments are caught: each closure window
+    # carries its distribution's number among its supplier's (win[2]).
+    named = [{c[2].model_dump_json(): c[2] for c in g} for g in closures]
+    delays = [list(d.values()) for d in named]
+    delay_ids = [[list(d).index(c[2].model_dump_json()) for c in g]
+                 for d, g in zip(named, closures, strict=True)]  # fmt: skip
+
     # Shocks and closures do not change between replications: their windows, packed.
     windows_static = (
         [[float(x) for x in sh] for g in shocks for sh in g],
-        [[float(c[0]), float(c[1]), 0.0, 0.0] for g in closures for c in g],
+        [[float(c[0]), float(c[1]), float(i), 0.0]
+         for g, ids in zip(closures, delay_ids, strict=True)
+         for c, i in zip(g, ids, strict=True)],  # fmt: skip
         [[float(a), float(b), float(m == "refuse"), 0.0] for g in known for a, b, m in g],
         sh_off, cl_off, _offsets(known),
     )
@@ -417,7 +421,6 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
     ]
     fixed = [_windows(s) if s is not None else None for s in states]
     sources = _sources(scenario, routes, [bool(c) for c in closures], names)
-    static_clearing = [c[0][2] if c else None for c in closures]
     static = _Static(
         args=args,
         suppliers=names,
@@ -428,7 +431,7 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         routes=routes,
         tape_plan=[
             (r, scenario.suppliers[sup].lead_time,
-             (static_clearing[names.index(sup)] if closures[names.index(sup)] else None,
+             (delays[names.index(sup)] or None,
               (("lead_time", skus[k].id, sup), ("clearing", skus[k].id, sup))))
             for r, (k, sup) in enumerate(routes) if sup is not None
         ],  # fmt: skip
@@ -611,8 +614,9 @@ def run_replications(
         d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.demand)
         win, woff = _windows_of(scenario, static, streams)
         want = r < daily_below
+        kinds: dict[tuple[int, int], list[int]] = {}
         while True:
-            tape, toff = _tapes(scenario, static, streams)
+            tape, toff = _tapes(scenario, static, streams, P, kinds)
             code = run_replication(
                 a["n"], a["w0"], a["first"], a["lost_sales"], a["skuf"], a["skui"], a["supf"],
                 win, woff, a["oo"], a["pol_i"], a["can"], a["lev"], a["pl"], d_off, d_t, d_q,
@@ -626,8 +630,9 @@ def run_replications(
                 static.lead_need += LEAD_TIME_BLOCK * max(
                     1, static.lead_need // (4 * LEAD_TIME_BLOCK)
                 )
-            elif code == 2:
-                static.clear_need *= 2
+            elif code == 2:  # a delay drawn from the wrong closure's distribution, or too few
+                if not _wrong_kind(static, tape, toff, kinds, P):
+                    static.clear_need *= 2
             elif code == 4:
                 static.weeks *= 2
             else:
@@ -650,7 +655,8 @@ def _windows_of(
     """Every supplier's windows in this replication, packed (random outages drawn here).
 
     Columns of ``win``: outages (start, end, refuse), then shocks (start, end, ×, +days),
-    then closures (start, end), then the announced outages (start, end, refuse);
+    then closures (start, end, clearing distribution), then the announced outages
+    (start, end, refuse);
     ``woff[0|1|2|3, s]`` .. ``woff[.., s + 1]`` index them.
     """
     if static.packed is not None:
@@ -674,30 +680,73 @@ def _windows_of(
 
 
 def _tapes(
-    scenario: Scenario, static: _Static, streams: Streams
-) -> tuple[np.ndarray, np.ndarray]:
-    """Read every SKU's lead times and clearing delays (primary route) into one tape.
+    scenario: Scenario, static: _Static, streams: Streams, policies: int,
+    kinds: dict[tuple[int, int], list[int]],
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Read every route's lead times and clearing delays into one tape.
 
     Lead times are the SimPy engine's tape (``Streams.draws``): the route's stream,
     sampled ``LEAD_TIME_BLOCK`` at a time, the first ``static.lead_need`` of them (a
     multiple of the block, drawn here in one call: numpy draws element by element, so
-    the numbers are the same); clearing delays are drawn one at a time as
-    ``Route._land`` draws them, ``static.clear_need`` of them.
+    the numbers are the same).
+
+    Clearing delays are drawn one at a time as ``Route._land`` draws them, from the
+    route's clearing stream read from its start by each policy, ``static.clear_need``
+    of them, each stored with the number of the distribution it was drawn from (pairs
+    ``value, number`` from ``toff[2, r]``, policy p's block ``toff[4, r]`` further on per
+    policy). When a supplier's closures all clear alike, one block serves every policy
+    (``toff[4, r]`` is 0). When they differ, which distribution the n-th draw comes from
+    depends on which closure catches the n-th held shipment, which the loop finds out as
+    it runs: ``kinds[(p, r)]`` holds the numbers known so far (the loop marks a draw made
+    from the wrong one, :func:`run_replications` records the right one and draws again),
+    and the draws past them guess the last known number.
     """
     need, clear = static.lead_need, static.clear_need
     parts: list[np.ndarray] = []
-    toff = np.zeros((4, len(static.routes)), dtype=np.int64)
+    toff = np.zeros((5, len(static.routes)), dtype=np.int64)
     at = 0
-    for r, lead, (delay, sources) in static.tape_plan:
+    for r, lead, (delays, sources) in static.tape_plan:
         rng = streams.rng(*sources[0])
         # need // LEAD_TIME_BLOCK blocks in one call (tests/test_kernel.py checks that
         # every distribution kind draws the same numbers either way)
         parts.append(lead.sample(rng, need))
         toff[0, r], toff[1, r] = at, need
         at += need
-        if delay is not None:
+        if delays is None:
+            continue
+        blocks = 1 if len(delays) == 1 else policies
+        toff[2, r], toff[3, r], toff[4, r] = at, clear, 0 if blocks == 1 else 2 * clear
+        for p in range(blocks):
+            known = kinds.get((p, r), [])
             rng = streams.rng(*sources[1])
-            parts.append(np.array([float(delay.sample(rng, 1)[0]) for _ in range(clear)]))
-            toff[2, r], toff[3, r] = at, clear
-            at += clear
+            pairs = np.empty(2 * clear)
+            for m in range(clear):
+                kind = known[m] if m < len(known) else (known[-1] if known else 0)
+                pairs[2 * m] = float(delays[kind].sample(rng, 1)[0])
+                pairs[2 * m + 1] = kind
+            parts.append(pairs)
+            at += 2 * clear
     return np.concatenate(parts) if len(parts) > 1 else parts[0], toff
+
+
+def _wrong_kind(
+    static: _Static, tape: np.ndarray, toff: np.ndarray, kinds: dict[tuple[int, int], list[int]],
+    policies: int,
+) -> bool:  # fmt: skip
+    """Record the clearing delay the loop found drawn from the wrong distribution, if any.
+
+    The loop marks the draw it stopped at with ``-1 - the right number``; the numbers
+    before it were right (the loop read them), so they and the right one are now known.
+    """
+    for r, _, (delays, _) in static.tape_plan:
+        if delays is None or len(delays) == 1:
+            continue
+        for p in range(policies):
+            base = toff[2, r] + p * toff[4, r]
+            marks = tape[base + 1 : base + 2 * toff[3, r] : 2]
+            wrong = np.flatnonzero(marks < 0)
+            if wrong.size:
+                m = int(wrong[0])
+                kinds[(p, r)] = [int(x) for x in marks[:m]] + [int(-1 - marks[m])]
+                return True
+    return False

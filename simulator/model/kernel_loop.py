@@ -116,9 +116,10 @@ def _outage_at(t, lo, hi, win):
 #   supf[:, s]  order cost, line cost, minimum order value, premium, pays on receipt,
 #               delivers in order, units per week (NaN: no capacity limit)
 #   win[:, j]   windows: outages (start, end, refuse), shocks (start, end, ×, +days),
-#               closures (start, end); woff[0|1|2, s] .. woff[.., s + 1] index them
+#               closures (start, end, clearing distribution); woff[0|1|2, s] ..
+#               woff[.., s + 1] index them
 #   tape, toff  lead times from toff[0, k] (toff[1, k] of them), clearing delays from
-#               toff[2, k] (toff[3, k] of them)
+#               toff[2, k] + p·toff[4, k] (toff[3, k] pairs: delay, its distribution)
 #   pipe[0|1|2, k, :]  open shipments' arrival, units, amount due on receipt
 #   ist[0|1|2|3, k]    pipeline head, pipeline size, lead times used, delays used
 #   st[k, :]    0 on_hand 1 backorders 2 on_order 3 area 4 t_last 5 received 6 filled
@@ -227,9 +228,9 @@ def _schedule(qty, at, s, known, capw, which, sch, row, cap, win, woff, first):
 
 
 @njit(cache=True, inline="always")
-def _place(k, r, s, qty, now, x, first, skuf, supf, win, woff, pl, tape, toff, ist, pipe, st,
-           ct_, capw, sch):  # fmt: skip
-    """``Replication.place`` + ``Route.ship``: 1 placed, 0 refused, <0 error.
+def _place(k, r, s, p, qty, now, x, first, skuf, supf, win, woff, pl, tape, toff, ist, pipe,
+           st, ct_, capw, sch):  # fmt: skip
+    """``Replication.place`` + ``Route.ship`` under policy p: 1 placed, 0 refused, <0 error.
 
     Route r is SKU k's primary (r = k) or its backup (r = K + k, ``x``: an expedite) to
     supplier s. A capacity splits the order over weeks (``SupplierState.allocate``), each
@@ -295,7 +296,11 @@ def _place(k, r, s, qty, now, x, first, skuf, supf, win, woff, pl, tape, toff, i
                 if win[0, j] <= arrival and arrival < win[1, j]:
                     if ist[3, r] >= toff[3, r]:
                         return -2
-                    arrival = win[1, j] + tape[toff[2, r] + ist[3, r]]
+                    at = toff[2, r] + p * toff[4, r] + 2 * ist[3, r]  # (delay, its kind)
+                    if tape[at + 1] != win[2, j]:  # drawn from another closure's kind:
+                        tape[at + 1] = -1.0 - win[2, j]  # say which, to be drawn again
+                        return -2
+                    arrival = win[1, j] + tape[at]
                     ist[3, r] += 1
                     moved = True
         if supf[5, s] != 0.0:
@@ -498,8 +503,8 @@ def _flush(now, i, periodic, p, ent, ne, first, skuf, skui, supf, win, woff, pol
         for a in range(m):
             e = scr[1, a]
             k = int(ent[0, e])
-            code = _place(k, int(ent[3, e]), s, ent[2, e], now, ent[4, e] != 0.0, first, skuf,
-                          supf, win, woff, pl, tape, toff, ist, pipe, st, ct_, capw,
+            code = _place(k, int(ent[3, e]), s, p, ent[2, e], now, ent[4, e] != 0.0, first,
+                          skuf, supf, win, woff, pl, tape, toff, ist, pipe, st, ct_, capw,
                           sch)  # fmt: skip
             if code < 0:
                 return -code
