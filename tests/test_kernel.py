@@ -10,6 +10,7 @@ features it does not support, listed explicitly, and the ``--engine`` option.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from pathlib import Path
@@ -35,8 +36,7 @@ UNSUPPORTED_BUILTINS: dict[str, list[str]] = {}
 """Built-in scenarios the fast engine does not run yet, and why (``auto`` runs SimPy)."""
 UNSUPPORTED_FEATURES = {
     "fresh-goods": {"suppliers.dairy.quality", "skus[0].shelf_life_days", "policies.jit.forecast"},
-    "product-slowdown": {"skus[0].demand.shifts", "skus[0].lifecycle",
-                         "policies.jit_learned.forecast"},
+    "product-slowdown": {"skus[0].lifecycle", "policies.jit_learned.forecast"},
 }  # fmt: skip
 """Built-in scenarios of features being added now (overbuying): at least these fields are
 named (the scenarios may still change)."""
@@ -166,11 +166,7 @@ def test_builtin_scenarios_agree_many(name):
 
 @pytest.mark.parametrize("name", SUPPORTED_BUILTINS)
 def test_demand_arrays_are_draw_demand(name):
-    """The fast engine's demand layout holds exactly the SimPy engine's draws.
-
-    (Scenarios with unsupported demand features, e.g. unannounced shifts, differ: auto
-    never gives them to the fast engine.)
-    """
+    """The fast engine's demand layout holds exactly the SimPy engine's draws."""
     scn = load(name)
     plans, _ = prepared(scn)
     for r in (0, 5):
@@ -340,6 +336,50 @@ def expediting(draw):
             spec.update({"type": "hybrid", "review_every_days": draw(st.integers(1, 7))})
         spec["use_backup"] = True
     return data
+
+
+def lasting_changes(data: dict, leftover: dict | None, k: int = 0) -> dict:
+    """Give SKU k demand shifts (announced and not), regime changes and a salvage value."""
+    data = copy.deepcopy(data)
+    sku = data["skus"][k]
+    span = data["horizon_days"]
+    sku["demand"]["shifts"] = [{"start": span // 3, "multiplier": 0.5},
+                               {"start": 2 * span // 3, "multiplier": 1.8, "announced": True}]
+    sku["demand"]["regime_changes"] = {"per_year": 4, "multiplier":
+                                       {"dist": "lognormal", "mean": 1, "sd": 0.3}}  # fmt: skip
+    sku["salvage_value"] = 0.3
+    if leftover is not None:
+        data["leftover"] = leftover
+    return data
+
+
+@pytest.mark.parametrize("leftover", [None, {"in_total_cost": True, "excess_days": 60},
+                                      {"in_total_cost": False}])  # fmt: skip
+@pytest.mark.parametrize("name", ["classroom", "catalog"])
+def test_demand_shifts_regime_changes_and_leftover_agree(name, leftover):
+    """Shifts, regime changes, salvage and the leftover measures run on the fast engine.
+
+    These make a scenario an overbuying one: its rows carry the overbuying columns, the
+    leftover (in the total cost or not) and the excess over the demand expected after the
+    horizon, which regime changes make differ by replication.
+    """
+    scn = Scenario.from_dict(lasting_changes(load(name).to_dict(), leftover))
+    assert scn.overbuying and unsupported(scn) == []
+    assert_agree(scn, [0, 1, 2])
+    plans, _ = prepared(scn)
+    paths = draw_demand(scn, Streams(scn.seed, 1), plans)
+    after = np.zeros(len(scn.skus))
+    off, t, q = demand_arrays(scn, Streams(scn.seed, 1), plans, after=after)
+    assert after.tolist() == [p.after for p in paths]
+    assert q.tolist() == [u for p in paths for day in p.orders for _, u in day]
+
+
+@AGREE
+@given(scenario_dicts(max_horizon=60), st.sampled_from([None, {"in_total_cost": True}]))
+def test_random_scenarios_with_lasting_changes_agree(data, leftover):
+    scn = Scenario.from_dict(lasting_changes(data, leftover))
+    assert unsupported(scn) == []
+    assert_agree(scn, [0, 1])
 
 
 def test_closures_clearing_after_different_delays_agree(monkeypatch):

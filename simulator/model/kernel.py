@@ -34,7 +34,7 @@ from numpy.random.bit_generator import ISeedSequence
 from simulator.data.distributions import Empirical
 from simulator.data.scenario import Scenario
 from simulator.model.purchasing import buying
-from simulator.model.replication import Streams, _mean, _part_key, _spikes
+from simulator.model.replication import Streams, _lasting, _mean, _part_key, _spikes
 from simulator.model.suppliers import LEAD_TIME_BLOCK, SupplierState
 
 __all__ = [
@@ -53,9 +53,12 @@ _SUPPORTED: dict[str, set[str] | None] = {
     "Scenario": {
         "name", "description", "start_date", "horizon_days", "warmup_days", "replications",
         "seed", "unmet_demand", "units", "currency", "suppliers", "skus", "policies",
-        "baseline", "report",
+        "baseline", "report", "leftover",
     },
     "ReportInfo": _ALL,
+    "Leftover": _ALL,
+    "Shift": _ALL,
+    "RegimeChanges": _ALL,
     "Supplier": {
         "lead_time", "order_cost", "line_cost", "min_order_value", "pay_on_receipt",
         "unit_cost_premium", "deliver_in_order", "description", "disruptions",
@@ -68,10 +71,13 @@ _SUPPORTED: dict[str, set[str] | None] = {
     "Sku": {
         "id", "description", "unit_cost", "price", "holding_rate", "backorder_cost_per_day",
         "supplier", "backup_supplier", "initial_on_hand", "open_orders", "pack_size", "moq",
-        "demand",
+        "demand", "salvage_value",
     },
     "OpenOrder": {"units", "arrives"},
-    "Demand": {"per_day", "customers", "seasonality", "campaigns", "trend_per_year", "spikes"},
+    "Demand": {
+        "per_day", "customers", "seasonality", "campaigns", "trend_per_year", "spikes", "shifts",
+        "regime_changes",
+    },
     "Customers": {"orders_per_day", "order_size"},
     "Seasonality": {"monthly", "weekly"},
     "Campaign": {"start", "end", "uplift", "label"},
@@ -147,15 +153,19 @@ def _walk(obj: Any, path: str, out: list[str]) -> None:
 
 
 def demand_arrays(
-    scenario: Scenario, streams: Streams, plans: list, prep: list | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    scenario: Scenario, streams: Streams, plans: list, prep: list | None = None,
+    after: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Every SKU's demand for the whole run as flat arrays: (offsets, times, units).
 
     The same draws as :func:`~simulator.model.replication.draw_demand`, from the same
     streams, samplers and calls in the same order; only the layout differs. SKU k's
     customer orders of day index i are ``times[o:e]``, ``units[o:e]`` with
     ``o, e = offsets[k, i], offsets[k, i + 1]``. ``prep`` is what does not change
-    between replications (:func:`_demand_prep`, computed once per scenario).
+    between replications (:func:`_demand_prep`, computed once per scenario). In an
+    overbuying scenario, ``after[k]`` gets SKU k's demand expected over the
+    ``leftover.excess_days`` after the horizon, with its realised lasting changes
+    (``DemandPath.after``).
 
     Two steps are written again for speed, each giving the same numbers bit for bit
     (``tests/test_kernel.py`` compares the result with ``draw_demand``): rounding to
@@ -165,6 +175,8 @@ def demand_arrays(
     from simulator.model.kernel_loop import sort_within_days, whole_units
 
     prep = prep if prep is not None else _demand_prep(scenario, plans)
+    lasts = scenario.overbuying  # (only these features make lasting changes)
+    excess = scenario.leftover.excess_days if scenario.leftover is not None else 90
     n = scenario.n_days
     whole = scenario.units == "whole"
     offsets = np.empty((len(scenario.skus), n + 1), dtype=np.int64)
@@ -175,12 +187,22 @@ def demand_arrays(
     ):
         rng = streams.rng("demand", sku.id)
         d = sku.demand
-        if d.spikes is not None:
-            base_mean = plan.mean[:n] * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
+        lasting = _lasting(scenario, sku, plan, streams) if lasts else None
+        if lasting is not None or d.spikes is not None:  # as draw_demand, step for step
+            base_mean = plan.mean[:n]
+            if lasting is not None:  # unannounced shifts and regime changes
+                base_mean = base_mean * lasting[:n]
+            if d.spikes is not None:
+                base_mean = base_mean * _spikes(scenario, d.spikes, streams.rng("spikes", sku.id))
             if d.per_day is not None:
                 scaled = base_mean / mean if mean > 0 else np.ones(n)
             else:
                 scaled = base_mean / mean if mean > 0 else np.zeros(n)
+        if after is not None:  # replication._overbuying
+            later = plan.mean[n : n + excess]
+            if lasting is not None:
+                later = later * lasting[n : n + excess]
+            after[k] = float(later.sum())
         if d.per_day is not None:
             sizes = _sample(d.per_day, rng, n) * scaled
             if whole:
@@ -469,6 +491,8 @@ def _sources(
             out += [("order_size", sku.id), ("order_time", sku.id)]
         if sku.demand.spikes is not None:
             out.append(("spikes", sku.id))
+        if sku.demand.regime_changes is not None:
+            out.append(("regime_changes", sku.id))
     for k, supplier in routes:
         if supplier is not None:
             out.append(("lead_time", scenario.skus[k].id, supplier))
@@ -579,6 +603,8 @@ class FastResult:
     stats: np.ndarray
     port: np.ndarray
     daily: dict[tuple[str, str], list[np.ndarray]]
+    after: np.ndarray
+    """[b, k]: SKU k's demand expected after the horizon (overbuying scenarios; else NaN)."""
 
 
 def run_replications(
@@ -609,9 +635,11 @@ def run_replications(
     names = list(policies)
     daily: dict[tuple[str, str], list[np.ndarray]] = {}
     words = _seed_states(scenario, static, replications) if replications else None
+    after = np.full((len(replications), K), np.nan)
     for b, r in enumerate(replications):
         streams = _SeededStreams(scenario.seed, r, static.sources, words[b])
-        d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.demand)
+        d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.demand,
+                                        after[b] if scenario.overbuying else None)  # fmt: skip
         win, woff = _windows_of(scenario, static, streams)
         want = r < daily_below
         kinds: dict[tuple[int, int], list[int]] = {}
@@ -646,7 +674,7 @@ def run_replications(
                         )
                 if not (per_sku and K == 1):
                     daily.setdefault((name, "ALL"), []).append(daily_all[p].astype(np.float32))
-    return FastResult(stats=stats, port=port, daily=daily)
+    return FastResult(stats=stats, port=port, daily=daily, after=after)
 
 
 def _windows_of(

@@ -34,6 +34,7 @@ STAT = (
     "order_cost", "cycles", "cycles_short", "pos", "demand_orders", "demand_units",
     "value_sum", "backorder_sum", "backorder_days", "value_max", "capital_max",
     "on_hand_sum", "on_order_sum", "shipped_sum", "spent_sum", "stockout_days", "expedite",
+    "on_hand_end",
 )  # fmt: skip
 """Per policy × SKU statistics :func:`run_replication` writes, in this order."""
 NSTAT = len(STAT)
@@ -941,6 +942,7 @@ def _finish(p, n, w0, H, K, d_off, d_q, skuf, turns, rec, stock_day, st, ct_, sn
         out[22] = spent_sum
         out[23] = days_out
         out[24] = ct_[k, 9] - snap[k, 9]
+        out[25] = st[k, 0]
     # Portfolio paths, summed in SKU id order: stock value, stock + pipeline, any stockout.
     vmax = -np.inf
     cmax = -np.inf

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from simulator.data.scenario import Scenario
-from simulator.study.metrics import ID_COLUMNS, METRICS
+from simulator.study.metrics import ID_COLUMNS, METRICS, OVERBUYING_METRICS
 
 __all__ = ["ENGINES", "choose_engine", "fast_batch"]
 
@@ -151,6 +151,8 @@ def _columns(
         "working_capital_peak": S["capital_max"],
         "days": np.full_like(holding, days),
     }
+    if scenario.overbuying:
+        _overbuying(m, S, res.after, scenario)
     if K == 1:  # one SKU: the portfolio is that SKU, the same numbers
         full = {name: np.concatenate([v, v], axis=2) for name, v in m.items()}
     else:
@@ -167,10 +169,43 @@ def _columns(
     cols["sku"] = ids * (B * P)
     per_policy = [[*classes[name], ""] for name in policies]
     cols["abc_class"] = [c for _ in range(B) for row in per_policy for c in row]
-    for name in METRICS:  # arrays, not lists: a tenth of a small replication's time
+    names = METRICS + (OVERBUYING_METRICS if scenario.overbuying else ())
+    for name in names:  # arrays, not lists: a tenth of a small replication's time
         cols[name] = np.ascontiguousarray(full[name], dtype=float).reshape(-1)
-    assert tuple(cols) == ID_COLUMNS + METRICS
+    assert tuple(cols) == ID_COLUMNS + names
     return cols
+
+
+def _overbuying(
+    m: dict[str, np.ndarray], S: dict[str, np.ndarray], after: np.ndarray, scenario: Scenario
+) -> None:
+    """Add the overbuying measures as ``metrics._overbuying`` does (the features supported).
+
+    Nothing expires, dies, is rejected or lost to goodwill in a scenario the fast engine
+    runs (shelf life, end of life, quality and goodwill fall back to SimPy), so those are
+    zeros; the leftover and the excess over the demand expected after the horizon
+    (``after[b, k]``, per replication: regime changes are drawn) are the SimPy engine's
+    formulas.
+    """
+    skus = scenario.skus
+    cost = np.array([s.unit_cost for s in skus])
+    salvage = np.array([s.salvage_value or 0.0 for s in skus])
+    end = S["on_hand_end"]
+    zero = np.zeros_like(end)
+    m["expired_units"] = zero
+    m["obsolete_units"] = zero
+    m["rejected_units"] = zero
+    m["write_off_cost"] = zero * cost + zero * cost * (1 - salvage)
+    m["leftover_units"] = end
+    m["leftover_value"] = end * cost
+    m["leftover_cost"] = end * cost * (1 - salvage)
+    a = after[:, None, :]
+    with np.errstate(invalid="ignore"):
+        m["excess_units_end"] = np.where(np.isfinite(a), np.maximum(end - a, 0.0), math.nan)
+    m["goodwill_lost_units"] = zero
+    m["total_cost"] = m["total_cost"] + m["write_off_cost"]
+    if scenario.leftover is not None and scenario.leftover.in_total_cost:
+        m["total_cost"] = m["total_cost"] + m["leftover_cost"]
 
 
 def _portfolio(
@@ -223,7 +258,7 @@ def _portfolio(
             stockout = stockout + w * m["stockout_rate"][..., k]
             backorder_end = backorder_end + w * m["p_backorder_end"][..., k]
     cash = port[..., 3] / days
-    return {
+    out = {
         "fill_rate": _ratio(t["served"], t["demand"]),
         "order_fill_rate": _ratio(t["complete"], t["orders"]),
         "stockout_rate": stockout,
@@ -241,7 +276,8 @@ def _portfolio(
         "ordering_cost": t["ordering"],
         "shortage_cost": t["shortage"],
         "expedite_cost": t["expedite"],
-        "total_cost": t["holding"] + t["ordering"] + t["shortage"] + t["expedite"],
+        "total_cost": total(m["total_cost"]) if scenario.overbuying
+        else t["holding"] + t["ordering"] + t["shortage"] + t["expedite"],
         "cash_tied_up": cash,
         "cash_tied_up_peak": port[..., 0],
         "cash_in_pipeline": t["pipeline_sum"],
@@ -256,3 +292,6 @@ def _portfolio(
         "working_capital_peak": port[..., 1],
         "days": np.full(port.shape[:2], days),
     }
+    if scenario.overbuying:  # summed as replication_rows sums them: SKU id order, from 0
+        out.update({name: total(m[name]) for name in OVERBUYING_METRICS})
+    return out

@@ -273,7 +273,6 @@ def _overbuying(row: dict[str, Any], extra: dict[str, Any], sku: Any) -> None:
     row["expired_units"] = extra["expired_units"]
     row["obsolete_units"] = extra["obsolete_units"]
     row["rejected_units"] = extra["rejected_units"]
-    row["goodwill_lost_units"] = extra.get("goodwill_lost_units", 0.0)
     row["write_off_cost"] = (
         extra["expired_units"] * cost + extra["obsolete_units"] * cost * (1 - salvage)
     )
@@ -282,6 +281,7 @@ def _overbuying(row: dict[str, Any], extra: dict[str, Any], sku: Any) -> None:
     row["leftover_cost"] = end * cost * (1 - salvage)
     after = extra["demand_after"]
     row["excess_units_end"] = max(end - after, 0.0) if math.isfinite(after) else math.nan
+    row["goodwill_lost_units"] = extra.get("goodwill_lost_units", 0.0)  # (OVERBUYING_METRICS order)
     row["total_cost"] += row["write_off_cost"]
     if extra["leftover_in_total_cost"]:
         row["total_cost"] += row["leftover_cost"]
