@@ -486,6 +486,22 @@ def _policy_line(name: str, spec, scenario) -> str:
     return f"  {name}: {text or describe_policy(spec, scenario_context(scenario))}"
 
 
+def _can_write_off(summary, scenario) -> bool:
+    """Whether stock can be written off: shelf life or an end of life, or any write-off seen.
+
+    (Other overbuying features, e.g. a demand shift with leftover measures, carry the
+    column at zero: it is left out.)
+    """
+    if "write_off_cost" not in set(summary["metric"]):
+        return False
+    if scenario is not None and any(
+        s.shelf_life_days is not None or s.lifecycle is not None for s in scenario.skus
+    ):
+        return True
+    seen = summary[summary["metric"] == "write_off_cost"]["mean"]
+    return bool((seen.abs() > 0).any())
+
+
 def _print_summary(summary, metadata: dict, scenario=None) -> None:
     """Print a table per policy: key portfolio metrics, mean ± 95 % CI and p5–p95."""
     from rich.console import Console
@@ -504,7 +520,7 @@ def _print_summary(summary, metadata: dict, scenario=None) -> None:
     table.add_column("policy", style="bold", no_wrap=True)
     rows = summary[summary["sku"] == "ALL"].set_index(["policy", "metric"])
     metrics = list(KEY_METRICS)
-    if "write_off_cost" in set(summary["metric"]):  # a scenario that can overbuy
+    if _can_write_off(summary, scenario):
         metrics.insert(3, ("write_off_cost", "Written\noff", "money"))
     for _, label, _ in metrics:
         table.add_column(label, justify="right", no_wrap=True)

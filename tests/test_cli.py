@@ -191,6 +191,23 @@ def test_run_summary_shows_the_spread_across_seasons_and_never_a_false_zero(runn
     assert _half_width("pct", 0.0, "$") == "0.0"  # exactly zero: every season equal
 
 
+def test_written_off_column_only_where_stock_can_be_written_off(runner):
+    """A demand shift with leftover measures carries write-offs at zero: no column for it."""
+    data = {**TINY, "horizon_days": 40}
+    data["skus"] = [{**TINY["skus"][0], "demand": {**TINY["skus"][0]["demand"],
+                     "shifts": [{"start": 10, "multiplier": 0.5}]}}]  # fmt: skip
+    data["leftover"] = {"in_total_cost": True}
+    Path("shift.yaml").write_text(yaml.safe_dump(data))
+    res = runner.invoke(cli, ["run", "shift.yaml", "-n", "4", "--no-plots", "-w", "1"])
+    assert res.exit_code == 0, res.output
+    assert "Written" not in res.output
+    data["skus"][0]["shelf_life_days"] = 5
+    Path("fresh.yaml").write_text(yaml.safe_dump(data))
+    res = runner.invoke(cli, ["run", "fresh.yaml", "-n", "4", "--no-plots", "-w", "1"])
+    assert res.exit_code == 0, res.output
+    assert "Written" in res.output and "at cost less salvage" in res.output
+
+
 def test_plot_style_slides_draws_into_figures_slides(runner):
     res = runner.invoke(cli, ["run", "classroom", "-n", "4", "-w", "1", "--out", "r", "-q"])
     assert res.exit_code == 0, res.output
