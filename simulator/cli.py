@@ -237,7 +237,7 @@ def run(
     if scheduler and backend not in (None, "dask"):
         raise BadInput(f"--scheduler: only used with --backend dask, got --backend {backend}")
     backend, workers = _backend(backend, workers, scheduler)
-    engine = _engine(scn, engine, quiet)
+    _engine(scn, engine, quiet)  # checked and said now; the run records auto's reason itself
     command = _command()
     _run_claimed(
         scn, out, force, resume, backend, workers, scheduler, no_plots, quiet, command, again,

@@ -479,6 +479,7 @@ def test_cli_engine_auto_says_once_and_records_it(tmp_path):
     assert res.output.count("engine: fast (") == 1
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["engine"] == "fast"
+    assert meta["engine_reason"].startswith("every feature")  # auto's reason, not "asked for"
     rerun = runner.invoke(cli, ["rerun", str(out), "-w", "1"])
     assert rerun.exit_code == 0, rerun.output
 
