@@ -41,6 +41,7 @@ __all__ = [
     "FastResult",
     "demand_arrays",
     "run_replications",
+    "slower",
     "unsupported",
 ]
 
@@ -114,6 +115,26 @@ def unsupported(scenario: Scenario) -> list[str]:
     """
     out: list[str] = []
     _walk(scenario, "", out)
+    return out
+
+
+def slower(scenario: Scenario) -> list[str]:
+    """Return what makes the fast engine likely slower than SimPy on ``scenario`` (empty: none).
+
+    Port closures of one supplier that clear after delays of different distributions are
+    run exactly, but each time a held shipment's delay was drawn ahead from the wrong
+    closure's distribution the replication runs again (see :func:`_tapes`): closures that
+    hand shipments on to one another can cost hundreds of runs a replication. ``auto``
+    takes SimPy for them; ``--engine fast`` still runs them, to the same rows.
+    """
+    out = []
+    for name, sup in scenario.suppliers.items():
+        kinds = {d.clearing_delay.model_dump_json() for d in sup.disruptions
+                 if type(d).__name__ == "PortClosure"}  # fmt: skip
+        if len(kinds) > 1:
+            out.append(f"suppliers.{name}: port closures clearing after delays of different "
+                       "distributions (the fast engine reruns replications to learn which "
+                       "closure held each shipment)")  # fmt: skip
     return out
 
 

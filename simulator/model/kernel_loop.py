@@ -1026,7 +1026,7 @@ def whole_units(x):
     prev = 0.0
     for i in range(x.size):
         total = total + x[i] if i else x[i]
-        rounded = math.floor(total + 0.5)
+        rounded = np.floor(total + 0.5)  # a float, as numpy's (math.floor is int64: wraps)
         out[i] = rounded - prev
         prev = rounded
     return out

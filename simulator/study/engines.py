@@ -31,13 +31,15 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str]:
     """Resolve ``engine`` for ``scenario``: (``simpy`` or ``fast``, why, in a few words).
 
     ``fast`` on a scenario it does not support is an error (ValueError naming the
-    features); ``auto`` falls back to ``simpy`` and says which feature made it.
+    features); ``auto`` falls back to ``simpy`` and says which feature made it, and also
+    takes ``simpy`` where the fast engine would likely be slower
+    (:func:`simulator.model.kernel.slower`).
     """
     if engine not in ENGINES:
         raise ValueError(f"--engine: must be one of {', '.join(ENGINES)}, got '{engine}'")
     if engine == "simpy":
         return "simpy", "asked for"
-    from simulator.model.kernel import unsupported
+    from simulator.model.kernel import slower, unsupported
 
     reasons = unsupported(scenario)
     if engine == "fast":
@@ -51,6 +53,9 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str]:
     if reasons:
         more = f" and {len(reasons) - 1} more" if len(reasons) > 1 else ""
         return "simpy", f"the fast engine does not support {reasons[0]}{more}"
+    slow = slower(scenario)
+    if slow:
+        return "simpy", f"faster here: {slow[0]}"
     return "fast", "every feature of the scenario is supported by the fast engine"
 
 
