@@ -71,7 +71,7 @@ def _order_units(need, moq, pack):
     qty = need if need > moq else moq
     if pack == 0.0:
         return qty
-    packs = math.ceil(qty / pack - _EPS)
+    packs = np.ceil(qty / pack - _EPS)  # floats: numba's math.ceil is int64 (wraps)
     if packs < 1:
         packs = 1
     return packs * pack
@@ -92,7 +92,7 @@ def _review(kind, ip, rop, upto, lot):
         return 0.0
     if lot <= 0:
         return 0.0
-    return (math.floor((rop - ip) / lot) + 1) * lot
+    return (np.floor((rop - ip) / lot) + 1) * lot
 
 
 @njit(cache=True, inline="always")
@@ -449,7 +449,7 @@ def _flush(now, i, periodic, p, ent, ne, first, skuf, skui, supf, win, woff, pol
                 ip = st[k, 0] - st[k, 1] + st[k, 2]
                 if ip > c:
                     continue
-                want = (math.floor((c - ip) / q) + 1) * q
+                want = (np.floor((c - ip) / q) + 1) * q
                 if want > 0:
                     ent[0, ne] = k
                     ent[1, ne] = s
@@ -484,7 +484,7 @@ def _flush(now, i, periodic, p, ent, ne, first, skuf, skui, supf, win, woff, pol
                     if q > 0:
                         x = q * scale
                         if skuf[3, k] != 0.0:
-                            x = math.floor(x / skuf[3, k] + _EPS) * skuf[3, k]
+                            x = np.floor(x / skuf[3, k] + _EPS) * skuf[3, k]
                         ent[2, e] = q if q >= x else x
                 value = 0.0
                 for a in range(m):
