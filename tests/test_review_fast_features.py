@@ -40,6 +40,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import lead_times, scenario_dicts
 from test_kernel import assert_agree, lasting_changes, load
+from test_review_fast_engine import _fresh, _static_of
 
 from simulator.data.scenario import Scenario
 from simulator.model import kernel, kernel_loop
@@ -123,16 +124,6 @@ class Reruns:
 
         monkeypatch.setattr(kernel, "_wrong_kind", wrong)
         monkeypatch.setattr(kernel_loop, "run_replication", loop)
-
-
-def _fresh(scn: Scenario) -> Scenario:
-    kernel._STATIC.pop(scn.content_hash(), None)
-    return scn
-
-
-def _static_of(scn: Scenario):
-    plans, policies = prepared(scn)
-    return kernel._static(scn, plans, policies)
 
 
 # =========================================================================== A: closures
