@@ -175,7 +175,7 @@ def _walk(obj: Any, path: str, out: list[str]) -> None:
 
 def demand_arrays(
     scenario: Scenario, streams: Streams, plans: list, prep: list | None = None,
-    after: np.ndarray | None = None,
+    after: np.ndarray | None = None, overbuying: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Every SKU's demand for the whole run as flat arrays: (offsets, times, units).
 
@@ -186,7 +186,8 @@ def demand_arrays(
     between replications (:func:`_demand_prep`, computed once per scenario). In an
     overbuying scenario, ``after[k]`` gets SKU k's demand expected over the
     ``leftover.excess_days`` after the horizon, with its realised lasting changes
-    (``DemandPath.after``).
+    (``DemandPath.after``). ``overbuying`` is ``scenario.overbuying`` if known (it takes
+    a few µs to find out, a tenth of a small replication's draws).
 
     Two steps are written again for speed, each giving the same numbers bit for bit
     (``tests/test_kernel.py`` compares the result with ``draw_demand``): rounding to
@@ -196,7 +197,7 @@ def demand_arrays(
     from simulator.model.kernel_loop import sort_within_days, whole_units
 
     prep = prep if prep is not None else _demand_prep(scenario, plans)
-    lasts = scenario.overbuying  # (only these features make lasting changes)
+    lasts = scenario.overbuying if overbuying is None else overbuying  # (lasting changes)
     excess = scenario.leftover.excess_days if scenario.leftover is not None else 90
     n = scenario.n_days
     whole = scenario.units == "whole"
@@ -307,6 +308,8 @@ class _Static:
     routes: list[tuple[int, str | None]]
     sources: dict[tuple[str, ...], int]
     """The streams every replication reads, numbered (:class:`_SeededStreams`)."""
+    overbuying: bool
+    """``scenario.overbuying``, found once."""
     tape_plan: list[tuple[int, Any, tuple[list | None, tuple]]]
     """Per route with a supplier: its index, lead-time distribution, the distinct
     clearing-delay distributions of its closures (None without closures) and the two
@@ -472,6 +475,7 @@ def _static(scenario: Scenario, plans: list, policies: dict[str, list]) -> _Stat
         windows=windows_static,
         demand=_demand_prep(scenario, plans),
         routes=routes,
+        overbuying=scenario.overbuying,
         tape_plan=[
             (r, scenario.suppliers[sup].lead_time,
              (delays[names.index(sup)] or None,
@@ -660,7 +664,8 @@ def run_replications(
     for b, r in enumerate(replications):
         streams = _SeededStreams(scenario.seed, r, static.sources, words[b])
         d_off, d_t, d_q = demand_arrays(scenario, streams, plans, static.demand,
-                                        after[b] if scenario.overbuying else None)  # fmt: skip
+                                        after[b] if static.overbuying else None,
+                                        static.overbuying)  # fmt: skip
         win, woff = _windows_of(scenario, static, streams)
         want = r < daily_below
         kinds: dict[tuple[int, int], list[int]] = {}
