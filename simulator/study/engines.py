@@ -41,12 +41,14 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str]:
         return "simpy", "asked for"
     from simulator.model.kernel import slower, unsupported
 
-    reasons = unsupported(scenario)
+    # "skus[0].shelf_life_days: not implemented by the fast engine" -> the field alone
+    suffix = ": not implemented by the fast engine"
+    reasons = [r.removesuffix(suffix) for r in unsupported(scenario)]
     if engine == "fast":
         if reasons:
             raise ValueError(
                 "--engine fast: the fast engine does not support "
-                + "; ".join(reasons)
+                + ", ".join(reasons)
                 + " (use --engine simpy or auto)"
             )
         return "fast", "asked for"
